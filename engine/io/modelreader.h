@@ -1,0 +1,23 @@
+#pragma once
+/// Opening a model file of any supported format. Opening reads headers only; tensor bytes
+/// stay in the mapped file until statistics or quantization read them.
+#include "core/result.h"
+#include "core/tensor.h"
+
+#include <filesystem>
+
+namespace qs::io {
+
+/// Detects the format from the file's first bytes, then its extension, and reads it:
+/// .safetensors, model.safetensors.index.json (a sharded checkpoint, opened as one model),
+/// .onnx, .gguf, .npy, .npz. Every error message starts with the file's path.
+core::Result<core::Model> openModel(const std::filesystem::path& path);
+
+core::Result<core::Model> readSafetensors(const std::filesystem::path& path);
+core::Result<core::Model> readSafetensorsIndex(const std::filesystem::path& indexJson);
+core::Result<core::Model> readOnnx(const std::filesystem::path& path);
+core::Result<core::Model> readGguf(const std::filesystem::path& path);
+core::Result<core::Model> readNpy(const std::filesystem::path& path);
+core::Result<core::Model> readNpz(const std::filesystem::path& path);
+
+} // namespace qs::io

@@ -1,0 +1,165 @@
+// quantscope-cli inspect: JSON shape, hand-computed statistics, exit codes and error text.
+#include "cli.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+/// Writes a safetensors file by hand: u64 header length, JSON, raw little-endian data.
+void writeSafetensors(const std::string& path, const std::string& json, const std::string& data)
+{
+    std::ofstream f(path, std::ios::binary);
+    const uint64_t n = json.size();
+    f.write(reinterpret_cast<const char*>(&n), 8);
+    f << json << data;
+}
+
+std::string floatsBytes(std::initializer_list<float> v)
+{
+    std::string s(v.size() * 4, '\0');
+    std::memcpy(s.data(), std::data(v), s.size());
+    return s;
+}
+
+struct Run {
+    int code;
+    std::string out, err;
+};
+
+Run runCli(std::vector<std::string> args)
+{
+    std::ostringstream out, err;
+    const int code = qs::cli::run(args, out, err);
+    return {code, out.str(), err.str()};
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    std::string m_model;
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_model = m_dir.filePath("tiny.safetensors").toStdString();
+        // w: [2,3] = 1..6 (rows are output channels); b: [2] = {-1, 0.5}
+        writeSafetensors(m_model,
+                         R"({"__metadata__":{"note":"hand made"},)"
+                         R"("layer.w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+                         R"("layer.b":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}})",
+                         floatsBytes({1, 2, 3, 4, 5, 6, -1, 0.5f}));
+    }
+
+    void jsonListsTensors()
+    {
+        auto r = runCli({"inspect", m_model, "--json"});
+        QCOMPARE(r.code, 0);
+        const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(r.out)).object();
+        QCOMPARE(doc["format"].toString(), QString("safetensors"));
+        QCOMPARE(doc["file"].toString(), QString::fromStdString(m_model));
+        QCOMPARE(doc["metadata"].toObject()["note"].toString(), QString("hand made"));
+        const auto tensors = doc["tensors"].toArray();
+        QCOMPARE(tensors.size(), 2);
+        QJsonObject w;
+        for (const auto& t : tensors)
+            if (t.toObject()["name"] == "layer.w") w = t.toObject();
+        QCOMPARE(w["dtype"].toString(), QString("F32"));
+        QCOMPARE(w["shape"].toArray(), QJsonArray({2, 3}));
+        QCOMPARE(w["bytes"].toInt(), 24);
+        QCOMPARE(w["layer"].toString(), QString("layer"));
+        QCOMPARE(w["out_axis"].toInt(), 0);
+        QCOMPARE(w["in_axis"].toInt(), 1);
+        QVERIFY(!w.contains("stats"));
+    }
+
+    void jsonStatsMatchHandCalculation()
+    {
+        auto r = runCli({"inspect", m_model, "--tensor", "layer.w", "--stats", "--json"});
+        QCOMPARE(r.code, 0);
+        const auto tensors = QJsonDocument::fromJson(QByteArray::fromStdString(r.out)).object()["tensors"].toArray();
+        QCOMPARE(tensors.size(), 1);
+        const auto s = tensors[0].toObject()["stats"].toObject();
+        // 1..6: mean 3.5, population variance 35/12, m4 = (2*(2.5^4+1.5^4+0.5^4))/6 = 14.7291666..
+        const double var = 35.0 / 12.0;
+        const double m4 = 2.0 * (39.0625 + 5.0625 + 0.0625) / 6.0;
+        QCOMPARE(s["count"].toInt(), 6);
+        QCOMPARE(s["min"].toDouble(), 1.0);
+        QCOMPARE(s["max"].toDouble(), 6.0);
+        QCOMPARE(s["absmax"].toDouble(), 6.0);
+        QVERIFY(qAbs(s["mean"].toDouble() - 3.5) < 1e-12);
+        QVERIFY(qAbs(s["std"].toDouble() - std::sqrt(var)) < 1e-12);
+        QVERIFY(qAbs(s["kurtosis"].toDouble() - (m4 / (var * var) - 3.0)) < 1e-9);
+        QCOMPARE(s["nan"].toInt(), 0);
+        QCOMPARE(s["zeros"].toInt(), 0);
+    }
+
+    void tableShowsEveryTensor()
+    {
+        auto r = runCli({"inspect", m_model, "--stats", "--bins", "4"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.find("layer.w") != std::string::npos);
+        QVERIFY(r.out.find("layer.b") != std::string::npos);
+        QVERIFY(r.out.find("histogram of layer.w") != std::string::npos);
+    }
+
+    void badInputExitsTwo_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("problem");
+        QTest::newRow("missing") << "nope.safetensors" << "no such file";
+        QTest::newRow("directory") << "." << "is a directory";
+        QTest::newRow("empty") << "empty.gguf" << "empty";
+    }
+    void badInputExitsTwo()
+    {
+        QFETCH(QString, file);
+        QFETCH(QString, problem);
+        std::ofstream(m_dir.filePath("empty.gguf").toStdString()).flush();
+        const std::string path = m_dir.filePath(file).toStdString();
+        auto r = runCli({"inspect", path});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.rfind("error: " + path + ": ", 0) == 0, r.err.c_str());
+        QVERIFY2(r.err.find(problem.toStdString()) != std::string::npos, r.err.c_str());
+        QVERIFY(r.out.empty());
+    }
+
+    void unknownTensorAndUsage()
+    {
+        auto r = runCli({"inspect", m_model, "--tensor", "nope"});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.find("no tensor named 'nope'") != std::string::npos);
+        QCOMPARE(runCli({"inspect"}).code, 2);
+        QCOMPARE(runCli({"inspect", m_model, "--bins", "0"}).code, 2);
+        QCOMPARE(runCli({"inspect", m_model, "--frobnicate"}).code, 2);
+        QCOMPARE(runCli({"frobnicate"}).code, 2);
+        QCOMPARE(runCli({"--help"}).code, 0);
+    }
+
+    void executableExitCodes()
+    {
+        QProcess p;
+        p.start(QS_CLI_PATH, {"inspect", QString::fromStdString(m_model) + ".missing"});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 2);
+        QVERIFY(p.readAllStandardError().startsWith("error: "));
+        p.start(QS_CLI_PATH, {"inspect", QString::fromStdString(m_model), "--json"});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(QJsonDocument::fromJson(p.readAllStandardOutput()).isObject());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
