@@ -11,5 +11,6 @@ namespace qs::cli {
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 int inspectCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int quantizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 } // namespace qs::cli

@@ -1,5 +1,5 @@
 // quantscope-cli inspect: JSON shape, hand-computed statistics, exit codes and error text.
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,0 +1,74 @@
+#pragma once
+/// A linear layer y = x W^T run through oneDNN 2.6 matmul on the CPU, in f32, bf16, or int8
+/// (u8 or s8 activations x s8 weights with per-output-channel scales). Primitives and the
+/// prepacked weights are created once; run() only executes them.
+///
+/// Int8: weights are codes q[n][k] with scales sw[n] (w ~ sw[n] * q[n][k]); activations are
+/// quantized by a reorder with the fixed scale sx (x ~ sx * qx, u8 when the calibration says
+/// x >= 0, else s8, zero point 0); the matmul's output scales sx * sw[n] are fixed at creation,
+/// because oneDNN 2.6 runs runtime scales through the slower gemm:jit kernel.
+#include "core/result.h"
+#include "quant/matrix.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace qs::backends::onednn {
+
+enum class Precision : uint8_t { F32, BF16, Int8 };
+
+struct Int8Weights {
+    std::span<const int8_t> codes; ///< rows * cols, row-major [out, in]
+    std::span<const float> scales; ///< one per output channel
+    int64_t rows = 0;
+    int64_t cols = 0;
+};
+
+struct ActivationRange {
+    float absmax = 1.0f;      ///< calibration: largest |x| expected (values beyond saturate)
+    bool nonNegative = false; ///< every x >= 0 (after ReLU): use u8, else s8
+};
+
+class Linear {
+public:
+    /// F32 or BF16 layer from f32 weights [out, in] for `batch` input rows.
+    static core::Result<std::unique_ptr<Linear>> create(const quant::Matrix& weights,
+                                                        int64_t batch, Precision precision);
+    /// Int8 layer from codes and per-channel scales.
+    static core::Result<std::unique_ptr<Linear>> createInt8(const Int8Weights& weights,
+                                                            int64_t batch,
+                                                            const ActivationRange& range);
+    ~Linear();
+    Linear(const Linear&) = delete;
+    Linear& operator=(const Linear&) = delete;
+
+    /// x: batch * in values, y: batch * out values (row-major).
+    core::Status run(std::span<const float> x, std::span<float> y);
+
+    Precision precision() const;
+    /// oneDNN's implementation name of the matmul ("brg:avx512_core_vnni", "gemm:jit", ...).
+    const std::string& implementation() const;
+    /// True when an int8 matmul runs a kernel that is not a dedicated int8 one (gemm:jit, ref):
+    /// the timing then says more about the fallback than about int8.
+    bool isSlowPath() const;
+    /// Bytes of the weights as the primitive holds them (after prepacking).
+    uint64_t weightBytes() const;
+
+    struct State; ///< oneDNN objects; opaque outside the .cpp
+
+private:
+    explicit Linear(std::unique_ptr<State> state);
+    std::unique_ptr<State> m_state;
+};
+
+/// Quantizes w [out, in] to int8 codes with a oneDNN reorder (f32 -> s8 with per-row output
+/// scale 1/scales[r]: oneDNN multiplies, rounds to nearest even and saturates to [-128, 127]).
+core::Result<std::vector<int8_t>> reorderQuantizeInt8(const quant::Matrix& w,
+                                                      std::span<const float> scales);
+
+/// The CPU's oneDNN ISA, as oneDNN reports it (e.g. "Intel AVX-512 with AVX512-VNNI ...").
+std::string cpuIsaName();
+
+} // namespace qs::backends::onednn

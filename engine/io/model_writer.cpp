@@ -1,0 +1,170 @@
+#include "model_writer.h"
+
+#include "gguf_format.h"
+
+#include "core/checked.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+namespace qs::io {
+
+using core::Error;
+using core::ErrorCode;
+
+namespace {
+
+core::Status checkTensors(const std::filesystem::path& path, const std::vector<OutTensor>& tensors)
+{
+    std::set<std::string> names;
+    for (const auto& t : tensors) {
+        if (!names.insert(t.name).second)
+            return Error{ErrorCode::InvalidArgument, path.string() + ": duplicate tensor name '" + t.name + "'"};
+        const auto elems = core::checkedProduct(t.shape);
+        if (!elems)
+            return Error{ErrorCode::InvalidArgument, path.string() + ": tensor '" + t.name + "' has a bad shape"};
+        const auto size = core::byteSizeFor(t.dtype, *elems);
+        if (!size || *size != t.data.size())
+            return Error{ErrorCode::InvalidArgument, path.string() + ": tensor '" + t.name + "' has " +
+                                                         std::to_string(t.data.size()) + " bytes, its dtype and shape need " +
+                                                         (size ? std::to_string(*size) : std::string("a whole number of blocks"))};
+    }
+    return {};
+}
+
+/// Writes through `write(stream)` into PATH.tmp, then renames it over PATH.
+template <class F>
+core::Status writeAtomically(const std::filesystem::path& path, F&& write)
+{
+    const auto tmp = std::filesystem::path(path.string() + ".tmp");
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out)
+            return Error{ErrorCode::Io, path.string() + ": cannot create " + tmp.string()};
+        write(out);
+        out.flush();
+        if (!out) {
+            out.close();
+            std::filesystem::remove(tmp);
+            return Error{ErrorCode::Io, path.string() + ": write failed (disk full?)"};
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::filesystem::remove(tmp);
+        return Error{ErrorCode::Io, path.string() + ": cannot rename the finished file into place: " + ec.message()};
+    }
+    return {};
+}
+
+template <class T>
+void put(std::ostream& out, T v)
+{
+    char b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T)); // little-endian host (x86-64, aarch64)
+    out.write(b, sizeof(T));
+}
+
+void putString(std::ostream& out, const std::string& s)
+{
+    put<uint64_t>(out, s.size());
+    out.write(s.data(), std::streamsize(s.size()));
+}
+
+const GgmlTypeInfo* ggmlTypeFor(core::DType t)
+{
+    for (uint32_t id = 0; id < 64; ++id)
+        if (const auto* info = ggmlTypeInfo(id); info && info->dtype == t)
+            return info;
+    return nullptr;
+}
+
+} // namespace
+
+core::Status writeSafetensors(const std::filesystem::path& path, const std::vector<OutTensor>& tensors,
+                              const std::vector<core::MetadataEntry>& metadata)
+{
+    if (auto st = checkTensors(path, tensors); !st)
+        return st;
+    nlohmann::ordered_json header = nlohmann::ordered_json::object();
+    if (!metadata.empty()) {
+        auto& meta = header["__metadata__"] = nlohmann::ordered_json::object();
+        for (const auto& kv : metadata)
+            meta[kv.key] = kv.value;
+    }
+    uint64_t offset = 0;
+    for (const auto& t : tensors) {
+        if (core::dtypeInfo(t.dtype).isBlock)
+            return Error{ErrorCode::InvalidArgument, path.string() + ": safetensors cannot hold the block type " +
+                                                         std::string(core::dtypeName(t.dtype)) + " of '" + t.name + "'"};
+        header[t.name] = {{"dtype", std::string(core::dtypeName(t.dtype))}, {"shape", t.shape},
+                          {"data_offsets", {offset, offset + t.data.size()}}};
+        offset += t.data.size();
+    }
+    std::string text = header.dump();
+    text.append((8 - text.size() % 8) % 8, ' ');
+    return writeAtomically(path, [&](std::ostream& out) {
+        put<uint64_t>(out, text.size());
+        out.write(text.data(), std::streamsize(text.size()));
+        for (const auto& t : tensors)
+            out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.data.size()));
+    });
+}
+
+core::Status writeGguf(const std::filesystem::path& path, const std::vector<OutTensor>& tensors,
+                       const std::vector<core::MetadataEntry>& metadata)
+{
+    if (auto st = checkTensors(path, tensors); !st)
+        return st;
+    constexpr uint64_t kAlign = 32;
+    std::vector<uint32_t> ids;
+    for (const auto& t : tensors) {
+        const auto* info = ggmlTypeFor(t.dtype);
+        if (!info || t.shape.size() > 4)
+            return Error{ErrorCode::InvalidArgument, path.string() + ": GGUF cannot hold '" + t.name + "' (" +
+                                                         std::string(core::dtypeName(t.dtype)) + ", rank " +
+                                                         std::to_string(t.shape.size()) + ")"};
+        if (!t.shape.empty() && t.shape.back() % info->blockElems != 0)
+            return Error{ErrorCode::InvalidArgument, path.string() + ": '" + t.name + "': the innermost dimension must be a multiple of " +
+                                                         std::to_string(info->blockElems) + " for " + std::string(info->name)};
+        ids.push_back(info->id);
+    }
+    return writeAtomically(path, [&](std::ostream& out) {
+        out.write("GGUF", 4);
+        put<uint32_t>(out, 3);
+        put<uint64_t>(out, tensors.size());
+        put<uint64_t>(out, metadata.size());
+        for (const auto& kv : metadata) {
+            putString(out, kv.key);
+            put<uint32_t>(out, kGgufString);
+            putString(out, kv.value);
+        }
+        uint64_t offset = 0;
+        for (size_t i = 0; i < tensors.size(); ++i) {
+            const auto& t = tensors[i];
+            putString(out, t.name);
+            put<uint32_t>(out, uint32_t(std::max<size_t>(t.shape.size(), 1)));
+            if (t.shape.empty())
+                put<uint64_t>(out, 1);
+            for (auto d = t.shape.rbegin(); d != t.shape.rend(); ++d)
+                put<uint64_t>(out, uint64_t(*d));
+            put<uint32_t>(out, ids[i]);
+            put<uint64_t>(out, offset);
+            offset += (t.data.size() + kAlign - 1) / kAlign * kAlign;
+        }
+        const auto pad = [&out](uint64_t n) { for (uint64_t k = 0; k < n; ++k) out.put('\0'); };
+        pad((kAlign - uint64_t(out.tellp()) % kAlign) % kAlign);
+        for (const auto& t : tensors) {
+            out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.data.size()));
+            pad((kAlign - t.data.size() % kAlign) % kAlign);
+        }
+    });
+}
+
+} // namespace qs::io

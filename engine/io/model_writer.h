@@ -1,0 +1,33 @@
+#pragma once
+/// Writers for the two formats Quantscope saves quantized models in. Both write to a
+/// temporary file beside the target and rename it into place, so a failed or cancelled save
+/// never leaves a half-written file where the user's model was.
+#include "core/result.h"
+#include "core/tensor.h"
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace qs::io {
+
+struct OutTensor {
+    std::string name;
+    core::DType dtype = core::DType::F32;
+    std::vector<int64_t> shape;   ///< outermost first
+    std::vector<std::byte> data;  ///< exactly byteSizeFor(dtype, elements) bytes, little-endian
+};
+
+/// safetensors: header {"__metadata__": {...}, NAME: {dtype, shape, data_offsets}} padded
+/// with spaces to a multiple of 8 bytes, then the tensors back to back in the given order.
+/// Block (GGUF) dtypes cannot be stored: InvalidArgument.
+core::Status writeSafetensors(const std::filesystem::path& path, const std::vector<OutTensor>& tensors,
+                              const std::vector<core::MetadataEntry>& metadata);
+
+/// GGUF v3: string metadata, tensor infos (ne[] = shape reversed), data aligned to 32 bytes.
+/// dtype must be one GGUF can hold (F32, F16, BF16, F64, I8..I64, Q4_0 ... Q8_K).
+core::Status writeGguf(const std::filesystem::path& path, const std::vector<OutTensor>& tensors,
+                       const std::vector<core::MetadataEntry>& metadata);
+
+} // namespace qs::io

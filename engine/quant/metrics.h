@@ -1,0 +1,38 @@
+#pragma once
+/// Error metrics between a reference and its quantized version.
+///   mse = mean((w - q)^2), rmse = sqrt(mse), sqnr_db = 10 log10(sum w^2 / sum (w - q)^2)
+///   (+Inf when the error is 0), max_abs_err = max |w - q|, cosine = <w,q> / (|w| |q|)
+///   (1 when both are zero), rel_fro = ||w - q||_F / ||w||_F.
+/// Pairs where either value is NaN or Inf are skipped and counted.
+#include "matrix.h"
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace qs::quant {
+
+struct ErrorMetrics {
+    double mse = 0, rmse = 0, sqnrDb = 0, maxAbsErr = 0, cosine = 1, relFro = 0;
+    uint64_t count = 0;   ///< pairs used
+    uint64_t skipped = 0; ///< pairs with a non-finite value
+};
+
+ErrorMetrics compareValues(std::span<const float> reference, std::span<const float> quantized);
+
+/// Per-row (output channel) and per-group (`groupSize` columns of a row) MSE vectors.
+std::vector<double> rowMse(const Matrix& reference, const Matrix& quantized);
+std::vector<double> groupMse(const Matrix& reference, const Matrix& quantized, int64_t groupSize);
+
+enum class ErrorKind : uint8_t { Absolute, Signed, Relative }; ///< |w-q|, w-q, |w-q|/|w|
+enum class Pooling : uint8_t { Max, Mean }; ///< Max of Signed keeps the value of largest |.|
+
+/// The error of every weight reduced to a gridRows x gridCols map (each cell pools the block
+/// of weights that falls in it; the grid is clamped to the matrix size), for heatmaps.
+Matrix errorMap(const Matrix& reference, const Matrix& quantized, int64_t gridRows,
+                int64_t gridCols, ErrorKind kind, Pooling pooling);
+
+/// Output error with activations X [n, cols]: ||X W^T - X Q^T||_F / ||X W^T||_F.
+double outputError(const Matrix& activations, const Matrix& reference, const Matrix& quantized);
+
+} // namespace qs::quant

@@ -1,0 +1,51 @@
+#pragma once
+/// Round-to-nearest quantization of a weight matrix under a Scheme, with a choice of range
+/// (clipping). Every format's quantizer returns the dequantized matrix, the exact storage cost,
+/// and the clip it chose for every scale group, so metrics and plots need nothing else.
+#include "matrix.h"
+#include "scheme.h"
+
+#include <cstddef>
+#include <vector>
+
+namespace qs::quant {
+
+enum class ClipMethod : uint8_t {
+    MinMax,     ///< the group's own min/max (absmax for symmetric formats)
+    Percentile, ///< the `percentile` quantile of |x| (symmetric) or of x at both tails
+    Mse,        ///< the clip ratio in {1.0, 0.99, ..., 0.50} minimising the group's MSE
+};
+
+struct RangeOptions {
+    ClipMethod method = ClipMethod::MinMax;
+    double percentile = 99.9; ///< Percentile: in (0, 100]
+    int mseSteps = 50;        ///< Mse: ratios 1 - k/100 for k < mseSteps
+};
+
+struct Quantized {
+    Matrix dequant;             ///< same shape as the input
+    uint64_t bytes = 0;         ///< payload + every scale, zero point and second-level scale
+    double bitsPerWeight = 0;   ///< bytes * 8 / weights, exact (not the nominal width)
+    /// The clip (largest magnitude kept, or [lo, hi] as two entries for asymmetric int) of
+    /// every scale group, in row-major group order. Ggml formats report each block's absmax.
+    std::vector<float> clip;
+    int64_t groupsPerRow = 0;   ///< groups along a row (1 for channel, cols for InChannel ...)
+    /// Ggml family: the blocks exactly as a GGUF file stores them (rows * cols / blockElems
+    /// blocks). Int with bits == 8 and symmetric: the int8 codes, row-major. Empty otherwise.
+    std::vector<std::byte> packed;
+    std::vector<float> scales;  ///< Int/Fp8: the scale of every group (dequant = scale*(q - zp))
+    std::vector<int32_t> zeroPoints; ///< Int asymmetric: the zero point of every group
+};
+
+/// Quantizes and dequantizes `w` under `scheme`. NaN/Inf inputs stay NaN/Inf in the output and
+/// are excluded from ranges; an all-zero group gets a nonzero scale (1) and dequantizes to 0.
+/// Ggml schemes need cols to be a multiple of the block size (32 or 256): otherwise an
+/// InvalidArgument error says so.
+core::Result<Quantized> quantizeRtn(const Matrix& w, const Scheme& scheme,
+                                    const RangeOptions& range = {},
+                                    core::Progress* progress = nullptr);
+
+/// Exact storage cost of `rows x cols` weights under `scheme`, as quantizeRtn reports it.
+uint64_t storageBytes(const Scheme& scheme, int64_t rows, int64_t cols);
+
+} // namespace qs::quant
