@@ -52,8 +52,10 @@ Histogram FineHistogram::rebin(int bins, HistogramScale scale, double lo, double
         const double fineLo = std::min(a, b), fineHi = std::max(a, b);
         if (fineHi < lo || fineLo > hi)
             continue; // entirely outside the requested range
-        const double centre = std::clamp(double(patternValue((k << 16) | 0x8000u)), lo, hi);
-        const double t = log ? symlog(centre, linthresh) : centre;
+        // Its representative is k<<16 itself (the member of smallest magnitude): exactly the
+        // value for data that has at most 8 significant bits (BF16, FP8, 8-bit integers).
+        const double rep = std::clamp(double(patternValue(k << 16)), lo, hi);
+        const double t = log ? symlog(rep, linthresh) : rep;
         int idx = thi > tlo ? int(std::floor((t - tlo) / (thi - tlo) * bins)) : 0;
         idx = std::clamp(idx, 0, bins - 1);
         h.counts[size_t(idx)] += counts[k];

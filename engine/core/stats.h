@@ -12,9 +12,10 @@
 /// The histogram is collected in the same pass as a fine histogram keyed by the top 16 bits of
 /// each value's binary32 pattern (sign, exponent, 7 mantissa bits); any requested N-bin
 /// histogram (linear or symmetric log, any range) is derived from it afterwards without
-/// rereading the data. A fine bin is assigned whole to the output bin that holds its centre,
-/// so output bin edges are resolved to 1 part in 256 of the value (exact for BF16, FP8 and
-/// 8-bit integer data).
+/// rereading the data. A fine bin is assigned whole to the output bin that holds its member of
+/// smallest magnitude (the pattern with the low 16 bits zero), so output bin edges are resolved
+/// to 1 part in 128 of the value, and exactly for data with at most 8 significant bits (BF16,
+/// FP8, 8-bit integers).
 #include "progress.h"
 #include "result.h"
 #include "tensor.h"
