@@ -1,0 +1,113 @@
+#pragma once
+/// The model browser: a filterable tree of layers and tensors on the left; statistics, the
+/// value histogram and the per-channel absmax of the selected tensor on the right. Opening a
+/// model and computing statistics run on a worker pool; results carry a generation number so
+/// that a result for something the user has moved away from is dropped.
+#include "core/progress.h"
+#include "core/stats.h"
+#include "core/tensor.h"
+
+#include <QMainWindow>
+#include <QThreadPool>
+
+#include <memory>
+#include <optional>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QMenu;
+class QProgressBar;
+class QPushButton;
+class QSortFilterProxyModel;
+class QSpinBox;
+class QSplitter;
+class QTreeView;
+
+namespace qs::widgets {
+class ChannelPlot;
+class HistogramPlot;
+class ModelTreeModel;
+class StatsPanel;
+} // namespace qs::widgets
+
+namespace qs::app {
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// Opens a model in the background; errors go to a dialog (and errorShown).
+    void openFile(const QString& path);
+    /// Selects a tensor by name once it is in the tree (now, or when the model has loaded).
+    void selectTensor(const QString& name);
+
+    const core::Model* model() const { return m_model.get(); }
+    widgets::StatsPanel* statsPanel() const { return m_statsPanel; }
+    widgets::HistogramPlot* histogramPlot() const { return m_histogram; }
+    QTreeView* treeView() const { return m_tree; }
+    QLineEdit* filterEdit() const { return m_filter; }
+    QString totalsText() const;
+    QStringList recentFiles() const;
+    bool isBusy() const;
+
+signals:
+    void modelLoaded(const QString& path);
+    void statsShown(const QString& tensor);
+    void errorShown(const QString& message);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void buildUi();
+    void buildMenus();
+    void restoreLayout();
+    void rebuildRecentMenu();
+    void showError(const QString& message);
+    void setBusy(const QString& what, bool determinate);
+    void setIdle(const QString& message);
+    void cancelJob();
+
+    void onModelOpened(std::shared_ptr<const core::Model> model, const QString& path);
+    void onCurrentChanged();
+    void startStats(int tensorIndex);
+    void onStatsDone(int tensorIndex, core::Result<core::TensorStats> result);
+    void updateHistogram();
+
+    void openDialog();
+    void exportHistogram();
+    void exportStatistics();
+
+    std::shared_ptr<const core::Model> m_model;
+    widgets::ModelTreeModel* m_treeModel = nullptr;
+    QSortFilterProxyModel* m_proxy = nullptr;
+    QTreeView* m_tree = nullptr;
+    QLineEdit* m_filter = nullptr;
+    QSplitter* m_splitter = nullptr;
+    widgets::StatsPanel* m_statsPanel = nullptr;
+    widgets::HistogramPlot* m_histogram = nullptr;
+    widgets::ChannelPlot* m_channels = nullptr;
+    QComboBox* m_channelAxis = nullptr;
+    QSpinBox* m_bins = nullptr;
+    QComboBox* m_scale = nullptr;
+    QCheckBox* m_logCounts = nullptr;
+    QLabel* m_totals = nullptr;
+    QProgressBar* m_progress = nullptr;
+    QPushButton* m_cancel = nullptr;
+    QMenu* m_recentMenu = nullptr;
+
+    QThreadPool m_pool;
+    uint64_t m_generation = 0;          ///< bumped by every new job; stale results are dropped
+    std::shared_ptr<core::Progress> m_job; ///< the running job's cancel flag
+    int m_statsTensor = -1;
+    std::optional<core::TensorStats> m_stats;
+    QString m_pendingSelection;
+};
+
+} // namespace qs::app

@@ -1,0 +1,132 @@
+// The real main window, offscreen: open a file written here, select a tensor, see its
+// statistics; a bad file gives an error dialog and the window stays usable.
+#include "gui/mainwindow.h"
+#include "gui/statsexport.h"
+
+#include "histogramplot.h"
+#include "statspanel.h"
+
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTreeView>
+#include <QtTest>
+
+#include <cstring>
+
+using namespace qs;
+
+namespace {
+
+/// A safetensors file with w = [[1, 2, 3], [4, 5, 6]] (F32) and b = [0.5, -0.5] (F32).
+QString writeModel(const QTemporaryDir& dir)
+{
+    const QByteArray header = R"({"layer.w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+                              R"("layer.b":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}})";
+    QByteArray file(8, '\0');
+    const uint64_t n = uint64_t(header.size());
+    std::memcpy(file.data(), &n, 8);
+    file += header;
+    const float values[] = {1, 2, 3, 4, 5, 6, 0.5f, -0.5f};
+    file += QByteArray(reinterpret_cast<const char*>(values), sizeof(values));
+    const QString path = dir.filePath("tiny.safetensors");
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(file) != file.size()) return {};
+    return path;
+}
+
+} // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName("QuantscopeTest");
+        QCoreApplication::setApplicationName("tst_mainwindow");
+        QSettings().clear();
+    }
+    void opensSelectsAndShowsStatistics()
+    {
+        QTemporaryDir dir;
+        const QString path = writeModel(dir);
+        QVERIFY(!path.isEmpty());
+        app::MainWindow w;
+        w.show();
+        QSignalSpy loaded(&w, &app::MainWindow::modelLoaded);
+        QSignalSpy shown(&w, &app::MainWindow::statsShown);
+        w.openFile(path);
+        QTRY_COMPARE(loaded.count(), 1);
+        QVERIFY(w.totalsText().startsWith("2 tensors, 8 parameters"));
+        w.selectTensor("layer.w");
+        QTRY_COMPARE(shown.count(), 1);
+        // mean of 1..6 = 3.5; population std = sqrt(35/12) = 1.70783
+        QCOMPARE(w.statsPanel()->value("mean"), QString("3.5"));
+        QCOMPARE(w.statsPanel()->value("std"), QString("1.70783"));
+        QCOMPARE(w.statsPanel()->value("count"), QString("6"));
+        uint64_t total = 0;
+        for (auto c : w.histogramPlot()->histogram().counts) total += c;
+        QCOMPARE(total, uint64_t(6));
+        QCOMPARE(w.recentFiles().value(0), QFileInfo(path).absoluteFilePath());
+    }
+    void filterHidesOtherTensors()
+    {
+        QTemporaryDir dir;
+        app::MainWindow w;
+        QSignalSpy loaded(&w, &app::MainWindow::modelLoaded);
+        w.openFile(writeModel(dir));
+        QTRY_COMPARE(loaded.count(), 1);
+        w.filterEdit()->setText("layer.b");
+        auto* model = w.treeView()->model();
+        QCOMPARE(model->rowCount(), 1);
+        QCOMPARE(model->rowCount(model->index(0, 0)), 1);
+    }
+    void badFileShowsErrorAndWindowStaysUsable()
+    {
+        QTemporaryDir dir;
+        const QString bad = dir.filePath("bad.safetensors");
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray("\xff\xff\xff\xff\xff\xff\x00\x00{}", 10));
+        f.close();
+        app::MainWindow w;
+        QSignalSpy errors(&w, &app::MainWindow::errorShown);
+        QSignalSpy loaded(&w, &app::MainWindow::modelLoaded);
+        w.openFile(bad);
+        QTRY_COMPARE(errors.count(), 1);
+        QVERIFY(errors.at(0).at(0).toString().startsWith(bad));
+        QVERIFY(errors.at(0).at(0).toString().contains("100 MB"));
+        w.openFile(writeModel(dir)); // still usable
+        QTRY_COMPARE(loaded.count(), 1);
+    }
+    void missingRecentFileIsReported()
+    {
+        app::MainWindow w;
+        QSignalSpy errors(&w, &app::MainWindow::errorShown);
+        w.openFile("/nonexistent/model.safetensors");
+        QTRY_COMPARE(errors.count(), 1);
+        QVERIFY(errors.at(0).at(0).toString().contains("no such file"));
+    }
+    void statisticsExport()
+    {
+        core::TensorInfo t;
+        t.name = "w";
+        t.dtype = core::DType::F32;
+        t.shape = {2};
+        core::TensorStats s;
+        s.count = 2, s.min = -1, s.max = 1, s.mean = 0, s.std = 1, s.absmax = 1, s.kurtosis = -2;
+        s.histogram.edges = {-1, 0, 1};
+        s.histogram.counts = {1, 1};
+        const QString csv = QString::fromUtf8(app::statsCsv(t, s));
+        QVERIFY(csv.contains("mean,0\n"));
+        QVERIFY(csv.contains("bin_lo,bin_hi,count\n-1,0,1\n0,1,1\n"));
+        const auto json = QJsonDocument::fromJson(app::statsJson(t, s)).object();
+        QCOMPARE(json["stats"].toObject()["kurtosis"].toDouble(), -2.0);
+        QCOMPARE(json["histogram"].toObject()["counts"].toArray().size(), 2);
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

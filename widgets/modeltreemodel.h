@@ -1,0 +1,52 @@
+#pragma once
+/// The tensors of a model as a tree of layers: `model.layers.3.mlp.down_proj` becomes
+/// model > layers > 3 > mlp > down_proj, with the tensors as leaves. Layer rows sum the
+/// parameters and bytes of everything under them.
+#include "core/tensor.h"
+
+#include <QAbstractItemModel>
+
+#include <memory>
+#include <vector>
+
+namespace qs::widgets {
+
+class ModelTreeModel : public QAbstractItemModel {
+    Q_OBJECT
+public:
+    enum Column { Name, Op, DType, Shape, Parameters, Size, ColumnCount };
+    enum Role {
+        SortRole = Qt::UserRole + 1, ///< numbers for Parameters and Size, text otherwise
+        TensorIndexRole,            ///< index into Model::tensors, -1 for a layer row
+    };
+
+    explicit ModelTreeModel(QObject* parent = nullptr);
+    ~ModelTreeModel() override;
+
+    void setModel(std::shared_ptr<const core::Model> model);
+    const core::Model* model() const { return m_model.get(); }
+    /// The index of the tensor's row, or an invalid index.
+    QModelIndex indexOfTensor(const QString& name) const;
+
+    QModelIndex index(int row, int column, const QModelIndex& parent = {}) const override;
+    QModelIndex parent(const QModelIndex& child) const override;
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+    struct Node;
+
+private:
+    Node* nodeFor(const QModelIndex& index) const;
+
+    std::shared_ptr<const core::Model> m_model;
+    std::unique_ptr<Node> m_root;
+};
+
+/// "1.50 MiB", "12 B"
+QString formatBytes(uint64_t bytes);
+/// "1.2M", "7.0B", "512"
+QString formatCount(uint64_t n);
+
+} // namespace qs::widgets
