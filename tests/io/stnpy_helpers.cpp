@@ -24,17 +24,18 @@ void put32(QByteArray& b, uint32_t v)
 
 uint32_t crcOf(const QByteArray& data)
 {
-    return uint32_t(crc32_z(0, reinterpret_cast<const Bytef*>(data.constData()), size_t(data.size())));
+    return uint32_t(
+        crc32_z(0, reinterpret_cast<const Bytef*>(data.constData()), size_t(data.size())));
 }
 
 /// The fixed part shared by local and central headers, from "version needed" to the name length.
 void putHeaderCore(QByteArray& b, const ZipEntry& e, uint32_t crc, uint64_t csize, bool zip64)
 {
-    put16(b, zip64 ? 45 : 20);     // version needed
-    put16(b, 0);                   // flags
-    put16(b, e.deflate ? 8 : 0);   // method
-    put16(b, 0);                   // time
-    put16(b, 0x21);                // date (1980-01-01)
+    put16(b, zip64 ? 45 : 20);   // version needed
+    put16(b, 0);                 // flags
+    put16(b, e.deflate ? 8 : 0); // method
+    put16(b, 0);                 // time
+    put16(b, 0x21);              // date (1980-01-01)
     put32(b, crc);
     put32(b, zip64 ? 0xFFFFFFFFu : uint32_t(csize));
     put32(b, zip64 ? 0xFFFFFFFFu : uint32_t(e.data.size()));
@@ -165,11 +166,9 @@ QByteArray zipArchive(const std::vector<ZipEntry>& entries, bool zip64)
 std::vector<float> readValues(const core::TensorInfo& t, bool* ok)
 {
     *ok = false;
-    if (!t.storage)
-        return {};
+    if (!t.storage) return {};
     auto bytes = t.storage->bytes();
-    if (!bytes || t.offset > bytes->size() || t.bytes > bytes->size() - t.offset)
-        return {};
+    if (!bytes || t.offset > bytes->size() || t.bytes > bytes->size() - t.offset) return {};
     std::vector<float> out(t.elementCount());
     bool converted = false;
     auto st = core::guarded(t.storage->origin(), [&] {
