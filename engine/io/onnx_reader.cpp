@@ -29,6 +29,7 @@ struct Walk {
     std::filesystem::path model;
     ExternalFiles files;
     std::vector<core::TensorInfo> tensors;
+    std::vector<std::string> scopes; ///< the subgraph each tensor came from ("" = main graph)
     std::map<std::string, Consumer> consumers; ///< first node reading each value name
     int unnamed = 0;
 };
@@ -91,28 +92,33 @@ void assignRoles(core::TensorInfo& t, const Consumer* c)
     core::assignRolesByRank(t);
 }
 
-core::Status addTensor(const onnx::TensorProto& proto, const std::string& name, Walk& w)
+core::Status addTensor(const onnx::TensorProto& proto, const std::string& name, Walk& w, const std::string& scope)
 {
     auto t = onnxTensor(proto, name, w.model, w.files);
     if (!t) return t.error();
     w.tensors.push_back(std::move(*t));
+    w.scopes.push_back(scope);
     return {};
 }
 
-core::Status collectTensors(const onnx::GraphProto& g, Walk& w, int depth)
+core::Status collectTensors(const onnx::GraphProto& g, Walk& w, int depth, const std::string& scope)
 {
     if (depth > kMaxGraphDepth)
         return Error{ErrorCode::Format, w.model.string() + ": subgraphs nest deeper than " + std::to_string(kMaxGraphDepth) + " levels"};
     for (const auto& init : g.initializer())
-        if (auto st = addTensor(init, init.name(), w); !st) return st;
-    for (const auto& node : g.node()) {
+        if (auto st = addTensor(init, init.name(), w, scope); !st) return st;
+    for (int n = 0; n < g.node_size(); ++n) {
+        const auto& node = g.node(n);
+        const std::string nodeScope = (scope.empty() ? "" : scope + "/") +
+                                      (node.name().empty() ? node.op_type() + "#" + std::to_string(n) : node.name());
         for (const auto& a : node.attribute()) {
             if (node.op_type() == "Constant" && a.name() == "value" && a.has_t() && node.output_size() > 0)
-                if (auto st = addTensor(a.t(), node.output(0), w); !st) return st;
+                if (auto st = addTensor(a.t(), node.output(0), w, scope); !st) return st;
             if (a.has_g())
-                if (auto st = collectTensors(a.g(), w, depth + 1); !st) return st;
-            for (const auto& sub : a.graphs())
-                if (auto st = collectTensors(sub, w, depth + 1); !st) return st;
+                if (auto st = collectTensors(a.g(), w, depth + 1, nodeScope + "." + a.name()); !st) return st;
+            for (int k = 0; k < a.graphs_size(); ++k)
+                if (auto st = collectTensors(a.graphs(k), w, depth + 1, nodeScope + "." + a.name() + std::to_string(k)); !st)
+                    return st;
         }
     }
     return {};
@@ -142,20 +148,26 @@ core::Result<core::Model> readOnnx(const std::filesystem::path& path)
     Walk w;
     w.model = path;
     recordConsumers(proto->graph(), w, 0);
-    if (auto st = collectTensors(proto->graph(), w, 0); !st) return st.error();
+    if (auto st = collectTensors(proto->graph(), w, 0, ""); !st) return st.error();
     core::Model m;
     m.path = path.string();
     m.format = "onnx";
     addMetadata(*proto, m);
     std::unordered_set<std::string> names;
-    for (auto& t : w.tensors) {
+    for (size_t i = 0; i < w.tensors.size(); ++i) {
+        auto& t = w.tensors[i];
         const auto it = w.consumers.find(t.name);
         const Consumer* c = it == w.consumers.end() ? nullptr : &it->second;
         assignRoles(t, c);
         t.layer = c ? c->layer : core::layerFromName(t.name);
         t.op = c ? c->op : std::string();
-        if (!names.insert(t.name).second)
-            return Error{ErrorCode::Format, m.path + ": two tensors are named '" + t.name + "'"};
+        // Subgraphs have their own name scopes: a name seen before gets its subgraph appended.
+        if (!names.insert(t.name).second) {
+            if (!w.scopes[i].empty())
+                t.name += " (" + w.scopes[i] + ")";
+            if (w.scopes[i].empty() || !names.insert(t.name).second)
+                return Error{ErrorCode::Format, m.path + ": two tensors are named '" + t.name + "'"};
+        }
         m.tensors.push_back(std::move(t));
     }
     return m;
