@@ -1,10 +1,18 @@
 // computeStats: one streaming, multi-threaded pass over a tensor's bytes.
 //
-// Each chunk is converted to f32 (F32 is read in place), then walked twice while it is in
-// cache: a scalar pass for the counts, min/max and the fine histogram, and a vectorised pass
-// for the power sums of (x - K) around a shift K. The chunk's central moments follow from the
-// power sums and are merged with Pébay's pairwise formulas, so the result does not depend on
-// how chunks fell to threads (up to rounding).
+// The tensor is cut into chunks of kChunkElems elements that threads claim from parallelChunks;
+// each chunk is walked in blocks of kBlockElems that stay in L1/L2 (F32 and BF16 are read in
+// place, other types converted to f32 into the thread's buffer). Every block feeds the fine
+// histogram and the per-channel absmax vectors. Then one of two paths:
+//  - Exact types (BF16, FP8, 8-bit integers, BOOL): every value equals its fine bin's
+//    representative, so count, min, max, the zeros/NaN/Inf counts and the moments all follow
+//    exactly from the merged fine histogram; the pass touches each value only twice.
+//  - Other types: a vectorised, branch-free scan of the block adds the power sums of (x - K)
+//    around a shift K near the data, the counts and min/max. The block's central moments are
+//    merged with Pébay's pairwise formulas, so they stay accurate when the mean is large
+//    against the spread.
+// The fine histogram's one scattered increment per value (about one per cycle) bounds the
+// speed: the other work is vectorised and small beside it.
 #include "stats.h"
 
 #include "checked.h"
@@ -14,7 +22,6 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -24,7 +31,14 @@ namespace qs::core {
 
 namespace {
 
-constexpr uint64_t kChunkElems = 1u << 16; // 256 KiB of f32: stays in L2 for the second pass
+constexpr uint64_t kChunkElems = uint64_t(1) << 20;  // unit of work, progress and cancellation
+constexpr uint64_t kBlockElems = 8192;               // 32 KiB of f32: stays in cache between loops
+constexpr uint64_t kMaxChannels = uint64_t(1) << 24; // longest axis given a channel vector
+static_assert(kChunkElems % kBlockElems == 0 && kBlockElems % 256 == 0,
+              "blocks must hold whole GGUF blocks");
+
+constexpr uint32_t kAbsMask = 0x7fffffffu, kExpMask = 0x7f800000u;
+constexpr float kInf = std::numeric_limits<float>::infinity();
 
 /// Count, mean and central moment sums M2..M4 of a set of finite values.
 struct Moments {
@@ -34,18 +48,19 @@ struct Moments {
     /// arbitrary-order statistical moments", eqs. 3.1 for p = 2, 3, 4.
     void merge(const Moments& b)
     {
-        if (b.n == 0)
-            return;
+        if (b.n == 0) return;
         if (n == 0) {
             *this = b;
             return;
         }
         const double na = n, nb = b.n, nn = na + nb, d = b.mean - mean;
         const double d2 = d * d, d3 = d2 * d, d4 = d2 * d2;
-        const double nm4 = m4 + b.m4 + d4 * na * nb * (na * na - na * nb + nb * nb) / (nn * nn * nn) +
+        const double nm4 = m4 + b.m4 +
+                           d4 * na * nb * (na * na - na * nb + nb * nb) / (nn * nn * nn) +
                            6 * d2 * (na * na * b.m2 + nb * nb * m2) / (nn * nn) +
                            4 * d * (na * b.m3 - nb * m3) / nn;
-        const double nm3 = m3 + b.m3 + d3 * na * nb * (na - nb) / (nn * nn) + 3 * d * (na * b.m2 - nb * m2) / nn;
+        const double nm3 =
+            m3 + b.m3 + d3 * na * nb * (na - nb) / (nn * nn) + 3 * d * (na * b.m2 - nb * m2) / nn;
         m2 = m2 + b.m2 + d2 * na * nb / nn;
         m3 = nm3;
         m4 = nm4;
@@ -54,65 +69,118 @@ struct Moments {
     }
 };
 
-/// Everything one thread accumulates; allocated before the pass (no allocation inside a
-/// fault guard).
-struct ThreadState {
+/// What one block's vectorised scan finds.
+struct BlockScan {
+    double s1 = 0, s2 = 0, s3 = 0, s4 = 0; ///< sums of (x - k)^p over finite x
+    uint32_t nan = 0, inf = 0, zeros = 0;
+    float min = kInf, max = -kInf; ///< over finite x
+};
+
+/// Everything one thread accumulates; allocated before the pass (nothing may allocate inside a
+/// fault guard). Aligned so that two threads' counters never share a cache line.
+struct alignas(64) ThreadState {
     Moments moments;
     uint64_t nan = 0, inf = 0, zeros = 0;
-    float min = std::numeric_limits<float>::infinity();
-    float max = -std::numeric_limits<float>::infinity();
-    std::vector<uint64_t> fine = std::vector<uint64_t>(65536, 0);
+    float min = kInf, max = -kInf;
+    std::vector<uint64_t> fine; ///< 65536 counters, non-finite patterns included
     std::vector<float> outAbs, inAbs, buffer;
 };
 
-struct PowerSums {
-    double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
-};
+uint32_t bitsOf(float x)
+{
+    return std::bit_cast<uint32_t>(x);
+}
 
-/// Sums of powers of (x - k) over finite x. Vectorised; cloned for AVX2 and AVX-512 so the
-/// baseline x86-64 build still runs at full width where the CPU allows.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-PowerSums powerSums(const float* x, uint64_t n, float k)
+/// Power sums, non-finite counts and min/max of one block, with no branch per element (NaN
+/// and Inf are recognised by their exponent bits and contribute x = k). Cloned for AVX2 and
+/// AVX-512 because the engine is built for baseline x86-64.
+[[gnu::target_clones("avx512f", "avx2", "default")]] BlockScan scanBlock(const float* x, uint32_t n,
+                                                                         float k)
 {
     double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
-#pragma omp simd reduction(+ : s1, s2, s3, s4)
-    for (uint64_t i = 0; i < n; ++i) {
-        const bool finite = std::abs(x[i]) <= FLT_MAX; // false for NaN and Inf
-        const double d = finite ? double(x[i]) - double(k) : 0.0;
+    uint32_t nan = 0, inf = 0, zeros = 0;
+    float mn = kInf, mx = -kInf;
+#pragma omp simd reduction(+ : s1, s2, s3, s4, nan, inf, zeros) reduction(min : mn) \
+    reduction(max : mx)
+    for (uint32_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        const uint32_t a = bitsOf(v) & kAbsMask;
+        const bool finite = a < kExpMask;
+        nan += a > kExpMask;
+        inf += a == kExpMask;
+        zeros += a == 0;
+        mn = std::min(mn, finite ? v : kInf);
+        mx = std::max(mx, finite ? v : -kInf);
+        const double d = double(finite ? v : k) - double(k);
         const double d2 = d * d;
         s1 += d;
         s2 += d2;
         s3 += d2 * d;
         s4 += d2 * d2;
     }
-    return {s1, s2, s3, s4};
+    BlockScan r;
+    r.s1 = s1, r.s2 = s2, r.s3 = s3, r.s4 = s4;
+    r.nan = nan, r.inf = inf, r.zeros = zeros;
+    r.min = mn, r.max = mx;
+    return r;
 }
 
-/// Counts, min/max and the fine histogram. Returns the number of finite values.
-uint64_t scanChunk(const float* x, uint64_t n, ThreadState& s)
+/// Counts every value in the fine bin of its top 16 bits. Non-finite values land in the bins
+/// with all exponent bits set, which finite values never use; they are split off at the end.
+void addToFine(const float* x, uint64_t n, uint64_t* fine)
 {
-    uint64_t finite = 0;
-    float mn = s.min, mx = s.max;
-    uint64_t* fine = s.fine.data();
-    for (uint64_t i = 0; i < n; ++i) {
-        const uint32_t u = std::bit_cast<uint32_t>(x[i]);
-        if ((u & 0x7f800000u) == 0x7f800000u) { // exponent all ones: Inf or NaN
-            (u & 0x007fffffu) ? ++s.nan : ++s.inf;
-            continue;
-        }
-        ++finite;
-        ++fine[u >> 16];
-        s.zeros += (u & 0x7fffffffu) == 0;
-        mn = std::min(mn, x[i]);
-        mx = std::max(mx, x[i]);
-    }
-    s.min = mn, s.max = mx;
-    return finite;
+    for (uint64_t i = 0; i < n; ++i)
+        ++fine[bitsOf(x[i]) >> 16];
 }
 
-/// Updates acc[idx] with max |x| for the axis of stride `stride` and size `dim`, over
-/// elements [first, first + n) of the flattened tensor. Non-finite values are ignored.
-void channelAbsmax(const float* x, uint64_t first, uint64_t n, uint64_t stride, uint64_t dim, float* acc)
+/// Central moments of the finite values of a scanned block (power sums taken around k).
+Moments blockMoments(const BlockScan& b, uint64_t n, float k)
+{
+    Moments m;
+    const double c = double(n - b.nan - b.inf);
+    if (c == 0) return m;
+    const double mu = b.s1 / c;
+    m.n = c;
+    m.mean = double(k) + mu;
+    m.m2 = std::max(0.0, b.s2 - b.s1 * mu);
+    m.m3 = b.s3 - 3 * mu * b.s2 + 2 * c * mu * mu * mu;
+    m.m4 = std::max(0.0, b.s4 - 4 * mu * b.s3 + 6 * mu * mu * b.s2 - 3 * c * mu * mu * mu * mu);
+    return m;
+}
+
+/// Where the role axes are: element g of the flattened tensor is in out channel
+/// (g / outStride) % outDim and in channel (g / inStride) % inDim. A dim of 0: no such axis.
+struct Layout {
+    uint64_t outStride = 0, outDim = 0, inStride = 0, inDim = 0;
+};
+
+/// Magnitude of element j of an f32 block; 0 for NaN and Inf, which never count as absmax.
+struct F32Magnitude {
+    const float* x;
+    float operator()(uint64_t j) const
+    {
+        const float m = std::abs(x[j]);
+        return bitsOf(m) < kExpMask ? m : 0.0f;
+    }
+};
+
+/// The same for BF16 read straight from the tensor's bytes (any alignment).
+struct Bf16Magnitude {
+    const std::byte* p;
+    float operator()(uint64_t j) const
+    {
+        uint16_t b;
+        std::memcpy(&b, p + 2 * j, 2);
+        const uint32_t m = uint32_t(b & 0x7fffu) << 16;
+        return std::bit_cast<float>(m < kExpMask ? m : 0u);
+    }
+};
+
+/// Updates acc[idx] with the largest magnitude for the axis of stride `stride` and size `dim`,
+/// over elements [first, first + n) of the flattened tensor (`mag(j)` for block element j).
+template <class Magnitude>
+[[gnu::always_inline]] inline void channelAbsmaxOf(Magnitude mag, uint64_t first, uint64_t n,
+                                                   uint64_t stride, uint64_t dim, float* acc)
 {
     uint64_t p = 0;
     while (p < n) {
@@ -121,30 +189,91 @@ void channelAbsmax(const float* x, uint64_t first, uint64_t n, uint64_t stride, 
         if (stride == 1) { // consecutive elements walk consecutive channels
             const uint64_t run = std::min(dim - idx, n - p);
             float* a = acc + idx;
-            const float* v = x + p;
 #pragma omp simd
             for (uint64_t j = 0; j < run; ++j) {
-                const float m = std::abs(v[j]);
-                a[j] = (m <= FLT_MAX && m > a[j]) ? m : a[j];
+                const float m = mag(p + j), cur = a[j];
+                a[j] = cur > m ? cur : m; // both sides loaded: no branch per element
             }
             p += run;
-        } else { // a run of `stride` elements shares one channel
+        } else { // a run of up to `stride` elements shares one channel
             const uint64_t run = std::min(stride - g % stride, n - p);
             float best = acc[idx];
-            for (uint64_t j = 0; j < run; ++j) {
-                const float m = std::abs(x[p + j]);
-                best = (m <= FLT_MAX && m > best) ? m : best;
-            }
+#pragma omp simd reduction(max : best)
+            for (uint64_t j = 0; j < run; ++j)
+                best = std::max(best, mag(p + j));
             acc[idx] = best;
             p += run;
         }
     }
 }
 
-struct Layout {
-    uint64_t outStride = 0, outDim = 0, inStride = 0, inDim = 0;
-};
+/// The common 2-D layout in one pass: `cols` consecutive elements form a row; row r updates
+/// rowAcc[r % rowDim] with its largest magnitude and colAcc[c] for each column c.
+template <class Magnitude>
+[[gnu::always_inline]] inline void rowsAndColumnsOf(Magnitude mag, uint64_t first, uint64_t n,
+                                                    uint64_t cols, uint64_t rowDim, float* rowAcc,
+                                                    float* colAcc)
+{
+    uint64_t p = 0;
+    while (p < n) {
+        const uint64_t g = first + p, row = (g / cols) % rowDim, col = g % cols;
+        const uint64_t run = std::min(cols - col, n - p);
+        float* a = colAcc + col;
+        float best = rowAcc[row];
+#pragma omp simd reduction(max : best)
+        for (uint64_t j = 0; j < run; ++j) {
+            const float m = mag(p + j), cur = a[j];
+            a[j] = cur > m ? cur : m;
+            best = std::max(best, m);
+        }
+        rowAcc[row] = best;
+        p += run;
+    }
+}
 
+/// Per-channel absmax of one block for both role axes: one pass when the two axes are the
+/// innermost pair ([out, in] as PyTorch stores Linear, or [in, out] as ONNX MatMul), else one
+/// pass per axis.
+template <class Magnitude>
+[[gnu::always_inline]] inline void channelsOf(Magnitude mag, uint64_t first, uint64_t n,
+                                              const Layout& l, float* outAcc, float* inAcc)
+{
+    if (l.outDim && l.inDim && l.inStride == 1 && l.outStride == l.inDim)
+        return rowsAndColumnsOf(mag, first, n, l.inDim, l.outDim, outAcc, inAcc);
+    if (l.outDim && l.inDim && l.outStride == 1 && l.inStride == l.outDim)
+        return rowsAndColumnsOf(mag, first, n, l.outDim, l.inDim, inAcc, outAcc);
+    if (l.outDim) channelAbsmaxOf(mag, first, n, l.outStride, l.outDim, outAcc);
+    if (l.inDim) channelAbsmaxOf(mag, first, n, l.inStride, l.inDim, inAcc);
+}
+
+[[gnu::target_clones("avx512f", "avx2", "default")]] void channelsF32(const float* x,
+                                                                      uint64_t first, uint64_t n,
+                                                                      const Layout& l,
+                                                                      float* outAcc, float* inAcc)
+{
+    channelsOf(F32Magnitude{x}, first, n, l, outAcc, inAcc);
+}
+
+[[gnu::target_clones("avx512f", "avx2", "default")]] void channelsBf16(const std::byte* p,
+                                                                       uint64_t first, uint64_t n,
+                                                                       const Layout& l,
+                                                                       float* outAcc, float* inAcc)
+{
+    channelsOf(Bf16Magnitude{p}, first, n, l, outAcc, inAcc);
+}
+
+/// Fine histogram of BF16 data: a value's bf16 pattern is its top 16 bits.
+void addBf16ToFine(const std::byte* p, uint64_t n, uint64_t* fine)
+{
+    for (uint64_t i = 0; i < n; ++i) {
+        uint16_t b;
+        std::memcpy(&b, p + 2 * i, 2);
+        ++fine[b];
+    }
+}
+
+/// Strides of the role axes. Only called for a tensor with elements, so every dimension is at
+/// least 1 and every product of dimensions is bounded by the (checked) element count.
 Layout axisLayout(const TensorInfo& t)
 {
     Layout l;
@@ -155,63 +284,134 @@ Layout axisLayout(const TensorInfo& t)
             s *= uint64_t(t.shape[size_t(a)]);
         return s;
     };
-    if (t.outAxis >= 0 && t.outAxis < rank)
+    // An axis longer than kMaxChannels (a huge 1-D tensor) gets no vector: every thread would
+    // hold one float per element, and such a plot says nothing.
+    auto usable = [&](int axis) {
+        return axis >= 0 && axis < rank && uint64_t(t.shape[size_t(axis)]) <= kMaxChannels;
+    };
+    if (usable(t.outAxis))
         l.outStride = strideOf(t.outAxis), l.outDim = uint64_t(t.shape[size_t(t.outAxis)]);
-    if (t.inAxis >= 0 && t.inAxis < rank)
+    if (usable(t.inAxis))
         l.inStride = strideOf(t.inAxis), l.inDim = uint64_t(t.shape[size_t(t.inAxis)]);
     return l;
 }
 
-/// Processes one chunk of converted values into the thread's state.
-void accumulate(const float* x, uint64_t first, uint64_t n, const Layout& layout, ThreadState& s)
+/// True for types whose every value has at most 8 significant bits, so it equals the
+/// representative of its fine bin and the fine histogram alone gives exact statistics.
+bool exactInFineBins(DType t)
 {
-    const uint64_t finite = scanChunk(x, n, s);
-    if (finite > 0) {
-        // Shift by the midrange so far: close to the data, so the power sums cancel little.
-        const float k = 0.5f * s.min + 0.5f * s.max;
-        const PowerSums p = powerSums(x, n, k);
-        const double c = double(finite), mu = p.s1 / c;
-        Moments m;
-        m.n = c;
-        m.mean = double(k) + mu;
-        m.m2 = std::max(0.0, p.s2 - p.s1 * mu);
-        m.m3 = p.s3 - 3 * mu * p.s2 + 2 * c * mu * mu * mu;
-        m.m4 = std::max(0.0, p.s4 - 4 * mu * p.s3 + 6 * mu * mu * p.s2 - 3 * c * mu * mu * mu * mu);
-        s.moments.merge(m);
+    switch (t) {
+    case DType::BF16:
+    case DType::F8_E4M3:
+    case DType::F8_E5M2:
+    case DType::I8:
+    case DType::U8:
+    case DType::BOOL:
+        return true;
+    default:
+        return false;
     }
-    if (layout.outDim)
-        channelAbsmax(x, first, n, layout.outStride, layout.outDim, s.outAbs.data());
-    if (layout.inDim)
-        channelAbsmax(x, first, n, layout.inStride, layout.inDim, s.inAbs.data());
 }
 
-TensorStats mergeStates(std::vector<ThreadState>& states, uint64_t count)
+/// Walks one block of BF16 values (exact type, read in place) into the thread's state.
+void processBf16Block(const std::byte* p, uint64_t first, uint64_t n, const Layout& layout,
+                      ThreadState& s)
+{
+    channelsBf16(p, first, n, layout, s.outAbs.data(), s.inAbs.data());
+    addBf16ToFine(p, n, s.fine.data()); // last: the vector loops above brought the block in
+}
+
+/// Walks one block of f32 values (read in place or converted) into the thread's state.
+void processBlock(const float* x, uint64_t first, uint64_t n, const Layout& layout, bool exact,
+                  ThreadState& s)
+{
+    if (!exact) {
+        // Shift near the data (the running mean, else the block's first finite value), so the
+        // power sums cancel little when the mean is large against the spread.
+        float k = float(s.moments.mean);
+        if (s.moments.n == 0) {
+            uint64_t i = 0;
+            while (i < n && (bitsOf(x[i]) & kExpMask) == kExpMask)
+                ++i;
+            k = i < n ? x[i] : 0.0f;
+        }
+        const BlockScan b = scanBlock(x, uint32_t(n), k);
+        s.moments.merge(blockMoments(b, n, k));
+        s.nan += b.nan, s.inf += b.inf, s.zeros += b.zeros;
+        s.min = std::min(s.min, b.min), s.max = std::max(s.max, b.max);
+    }
+    channelsF32(x, first, n, layout, s.outAbs.data(), s.inAbs.data());
+    addToFine(x, n, s.fine.data()); // last: the vector loops above brought the block in
+}
+
+bool nonFinitePattern(uint32_t top16)
+{
+    return (top16 & 0x7f80u) == 0x7f80u;
+}
+float binValue(uint32_t top16)
+{
+    return std::bit_cast<float>(top16 << 16);
+}
+
+/// Exact statistics from a fine histogram whose values all equal their bin's representative:
+/// count, NaN/Inf/zeros, min/max, and the moments in two passes over the 65,536 bins.
+void statsFromFine(const std::vector<uint64_t>& fine, TensorStats& r, Moments& m)
+{
+    r.inf = fine[0x7f80] + fine[0xff80];
+    for (uint32_t k = 0; k < 65536; ++k)
+        if (nonFinitePattern(k) && (k & 0x7f) != 0) r.nan += fine[k];
+    r.zeros = fine[0x0000] + fine[0x8000];
+    double n = 0, sum = 0, mn = kInf, mx = -kInf;
+    for (uint32_t k = 0; k < 65536; ++k) {
+        if (fine[k] == 0 || nonFinitePattern(k)) continue;
+        const double v = binValue(k), c = double(fine[k]);
+        n += c, sum += c * v;
+        mn = std::min(mn, v), mx = std::max(mx, v);
+    }
+    m.n = n;
+    if (n == 0) return;
+    m.mean = sum / n;
+    for (uint32_t k = 0; k < 65536; ++k) {
+        if (fine[k] == 0 || nonFinitePattern(k)) continue;
+        const double d = double(binValue(k)) - m.mean, c = double(fine[k]), d2 = d * d;
+        m.m2 += c * d2, m.m3 += c * d2 * d, m.m4 += c * d2 * d2;
+    }
+    r.min = mn, r.max = mx;
+}
+
+/// Combines the threads' states into the result; `exact` selects the fine-histogram path.
+TensorStats mergeStates(const std::vector<ThreadState>& states, uint64_t count, bool exact)
 {
     TensorStats r;
     r.count = count;
-    Moments m;
-    float mn = std::numeric_limits<float>::infinity(), mx = -mn;
     r.fine.counts.assign(65536, 0);
     r.outChannelAbsmax.assign(states[0].outAbs.size(), 0.0f);
     r.inChannelAbsmax.assign(states[0].inAbs.size(), 0.0f);
-    for (auto& s : states) {
-        m.merge(s.moments);
-        r.nan += s.nan, r.inf += s.inf, r.zeros += s.zeros;
-        mn = std::min(mn, s.min), mx = std::max(mx, s.max);
+    Moments m;
+    float mn = kInf, mx = -kInf;
+    for (const auto& s : states) {
         for (size_t k = 0; k < 65536; ++k)
             r.fine.counts[k] += s.fine[k];
         for (size_t i = 0; i < s.outAbs.size(); ++i)
             r.outChannelAbsmax[i] = std::max(r.outChannelAbsmax[i], s.outAbs[i]);
         for (size_t i = 0; i < s.inAbs.size(); ++i)
             r.inChannelAbsmax[i] = std::max(r.inChannelAbsmax[i], s.inAbs[i]);
+        m.merge(s.moments);
+        r.nan += s.nan, r.inf += s.inf, r.zeros += s.zeros;
+        mn = std::min(mn, s.min), mx = std::max(mx, s.max);
     }
+    r.min = mn, r.max = mx;
+    if (exact) // the threads only filled the fine histogram
+        statsFromFine(r.fine.counts, r, m);
+    for (uint32_t k = 0; k < 65536; ++k) // the fine histogram holds finite values only
+        if (nonFinitePattern(k)) r.fine.counts[k] = 0;
     if (m.n > 0) {
-        r.min = mn, r.max = mx;
-        r.absmax = std::max(std::abs(double(mn)), std::abs(double(mx)));
+        r.absmax = std::max(std::abs(r.min), std::abs(r.max));
         r.mean = m.mean;
         const double var = m.m2 / m.n;
         r.std = std::sqrt(var);
-        r.kurtosis = var > 0 ? (m.m4 / m.n) / (var * var) - 3.0 : std::numeric_limits<double>::quiet_NaN();
+        r.kurtosis =
+            var > 0 ? (m.m4 / m.n) / (var * var) - 3.0 : std::numeric_limits<double>::quiet_NaN();
     } else {
         const double nan = std::numeric_limits<double>::quiet_NaN();
         r.min = r.max = r.mean = r.std = r.kurtosis = nan;
@@ -220,69 +420,100 @@ TensorStats mergeStates(std::vector<ThreadState>& states, uint64_t count)
     return r;
 }
 
+/// Checks that the tensor can be read and its byte range matches dtype and shape; on success
+/// returns a pointer to its first byte.
+Result<const std::byte*> tensorBytes(const TensorInfo& t, uint64_t elems)
+{
+    if (t.dtype == DType::Unsupported)
+        return Error{ErrorCode::Unsupported,
+                     t.name + ": dtype " + t.typeName + " is not supported for statistics"};
+    if (!t.storage) return Error{ErrorCode::InvalidArgument, t.name + ": the tensor has no data"};
+    auto bytes = t.storage->bytes();
+    if (!bytes) return bytes.error();
+    const auto need = byteSizeFor(t.dtype, elems);
+    const auto* origin = &t.storage->origin();
+    if (!checkedProduct(t.shape) || !need || *need != t.bytes)
+        return Error{ErrorCode::Format, *origin + ": tensor '" + t.name + "' has " +
+                                            std::to_string(t.bytes) +
+                                            " bytes, which does not match its dtype " +
+                                            std::string(dtypeName(t.dtype)) + " and shape"};
+    if (!rangeInside(t.offset, t.bytes, bytes->size()))
+        return Error{ErrorCode::Truncated,
+                     *origin + ": tensor '" + t.name + "' bytes " + std::to_string(t.offset) + "+" +
+                         std::to_string(t.bytes) + " lie past the end of the data (" +
+                         std::to_string(bytes->size()) + ")"};
+    return bytes->data() + t.offset;
+}
+
 } // namespace
 
-Result<TensorStats> computeStats(const TensorInfo& t, const StatsOptions& options, Progress* progress)
+Result<TensorStats> computeStats(const TensorInfo& t, const StatsOptions& options,
+                                 Progress* progress)
 {
-    if (!t.readable())
-        return Error{ErrorCode::Unsupported, t.name + ": dtype " + t.typeName + " is not supported for statistics"};
     const uint64_t n = t.elementCount();
+    auto base = tensorBytes(t, n);
+    if (!base) return base.error();
     const auto& info = dtypeInfo(t.dtype);
-    const auto need = byteSizeFor(t.dtype, n);
-    auto bytes = t.storage->bytes();
-    if (!bytes)
-        return bytes.error();
-    if (!need || *need != t.bytes || !rangeInside(t.offset, t.bytes, bytes->size()))
-        return Error{ErrorCode::Format, t.storage->origin() + ": tensor '" + t.name +
-                                            "' has a byte range that does not match its dtype and shape"};
-    const std::byte* base = bytes->data() + t.offset;
+    const bool exact = exactInFineBins(t.dtype);
+    // F32 is read in place when aligned; BF16 always (its kernels load through memcpy).
+    const bool inPlace = t.dtype == DType::BF16 ||
+                         (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(*base) % 4 == 0);
     const uint64_t chunks = (n + kChunkElems - 1) / kChunkElems;
-    const unsigned threads = unsigned(std::clamp<uint64_t>(options.threads ? options.threads : defaultThreadCount(), 1, std::max<uint64_t>(chunks, 1)));
-    const Layout layout = axisLayout(t);
+    const unsigned threads =
+        unsigned(std::clamp<uint64_t>(options.threads ? options.threads : defaultThreadCount(), 1,
+                                      std::max<uint64_t>(chunks, 1)));
+    // A tensor without elements has no channels worth listing (and shape [0, 2^40] must not
+    // make us allocate 2^40 floats).
+    const Layout layout = n > 0 ? axisLayout(t) : Layout{};
     std::vector<ThreadState> states(threads);
     for (auto& s : states) {
+        s.fine.assign(65536, 0);
         s.outAbs.assign(layout.outDim, 0.0f);
         s.inAbs.assign(layout.inDim, 0.0f);
-        if (t.dtype != DType::F32)
-            s.buffer.resize(kChunkElems);
+        if (!inPlace) s.buffer.resize(kBlockElems);
     }
     std::atomic<bool> failed{false};
     std::atomic<uint64_t> done{0};
-    Error failure;
     std::atomic_flag failureSet;
+    Error failure;
     auto work = [&](uint64_t c, unsigned thread) {
         ThreadState& s = states[thread];
-        const uint64_t first = c * kChunkElems, count = std::min(kChunkElems, n - first);
-        const std::byte* src = base + first / info.blockElems * info.blockBytes;
+        const uint64_t chunkEnd = std::min(n, (c + 1) * kChunkElems);
         auto body = [&] {
-            const float* x = reinterpret_cast<const float*>(src); // F32: read in place
-            if (t.dtype != DType::F32) {
-                convertToF32(t.dtype, src, count, s.buffer.data());
-                x = s.buffer.data();
+            for (uint64_t first = c * kChunkElems; first < chunkEnd; first += kBlockElems) {
+                const uint64_t count = std::min(kBlockElems, chunkEnd - first);
+                const std::byte* src = *base + first / info.blockElems * info.blockBytes;
+                if (t.dtype == DType::BF16) {
+                    processBf16Block(src, first, count, layout, s);
+                    continue;
+                }
+                const float* x = reinterpret_cast<const float*>(src);
+                if (!inPlace) {
+                    convertToF32(t.dtype, src, count, s.buffer.data());
+                    x = s.buffer.data();
+                }
+                processBlock(x, first, count, layout, exact, s);
             }
-            accumulate(x, first, count, layout, s);
         };
-        Status st = t.storage->isMapped() ? guarded(t.storage->origin(), body) : (body(), Status{});
+        const Status st =
+            t.storage->isMapped() ? guarded(t.storage->origin(), body) : (body(), Status{});
         if (!st) {
-            if (!failureSet.test_and_set())
-                failure = st.error();
+            if (!failureSet.test_and_set()) failure = st.error();
             failed = true;
             return;
         }
         const uint64_t d = done.fetch_add(1) + 1;
-        if (progress && progress->report)
-            progress->report(d, chunks);
+        if (progress && progress->report) progress->report(d, chunks);
     };
-    parallelChunks(chunks, threads, work, [&] { return failed.load() || (progress && progress->cancelled()); });
-    if (failed)
-        return failure;
+    parallelChunks(chunks, threads, work,
+                   [&] { return failed.load() || (progress && progress->cancelled()); });
+    if (failed) return failure;
     if (progress && progress->cancelled())
         return Error{ErrorCode::Cancelled, t.name + ": statistics cancelled"};
-    TensorStats r = mergeStates(states, n);
+    TensorStats r = mergeStates(states, n, exact);
     const bool any = r.count > r.nan + r.inf;
     r.histogram = r.fine.rebin(options.bins, options.scale, any ? r.min : 0, any ? r.max : 0);
-    if (progress && progress->report && chunks == 0)
-        progress->report(1, 1);
+    if (progress && progress->report && chunks == 0) progress->report(1, 1);
     return r;
 }
 

@@ -47,8 +47,8 @@ struct FineHistogram {
 struct TensorStats {
     uint64_t count = 0, nan = 0, inf = 0, zeros = 0;
     double min = 0, max = 0, mean = 0, std = 0, absmax = 0, kurtosis = 0;
-    std::vector<float> outChannelAbsmax; ///< per index along outAxis (empty if outAxis < 0)
-    std::vector<float> inChannelAbsmax;  ///< per index along inAxis (empty if inAxis < 0)
+    std::vector<float> outChannelAbsmax; ///< per index along outAxis (empty if outAxis < 0, the tensor has no elements, or the axis is longer than 2^24)
+    std::vector<float> inChannelAbsmax;  ///< per index along inAxis (empty if inAxis < 0, the tensor has no elements, or the axis is longer than 2^24)
     FineHistogram fine;
     Histogram histogram;                 ///< per StatsOptions, over [min, max] by default
 };

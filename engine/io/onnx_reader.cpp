@@ -16,7 +16,9 @@ using core::ErrorCode;
 
 namespace {
 
-constexpr int kMaxGraphDepth = 32;
+// Protobuf itself stops parsing at 100 nested messages (about 33 subgraph levels); 16 levels
+// is far beyond any real model and keeps the recursion shallow.
+constexpr int kMaxGraphDepth = 16;
 
 struct Consumer {
     std::string layer, op;
@@ -40,7 +42,9 @@ core::Result<onnx::ModelProto> parseModel(const std::filesystem::path& path)
     auto file = core::MappedFile::open(path); // uniform errors for missing/dir/empty/device
     if (!file) return file.error();
     if ((*file)->size() > uint64_t(INT_MAX))
-        return Error{ErrorCode::Unsupported, origin + ": ONNX protobuf files are limited to 2 GB (larger models keep weights in external data files)"};
+        return Error{ErrorCode::Unsupported,
+                     origin + ": ONNX protobuf files are limited to 2 GB (larger models keep "
+                              "weights in external data files)"};
     // Read with read(2), not through the mapping: protobuf allocates while parsing, which the
     // SIGBUS guard does not allow, and a short read simply fails the parse.
     std::string bytes((*file)->size(), '\0');
@@ -49,7 +53,9 @@ core::Result<onnx::ModelProto> parseModel(const std::filesystem::path& path)
     bytes.resize(size_t(in.gcount()));
     onnx::ModelProto model;
     if (!model.ParseFromString(bytes) || !model.has_graph())
-        return Error{ErrorCode::Format, origin + ": not a valid ONNX protobuf (cannot parse a ModelProto with a graph)"};
+        return Error{ErrorCode::Format,
+                     origin +
+                         ": not a valid ONNX protobuf (cannot parse a ModelProto with a graph)"};
     return model;
 }
 
@@ -64,19 +70,23 @@ void recordConsumers(const onnx::GraphProto& g, Walk& w, int depth);
 
 void recordNode(const onnx::NodeProto& node, Walk& w, int depth)
 {
-    const std::string layer = node.name().empty() ? node.op_type() + "_" + std::to_string(w.unnamed++) : node.name();
+    const std::string layer =
+        node.name().empty() ? node.op_type() + "_" + std::to_string(w.unnamed++) : node.name();
     for (int i = 0; i < node.input_size(); ++i)
-        w.consumers.try_emplace(node.input(i), Consumer{layer, node.op_type(), i, attrInt(node, "transB", 0)});
+        w.consumers.try_emplace(node.input(i),
+                                Consumer{layer, node.op_type(), i, attrInt(node, "transB", 0)});
     for (const auto& a : node.attribute()) {
         if (a.has_g()) recordConsumers(a.g(), w, depth + 1);
-        for (const auto& g : a.graphs()) recordConsumers(g, w, depth + 1);
+        for (const auto& g : a.graphs())
+            recordConsumers(g, w, depth + 1);
     }
 }
 
 void recordConsumers(const onnx::GraphProto& g, Walk& w, int depth)
 {
     if (depth > kMaxGraphDepth) return;
-    for (const auto& node : g.node()) recordNode(node, w, depth);
+    for (const auto& node : g.node())
+        recordNode(node, w, depth);
 }
 
 /// Axis roles from the consuming op (see TensorInfo's comment); rank-based otherwise.
@@ -84,15 +94,28 @@ void assignRoles(core::TensorInfo& t, const Consumer* c)
 {
     const int rank = int(t.shape.size());
     if (c && c->input == 1 && rank >= 2) {
-        if (c->op == "MatMul" || (c->op == "Gemm" && !c->transB)) { t.outAxis = rank - 1, t.inAxis = rank - 2; return; }
-        if (c->op == "Gemm") { t.outAxis = 0, t.inAxis = 1; return; }
-        if (c->op == "Conv") { t.outAxis = 0, t.inAxis = 1; return; }
-        if (c->op == "ConvTranspose") { t.outAxis = 1, t.inAxis = 0; return; }
+        if (c->op == "MatMul" || (c->op == "Gemm" && !c->transB)) {
+            t.outAxis = rank - 1, t.inAxis = rank - 2;
+            return;
+        }
+        if (c->op == "Gemm") {
+            t.outAxis = 0, t.inAxis = 1;
+            return;
+        }
+        if (c->op == "Conv") {
+            t.outAxis = 0, t.inAxis = 1;
+            return;
+        }
+        if (c->op == "ConvTranspose") {
+            t.outAxis = 1, t.inAxis = 0;
+            return;
+        }
     }
     core::assignRolesByRank(t);
 }
 
-core::Status addTensor(const onnx::TensorProto& proto, const std::string& name, Walk& w, const std::string& scope)
+core::Status addTensor(const onnx::TensorProto& proto, const std::string& name, Walk& w,
+                       const std::string& scope)
 {
     auto t = onnxTensor(proto, name, w.model, w.files);
     if (!t) return t.error();
@@ -104,20 +127,26 @@ core::Status addTensor(const onnx::TensorProto& proto, const std::string& name, 
 core::Status collectTensors(const onnx::GraphProto& g, Walk& w, int depth, const std::string& scope)
 {
     if (depth > kMaxGraphDepth)
-        return Error{ErrorCode::Format, w.model.string() + ": subgraphs nest deeper than " + std::to_string(kMaxGraphDepth) + " levels"};
+        return Error{ErrorCode::Format, w.model.string() + ": subgraphs nest deeper than " +
+                                            std::to_string(kMaxGraphDepth) + " levels"};
     for (const auto& init : g.initializer())
         if (auto st = addTensor(init, init.name(), w, scope); !st) return st;
     for (int n = 0; n < g.node_size(); ++n) {
         const auto& node = g.node(n);
-        const std::string nodeScope = (scope.empty() ? "" : scope + "/") +
-                                      (node.name().empty() ? node.op_type() + "#" + std::to_string(n) : node.name());
+        const std::string nodeScope =
+            (scope.empty() ? "" : scope + "/") +
+            (node.name().empty() ? node.op_type() + "#" + std::to_string(n) : node.name());
         for (const auto& a : node.attribute()) {
-            if (node.op_type() == "Constant" && a.name() == "value" && a.has_t() && node.output_size() > 0)
+            if (node.op_type() == "Constant" && a.name() == "value" && a.has_t() &&
+                node.output_size() > 0)
                 if (auto st = addTensor(a.t(), node.output(0), w, scope); !st) return st;
             if (a.has_g())
-                if (auto st = collectTensors(a.g(), w, depth + 1, nodeScope + "." + a.name()); !st) return st;
+                if (auto st = collectTensors(a.g(), w, depth + 1, nodeScope + "." + a.name()); !st)
+                    return st;
             for (int k = 0; k < a.graphs_size(); ++k)
-                if (auto st = collectTensors(a.graphs(k), w, depth + 1, nodeScope + "." + a.name() + std::to_string(k)); !st)
+                if (auto st = collectTensors(a.graphs(k), w, depth + 1,
+                                             nodeScope + "." + a.name() + std::to_string(k));
+                    !st)
                     return st;
         }
     }
@@ -126,17 +155,21 @@ core::Status collectTensors(const onnx::GraphProto& g, Walk& w, int depth, const
 
 void addMetadata(const onnx::ModelProto& m, core::Model& out)
 {
-    auto add = [&](std::string k, std::string v) { if (!v.empty()) out.metadata.push_back({std::move(k), std::move(v)}); };
+    auto add = [&](std::string k, std::string v) {
+        if (!v.empty()) out.metadata.push_back({std::move(k), std::move(v)});
+    };
     add("ir_version", std::to_string(m.ir_version()));
     for (const auto& op : m.opset_import())
-        add("opset " + (op.domain().empty() ? std::string("ai.onnx") : op.domain()), std::to_string(op.version()));
+        add("opset " + (op.domain().empty() ? std::string("ai.onnx") : op.domain()),
+            std::to_string(op.version()));
     add("producer_name", m.producer_name());
     add("producer_version", m.producer_version());
     add("domain", m.domain());
     if (m.model_version()) add("model_version", std::to_string(m.model_version()));
     add("doc_string", m.doc_string().substr(0, 1000));
     add("graph", m.graph().name());
-    for (const auto& p : m.metadata_props()) add(p.key(), p.value());
+    for (const auto& p : m.metadata_props())
+        add(p.key(), p.value());
 }
 
 } // namespace
@@ -163,10 +196,10 @@ core::Result<core::Model> readOnnx(const std::filesystem::path& path)
         t.op = c ? c->op : std::string();
         // Subgraphs have their own name scopes: a name seen before gets its subgraph appended.
         if (!names.insert(t.name).second) {
-            if (!w.scopes[i].empty())
-                t.name += " (" + w.scopes[i] + ")";
+            if (!w.scopes[i].empty()) t.name += " (" + w.scopes[i] + ")";
             if (w.scopes[i].empty() || !names.insert(t.name).second)
-                return Error{ErrorCode::Format, m.path + ": two tensors are named '" + t.name + "'"};
+                return Error{ErrorCode::Format,
+                             m.path + ": two tensors are named '" + t.name + "'"};
         }
         m.tensors.push_back(std::move(t));
     }

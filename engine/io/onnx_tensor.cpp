@@ -27,41 +27,64 @@ struct OnnxType {
 OnnxType onnxType(int32_t id)
 {
     switch (id) {
-    case 1: return {DType::F32, "FLOAT"};
-    case 2: return {DType::U8, "UINT8"};
-    case 3: return {DType::I8, "INT8"};
-    case 4: return {DType::U16, "UINT16"};
-    case 5: return {DType::I16, "INT16"};
-    case 6: return {DType::I32, "INT32"};
-    case 7: return {DType::I64, "INT64"};
-    case 8: return {DType::Unsupported, "STRING"};
-    case 9: return {DType::BOOL, "BOOL"};
-    case 10: return {DType::F16, "FLOAT16"};
-    case 11: return {DType::F64, "DOUBLE"};
-    case 12: return {DType::U32, "UINT32"};
-    case 13: return {DType::U64, "UINT64"};
-    case 14: return {DType::Unsupported, "COMPLEX64"};
-    case 15: return {DType::Unsupported, "COMPLEX128"};
-    case 16: return {DType::BF16, "BFLOAT16"};
-    case 17: return {DType::F8_E4M3, "FLOAT8E4M3FN"};
-    case 18: return {DType::Unsupported, "FLOAT8E4M3FNUZ"};
-    case 19: return {DType::F8_E5M2, "FLOAT8E5M2"};
-    case 20: return {DType::Unsupported, "FLOAT8E5M2FNUZ"};
-    case 21: return {DType::Unsupported, "UINT4"};
-    case 22: return {DType::Unsupported, "INT4"};
-    default: return {DType::Unsupported, nullptr};
+    case 1:
+        return {DType::F32, "FLOAT"};
+    case 2:
+        return {DType::U8, "UINT8"};
+    case 3:
+        return {DType::I8, "INT8"};
+    case 4:
+        return {DType::U16, "UINT16"};
+    case 5:
+        return {DType::I16, "INT16"};
+    case 6:
+        return {DType::I32, "INT32"};
+    case 7:
+        return {DType::I64, "INT64"};
+    case 8:
+        return {DType::Unsupported, "STRING"};
+    case 9:
+        return {DType::BOOL, "BOOL"};
+    case 10:
+        return {DType::F16, "FLOAT16"};
+    case 11:
+        return {DType::F64, "DOUBLE"};
+    case 12:
+        return {DType::U32, "UINT32"};
+    case 13:
+        return {DType::U64, "UINT64"};
+    case 14:
+        return {DType::Unsupported, "COMPLEX64"};
+    case 15:
+        return {DType::Unsupported, "COMPLEX128"};
+    case 16:
+        return {DType::BF16, "BFLOAT16"};
+    case 17:
+        return {DType::F8_E4M3, "FLOAT8E4M3FN"};
+    case 18:
+        return {DType::Unsupported, "FLOAT8E4M3FNUZ"};
+    case 19:
+        return {DType::F8_E5M2, "FLOAT8E5M2"};
+    case 20:
+        return {DType::Unsupported, "FLOAT8E5M2FNUZ"};
+    case 21:
+        return {DType::Unsupported, "UINT4"};
+    case 22:
+        return {DType::Unsupported, "INT4"};
+    default:
+        return {DType::Unsupported, nullptr};
     }
 }
 
-Error tensorError(const std::filesystem::path& model, const std::string& name, const std::string& what)
+Error tensorError(const std::filesystem::path& model, const std::string& name,
+                  const std::string& what)
 {
     return Error{ErrorCode::Format, model.string() + ": tensor '" + name + "': " + what};
 }
 
 /// Packs typed-field values into little-endian `Out`s (narrower types keep the low bits of
 /// each int32_data entry, which is how ONNX stores them there).
-template <class Out, class Field>
-std::vector<std::byte> pack(const Field& values, uint64_t& count)
+template <class Out, class Field> std::vector<std::byte> pack(const Field& values, uint64_t& count)
 {
     count = uint64_t(values.size());
     std::vector<std::byte> out(size_t(values.size()) * sizeof(Out));
@@ -73,44 +96,79 @@ std::vector<std::byte> pack(const Field& values, uint64_t& count)
 }
 
 /// The typed field that holds values of `dtype` (onnx.proto's comments on each field).
-core::Result<std::vector<std::byte>> typedData(const onnx::TensorProto& t, DType dtype, uint64_t elems,
-                                               const std::filesystem::path& model, const std::string& name)
+core::Result<std::vector<std::byte>> typedData(const onnx::TensorProto& t, DType dtype,
+                                               uint64_t elems, const std::filesystem::path& model,
+                                               const std::string& name)
 {
     std::vector<std::byte> data;
     uint64_t count = 0;
     switch (dtype) {
-    case DType::F32: data = pack<float>(t.float_data(), count); break;
-    case DType::F64: data = pack<double>(t.double_data(), count); break;
-    case DType::I64: data = pack<int64_t>(t.int64_data(), count); break;
-    case DType::U64: data = pack<uint64_t>(t.uint64_data(), count); break;
-    case DType::U32: data = pack<uint32_t>(t.uint64_data(), count); break;
-    case DType::I32: data = pack<int32_t>(t.int32_data(), count); break;
-    case DType::I16: data = pack<int16_t>(t.int32_data(), count); break;
-    case DType::U16: case DType::F16: case DType::BF16: data = pack<uint16_t>(t.int32_data(), count); break;
-    case DType::I8: data = pack<int8_t>(t.int32_data(), count); break;
-    default: data = pack<uint8_t>(t.int32_data(), count); break; // U8, BOOL, FLOAT8 bit patterns
+    case DType::F32:
+        data = pack<float>(t.float_data(), count);
+        break;
+    case DType::F64:
+        data = pack<double>(t.double_data(), count);
+        break;
+    case DType::I64:
+        data = pack<int64_t>(t.int64_data(), count);
+        break;
+    case DType::U64:
+        data = pack<uint64_t>(t.uint64_data(), count);
+        break;
+    case DType::U32:
+        data = pack<uint32_t>(t.uint64_data(), count);
+        break;
+    case DType::I32:
+        data = pack<int32_t>(t.int32_data(), count);
+        break;
+    case DType::I16:
+        data = pack<int16_t>(t.int32_data(), count);
+        break;
+    case DType::U16:
+    case DType::F16:
+    case DType::BF16:
+        data = pack<uint16_t>(t.int32_data(), count);
+        break;
+    case DType::I8:
+        data = pack<int8_t>(t.int32_data(), count);
+        break;
+    default:
+        data = pack<uint8_t>(t.int32_data(), count);
+        break; // U8, BOOL, FLOAT8 bit patterns
     }
     if (count != elems)
-        return tensorError(model, name, "holds " + std::to_string(count) + " values but its shape needs " + std::to_string(elems));
+        return tensorError(model, name,
+                           "holds " + std::to_string(count) + " values but its shape needs " +
+                               std::to_string(elems));
     return data;
 }
 
 /// Checks an external data location: relative, no "..", not a symlink, inside the folder.
-core::Result<std::filesystem::path> externalPath(const std::string& location, const std::filesystem::path& model,
+core::Result<std::filesystem::path> externalPath(const std::string& location,
+                                                 const std::filesystem::path& model,
                                                  const std::string& name)
 {
     const std::filesystem::path rel(location);
     if (location.empty() || rel.is_absolute())
-        return tensorError(model, name, "external data location '" + location + "' must be a relative path inside the model's folder");
+        return tensorError(model, name,
+                           "external data location '" + location +
+                               "' must be a relative path inside the model's folder");
     for (const auto& part : rel)
         if (part == "..")
-            return tensorError(model, name, "external data location '" + location + "' escapes the model's folder with '..'");
+            return tensorError(model, name,
+                               "external data location '" + location +
+                                   "' escapes the model's folder with '..'");
     const auto full = model.parent_path() / rel;
     struct stat st {};
     if (::lstat(full.c_str(), &st) != 0)
-        return Error{ErrorCode::Io, model.string() + ": tensor '" + name + "': external data file " + full.string() + " does not exist"};
+        return Error{ErrorCode::Io, model.string() + ": tensor '" + name +
+                                        "': external data file " + full.string() +
+                                        " does not exist"};
     if (S_ISLNK(st.st_mode))
-        return tensorError(model, name, "external data file '" + location + "' is a symbolic link, which could point outside the model's folder");
+        return tensorError(
+            model, name,
+            "external data file '" + location +
+                "' is a symbolic link, which could point outside the model's folder");
     return full;
 }
 
@@ -127,11 +185,17 @@ core::Status attachExternal(const onnx::TensorProto& t, core::TensorInfo& info, 
             out = std::strtoull(kv.value().c_str(), &end, 10);
             return !kv.value().empty() && *end == '\0' && errno == 0 && kv.value()[0] != '-';
         };
-        if (kv.key() == "location") location = kv.value();
-        else if (kv.key() == "offset" && !number(offset)) return tensorError(model, info.name, "external data offset '" + kv.value() + "' is not a whole number");
+        if (kv.key() == "location")
+            location = kv.value();
+        else if (kv.key() == "offset" && !number(offset))
+            return tensorError(model, info.name,
+                               "external data offset '" + kv.value() + "' is not a whole number");
         else if (kv.key() == "length") {
             uint64_t v = 0;
-            if (!number(v)) return tensorError(model, info.name, "external data length '" + kv.value() + "' is not a whole number");
+            if (!number(v))
+                return tensorError(model, info.name,
+                                   "external data length '" + kv.value() +
+                                       "' is not a whole number");
             length = v;
         }
     }
@@ -145,10 +209,15 @@ core::Status attachExternal(const onnx::TensorProto& t, core::TensorInfo& info, 
     }
     const uint64_t len = length.value_or(need);
     if (len != need)
-        return tensorError(model, info.name, "external data length " + std::to_string(len) + " does not match the " + std::to_string(need) + " bytes its shape needs");
+        return tensorError(model, info.name,
+                           "external data length " + std::to_string(len) + " does not match the " +
+                               std::to_string(need) + " bytes its shape needs");
     if (!core::rangeInside(offset, len, file->size()))
-        return Error{ErrorCode::Truncated, model.string() + ": tensor '" + info.name + "': external data (offset " + std::to_string(offset) +
-                                               ", " + std::to_string(len) + " bytes) runs past the end of " + location + " (" + std::to_string(file->size()) + " bytes)"};
+        return Error{ErrorCode::Truncated, model.string() + ": tensor '" + info.name +
+                                               "': external data (offset " +
+                                               std::to_string(offset) + ", " + std::to_string(len) +
+                                               " bytes) runs past the end of " + location + " (" +
+                                               std::to_string(file->size()) + " bytes)"};
     info.storage = file;
     info.offset = offset;
     return {};
@@ -174,7 +243,9 @@ core::Result<core::TensorInfo> onnxTensor(const onnx::TensorProto& t, const std:
         info.bytes = t.has_raw_data() ? t.raw_data().size() : 0;
         return info;
     }
-    const uint64_t need = *core::byteSizeFor(info.dtype, *elems);
+    const auto size = core::byteSizeFor(info.dtype, *elems);
+    if (!size) return tensorError(model, name, "its byte size overflows 64 bits");
+    const uint64_t need = *size;
     info.bytes = need;
     if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL) {
         if (auto st = attachExternal(t, info, need, model, files); !st) return st.error();
@@ -183,8 +254,10 @@ core::Result<core::TensorInfo> onnxTensor(const onnx::TensorProto& t, const std:
     std::vector<std::byte> data;
     if (t.has_raw_data()) {
         if (t.raw_data().size() != need)
-            return tensorError(model, name, "raw_data has " + std::to_string(t.raw_data().size()) + " bytes but " +
-                                                 std::to_string(*elems) + " x " + info.typeName + " needs " + std::to_string(need));
+            return tensorError(model, name,
+                               "raw_data has " + std::to_string(t.raw_data().size()) +
+                                   " bytes but " + std::to_string(*elems) + " x " + info.typeName +
+                                   " needs " + std::to_string(need));
         data.resize(need);
         std::memcpy(data.data(), t.raw_data().data(), need);
     } else {

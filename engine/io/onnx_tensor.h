@@ -19,6 +19,7 @@ using ExternalFiles = std::map<std::string, std::shared_ptr<const core::MappedFi
 
 /// `name` overrides the proto's own name (Constant nodes are named by their output).
 core::Result<core::TensorInfo> onnxTensor(const onnx::TensorProto& t, const std::string& name,
-                                          const std::filesystem::path& modelPath, ExternalFiles& files);
+                                          const std::filesystem::path& modelPath,
+                                          ExternalFiles& files);
 
 } // namespace qs::io
