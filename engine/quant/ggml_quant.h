@@ -1,0 +1,46 @@
+#pragma once
+/// GGUF-native quantization: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 (blocks of 32) and Q4_K, Q5_K, Q6_K
+/// (super-blocks of 256), producing the same bytes as ggml's reference quantizers
+/// (quantize_row_*_ref in ggml-quants.c) evaluated in strict IEEE single precision without
+/// fused multiply-add contraction, so a file we write is one llama.cpp would have written.
+///
+/// Legacy formats (x = a value of a block of 32, amax = the value of largest magnitude, kept
+/// with its sign as `max`):
+///   Q8_0  d = |amax| / 127,          q = round(x / d)             in [-127, 127], x' = q d
+///   Q4_0  d = max / -8,              q = min(15, trunc(x / d + 8.5)), x' = (q - 8) d
+///   Q5_0  d = max / -16,             q = min(31, trunc(x / d + 16.5)), x' = (q - 16) d
+///   Q4_1  d = (hi - lo) / 15, m = lo, q = min(15, trunc((x - m) / d + 0.5)), x' = q d + m
+///   Q5_1  d = (hi - lo) / 31, m = lo, q = trunc((x - m) / d + 0.5),          x' = q d + m
+/// d and m are stored as IEEE half (round to nearest even), the codes use the unrounded d.
+/// K-quants search each sub-block's scale (and min) for the smallest weighted squared error
+/// and store those as 6-bit (Q4_K/Q5_K) or 8-bit (Q6_K) multiples of a half super-scale.
+#include "quantize.h"
+
+#include "core/dtype.h"
+#include "core/progress.h"
+#include "core/result.h"
+
+#include <cstdint>
+
+namespace qs::quant {
+
+/// True for the block types quantizeGgml() writes.
+bool isGgmlQuantizable(core::DType type);
+
+/// Quantizes every row of `w` (rows x cols, cols a multiple of the type's block size) to `type`.
+/// Result: `packed` = the blocks row after row, exactly as a GGUF tensor of shape
+/// [rows, cols] stores them; `dequant` = those blocks decoded by core::dequantizeGgmlBlocks;
+/// `clip` = every block's largest finite |x| (groupsPerRow = cols / block size); `bytes` and
+/// `bitsPerWeight` exact (Q8_0 8.5, Q4_0 4.5, Q4_1 5, Q5_0 5.5, Q5_1 6, Q4_K 4.5, Q5_K 5.5,
+/// Q6_K 6.5625). Non-finite inputs are quantized as 0 (so they cannot spoil their block's
+/// scale) and keep their own value in `dequant`. Runs in parallel over rows; reports progress
+/// in rows and returns Cancelled when `progress` asks to stop. InvalidArgument for a type that
+/// is not one of the eight above, or cols not a multiple of the block size.
+core::Result<Quantized> quantizeGgml(const Matrix& w, core::DType type,
+                                     core::Progress* progress = nullptr);
+
+/// The IEEE half nearest to f (ties to even; overflow to Inf; NaN to the quiet NaN 0x7E00 with
+/// f's sign), as ggml's GGML_FP32_TO_FP16 stores scales.
+uint16_t f32ToF16RoundNearestEven(float f);
+
+} // namespace qs::quant

@@ -1,0 +1,321 @@
+// Error metrics in double precision. Large inputs are split into chunks whose boundaries do not
+// depend on the thread count, and the chunk partials are merged in chunk order, so a result is
+// the same on any machine and with any number of threads.
+#include "metrics.h"
+
+#include "core/parallel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace qs::quant {
+
+namespace {
+
+constexpr uint64_t kChunk = uint64_t{1} << 16; ///< values per partial sum
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Partial {
+    double sumW2 = 0, sumQ2 = 0, sumWQ = 0, sumE2 = 0, maxAbs = 0;
+    uint64_t count = 0, skipped = 0;
+
+    void add(float wf, float qf)
+    {
+        if (!std::isfinite(wf) || !std::isfinite(qf)) {
+            ++skipped;
+            return;
+        }
+        const double w = wf;
+        const double q = qf;
+        const double e = w - q; // exact for all but pathological exponent gaps
+        sumW2 += w * w;
+        sumQ2 += q * q;
+        sumWQ += w * q;
+        sumE2 += e * e;
+        maxAbs = std::max(maxAbs, std::fabs(e));
+        ++count;
+    }
+    void merge(const Partial& o)
+    {
+        sumW2 += o.sumW2;
+        sumQ2 += o.sumQ2;
+        sumWQ += o.sumWQ;
+        sumE2 += o.sumE2;
+        maxAbs = std::max(maxAbs, o.maxAbs);
+        count += o.count;
+        skipped += o.skipped;
+    }
+};
+
+ErrorMetrics finish(const Partial& p)
+{
+    ErrorMetrics m;
+    m.count = p.count;
+    m.skipped = p.skipped;
+    if (p.count == 0) return m; // nothing to compare: zero error, cosine 1
+    m.mse = p.sumE2 / static_cast<double>(p.count);
+    m.rmse = std::sqrt(m.mse);
+    m.maxAbsErr = p.maxAbs;
+    m.sqnrDb = p.sumE2 == 0 ? kInf : 10.0 * std::log10(p.sumW2 / p.sumE2);
+    if (p.sumW2 == 0 && p.sumQ2 == 0)
+        m.cosine = 1;
+    else if (p.sumW2 == 0 || p.sumQ2 == 0)
+        m.cosine = 0;
+    else
+        m.cosine = p.sumWQ / (std::sqrt(p.sumW2) * std::sqrt(p.sumQ2));
+    m.relFro = p.sumW2 == 0 ? (p.sumE2 == 0 ? 0 : kInf) : std::sqrt(p.sumE2 / p.sumW2);
+    return m;
+}
+
+/// The sums of one chunk, vectorised: a non-finite pair contributes zeros and is counted
+/// as skipped. The simd reduction fixes its own (deterministic) order of additions.
+Partial chunkSums(const float* w, const float* q, uint64_t n)
+{
+    double ww = 0, qq = 0, wq = 0, ee = 0, mx = 0;
+    uint64_t used = 0;
+#pragma omp simd reduction(+ : ww, qq, wq, ee, used) reduction(max : mx)
+    for (uint64_t i = 0; i < n; ++i) {
+        const bool finite = std::isfinite(w[i]) && std::isfinite(q[i]);
+        const double a = finite ? static_cast<double>(w[i]) : 0.0;
+        const double b = finite ? static_cast<double>(q[i]) : 0.0;
+        const double e = a - b;
+        ww += a * a;
+        qq += b * b;
+        wq += a * b;
+        ee += e * e;
+        mx = std::max(mx, std::fabs(e));
+        used += finite ? 1 : 0;
+    }
+    Partial p;
+    p.sumW2 = ww, p.sumQ2 = qq, p.sumWQ = wq, p.sumE2 = ee, p.maxAbs = mx;
+    p.count = used;
+    p.skipped = n - used;
+    return p;
+}
+
+/// Mean of the finite squared differences in [begin, end) of two rows.
+double finiteMse(const float* w, const float* q, int64_t begin, int64_t end)
+{
+    Partial p;
+    for (int64_t i = begin; i < end; ++i) p.add(w[i], q[i]);
+    return p.count ? p.sumE2 / static_cast<double>(p.count) : 0.0;
+}
+
+bool sameShape(const Matrix& a, const Matrix& b)
+{
+    return a.rows == b.rows && a.cols == b.cols &&
+           a.data.size() == static_cast<size_t>(a.rows * a.cols) && b.data.size() == a.data.size();
+}
+
+} // namespace
+
+ErrorMetrics compareValues(std::span<const float> reference, std::span<const float> quantized)
+{
+    const uint64_t n = std::min(reference.size(), quantized.size());
+    const uint64_t chunks = (n + kChunk - 1) / kChunk;
+    std::vector<Partial> partials(chunks);
+    core::parallelChunks(chunks, chunks > 4 ? core::defaultThreadCount() : 1,
+                         [&](uint64_t c, unsigned) {
+                             const uint64_t begin = c * kChunk;
+                             partials[c] = chunkSums(reference.data() + begin,
+                                                     quantized.data() + begin,
+                                                     std::min(n, begin + kChunk) - begin);
+                         });
+    Partial total;
+    for (const Partial& p : partials) total.merge(p);
+    // Values without a partner cannot be compared: they count as skipped.
+    total.skipped += std::max(reference.size(), quantized.size()) - n;
+    return finish(total);
+}
+
+std::vector<double> rowMse(const Matrix& reference, const Matrix& quantized)
+{
+    return groupMse(reference, quantized, reference.cols);
+}
+
+std::vector<double> groupMse(const Matrix& reference, const Matrix& quantized, int64_t groupSize)
+{
+    if (!sameShape(reference, quantized) || reference.rows == 0) return {};
+    const int64_t cols = reference.cols;
+    const int64_t size = groupSize > 0 ? std::min(groupSize, std::max<int64_t>(cols, 1)) : cols;
+    const int64_t groups = size > 0 ? (cols + size - 1) / size : 1;
+    std::vector<double> out(static_cast<size_t>(reference.rows * groups), 0.0);
+    const int64_t rowsPerChunk =
+        std::max<int64_t>(1, static_cast<int64_t>(kChunk) / std::max<int64_t>(cols, 1));
+    const auto chunks = static_cast<uint64_t>((reference.rows + rowsPerChunk - 1) / rowsPerChunk);
+    core::parallelChunks(chunks, chunks > 4 ? core::defaultThreadCount() : 1,
+                         [&](uint64_t c, unsigned) {
+                             const int64_t r0 = static_cast<int64_t>(c) * rowsPerChunk;
+                             const int64_t r1 = std::min(reference.rows, r0 + rowsPerChunk);
+                             for (int64_t r = r0; r < r1; ++r) {
+                                 for (int64_t g = 0; g < groups; ++g) {
+                                     out[r * groups + g] =
+                                         finiteMse(reference.row(r), quantized.row(r), g * size,
+                                                   std::min(cols, (g + 1) * size));
+                                 }
+                             }
+                         });
+    return out;
+}
+
+namespace {
+
+/// The error of one pair under `kind`, or NaN when it has none (a non-finite value, or a
+/// relative error of a zero weight with a nonzero quantized value).
+double pairError(float wf, float qf, ErrorKind kind)
+{
+    if (!std::isfinite(wf) || !std::isfinite(qf)) return kNaN;
+    const double e = static_cast<double>(wf) - static_cast<double>(qf);
+    switch (kind) {
+    case ErrorKind::Absolute: return std::fabs(e);
+    case ErrorKind::Signed: return e;
+    case ErrorKind::Relative:
+        if (wf == 0) return e == 0 ? 0.0 : kNaN;
+        return std::fabs(e) / std::fabs(static_cast<double>(wf));
+    }
+    return kNaN;
+}
+
+/// Pools the cell [r0, r1) x [c0, c1); NaN when no pair in it has an error.
+float poolCell(const Matrix& w, const Matrix& q, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
+               ErrorKind kind, Pooling pooling)
+{
+    double best = kNaN;
+    double sum = 0;
+    uint64_t n = 0;
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* wr = w.row(r);
+        const float* qr = q.row(r);
+        for (int64_t c = c0; c < c1; ++c) {
+            const double e = pairError(wr[c], qr[c], kind);
+            if (std::isnan(e)) continue;
+            sum += e;
+            ++n;
+            if (std::isnan(best) || std::fabs(e) > std::fabs(best)) best = e;
+        }
+    }
+    if (n == 0) return std::numeric_limits<float>::quiet_NaN();
+    return static_cast<float>(pooling == Pooling::Max ? best : sum / static_cast<double>(n));
+}
+
+} // namespace
+
+Matrix errorMap(const Matrix& reference, const Matrix& quantized, int64_t gridRows,
+                int64_t gridCols, ErrorKind kind, Pooling pooling)
+{
+    Matrix map;
+    if (!sameShape(reference, quantized) || reference.rows == 0 || reference.cols == 0)
+        return map;
+    map.rows = std::clamp<int64_t>(gridRows, 1, reference.rows);
+    map.cols = std::clamp<int64_t>(gridCols, 1, reference.cols);
+    map.data.assign(static_cast<size_t>(map.rows * map.cols), 0.f);
+    // Cell i covers [i * rows / gridRows, (i + 1) * rows / gridRows): sizes differ by at most 1.
+    const auto edge = [](int64_t i, int64_t n, int64_t g) { return i * n / g; };
+    core::parallelChunks(static_cast<uint64_t>(map.rows),
+                         map.rows > 4 ? core::defaultThreadCount() : 1,
+                         [&](uint64_t gr, unsigned) {
+                             const auto i = static_cast<int64_t>(gr);
+                             const int64_t r0 = edge(i, reference.rows, map.rows);
+                             const int64_t r1 = edge(i + 1, reference.rows, map.rows);
+                             for (int64_t j = 0; j < map.cols; ++j) {
+                                 map.row(i)[j] = poolCell(reference, quantized, r0, r1,
+                                                          edge(j, reference.cols, map.cols),
+                                                          edge(j + 1, reference.cols, map.cols),
+                                                          kind, pooling);
+                             }
+                         });
+    return map;
+}
+
+} // namespace qs::quant
+
+namespace qs::quant {
+
+namespace {
+
+constexpr int64_t kColBlock = 512; ///< columns per dot-product segment (2 KiB of x in L1)
+constexpr int64_t kRowBlock = 64;  ///< weight rows per task (w and w - q: 256 KiB in L2)
+
+/// Dot products of one activation segment with two weight segments at once (the reference
+/// row and its error row), so x is loaded once for both. The f32 partial sums run over at most
+/// kColBlock values in simd lanes (a pairwise-like split); the caller adds them in double.
+inline void dot2(const float* x, const float* w, const float* d, int64_t n, float& sw, float& sd)
+{
+    float aw = 0;
+    float ad = 0;
+#pragma omp simd reduction(+ : aw, ad)
+    for (int64_t k = 0; k < n; ++k) {
+        aw += x[k] * w[k];
+        ad += x[k] * d[k];
+    }
+    sw = aw;
+    sd = ad;
+}
+
+struct OutputNorms {
+    double reference = 0; ///< ||X W^T||_F^2 over the block's rows
+    double error = 0;     ///< ||X (W - Q)^T||_F^2
+};
+
+/// Rows [r0, r1) of W: accumulates X W^T and X D^T for those output columns over all column
+/// segments, in double, then returns their squared norms.
+OutputNorms outputBlock(const Matrix& x, const Matrix& w, const std::vector<float>& diff,
+                        int64_t r0, int64_t r1)
+{
+    const int64_t n = x.rows;
+    const int64_t cols = w.cols;
+    const int64_t nr = r1 - r0;
+    std::vector<double> yw(static_cast<size_t>(n * nr), 0.0);
+    std::vector<double> yd(yw.size(), 0.0);
+    for (int64_t c0 = 0; c0 < cols; c0 += kColBlock) {
+        const int64_t len = std::min(kColBlock, cols - c0);
+        for (int64_t i = 0; i < n; ++i) {
+            const float* xs = x.row(i) + c0;
+            for (int64_t r = r0; r < r1; ++r) {
+                float sw = 0;
+                float sd = 0;
+                dot2(xs, w.row(r) + c0, diff.data() + r * cols + c0, len, sw, sd);
+                yw[i * nr + (r - r0)] += sw;
+                yd[i * nr + (r - r0)] += sd;
+            }
+        }
+    }
+    OutputNorms out;
+    for (size_t k = 0; k < yw.size(); ++k) {
+        out.reference += yw[k] * yw[k];
+        out.error += yd[k] * yd[k];
+    }
+    return out;
+}
+
+} // namespace
+
+double outputError(const Matrix& activations, const Matrix& reference, const Matrix& quantized)
+{
+    if (!sameShape(reference, quantized) || activations.cols != reference.cols ||
+        activations.data.size() != static_cast<size_t>(activations.rows * activations.cols))
+        return kNaN;
+    if (activations.rows == 0 || reference.rows == 0 || reference.cols == 0) return 0;
+    // W - Q once, in f32: the rounding of each difference is relative to the difference itself.
+    std::vector<float> diff(reference.data.size());
+    for (size_t k = 0; k < diff.size(); ++k) diff[k] = reference.data[k] - quantized.data[k];
+
+    const auto blocks = static_cast<uint64_t>((reference.rows + kRowBlock - 1) / kRowBlock);
+    std::vector<OutputNorms> parts(blocks);
+    core::parallelChunks(blocks, core::defaultThreadCount(), [&](uint64_t b, unsigned) {
+        const int64_t r0 = static_cast<int64_t>(b) * kRowBlock;
+        parts[b] = outputBlock(activations, reference, diff, r0,
+                               std::min(reference.rows, r0 + kRowBlock));
+    });
+    OutputNorms total;
+    for (const OutputNorms& p : parts) {
+        total.reference += p.reference;
+        total.error += p.error;
+    }
+    if (total.reference == 0) return total.error == 0 ? 0.0 : kInf;
+    return std::sqrt(total.error / total.reference);
+}
+
+} // namespace qs::quant
