@@ -14,6 +14,14 @@ constexpr const char* kUsage =
     "      list the tensors of a model (.safetensors, model.safetensors.index.json, .onnx,\n"
     "      .gguf, .npy, .npz); --stats adds statistics computed in one pass over the data,\n"
     "      --bins N adds an N-bin histogram, --json prints one JSON object.\n"
+    "  quantize FILE --tensor NAME [--scheme SPEC] [--method rtn|gptq|awq|smoothquant|llm.int8|spqr]\n"
+    "           [--clip minmax|pNN|mse] [--calib X.npy|--imatrix FILE|--synthetic N]\n"
+    "           [--backend ref|onednn] [--json]\n"
+    "  quantize FILE --all [--plan PLAN.json | --scheme SPEC ...] [--json]\n"
+    "      quantize one tensor (default scheme int8: per-channel symmetric) or every weight\n"
+    "      tensor under a plan; print bits per weight, bytes and error metrics (with\n"
+    "      calibration activations also the layer's output error). SPEC examples: int8,\n"
+    "      int8:tensor, int4:g128:asym, fp8_e4m3, mxfp4, nvfp4, nf4:g64:dq, q4_k.\n"
     "\n"
     "exit status: 0 on success, 2 on bad input or usage (\"error: FILE: problem\" on stderr)\n";
 
@@ -27,6 +35,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     }
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (args[0] == "inspect") return inspectCommand(rest, out, err);
+    if (args[0] == "quantize") return quantizeCommand(rest, out, err);
     err << "error: unknown command '" << args[0] << "'\n" << kUsage;
     return 2;
 }

@@ -31,7 +31,10 @@ struct MethodOptions {
 };
 
 struct MethodResult {
-    Quantized quantized;        ///< dequant is in the original weight space
+    /// dequant is in the original weight space. For AWQ and SmoothQuant, clip, scales,
+    /// zeroPoints and packed describe the stored weights W diag(s) (1/s folds into the
+    /// previous operation); LLM.int8 and SpQR clear packed (it no longer covers every weight).
+    Quantized quantized;
     /// Weights kept in 16 bit (LLM.int8 columns x rows, SpQR outliers); included in bytes and
     /// bitsPerWeight, with an index cost for sparse SpQR entries (32-bit position each).
     int64_t keptWeights = 0;

@@ -1,0 +1,255 @@
+// quantscope-cli quantize: quantize one tensor (or the whole model under a plan) and print
+// the error metrics, on the reference path or through oneDNN.
+#include "cli.h"
+#include "format.h"
+
+#include "backends/onednn/onednn_linear.h"
+#include "io/modelreader.h"
+#include "quant/plan.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <ostream>
+
+namespace qs::cli {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+struct QuantizeOptions {
+    std::string file, tensor, scheme = "int8", method = "rtn", clip = "minmax", backend = "ref";
+    std::string calib, imatrix, plan;
+    int synthetic = 0;
+    bool json = false, all = false;
+};
+
+std::optional<QuantizeOptions> parseQuantize(const std::vector<std::string>& args, std::ostream& err)
+{
+    QuantizeOptions o;
+    const std::vector<std::pair<const char*, std::string*>> valued = {
+        {"--tensor", &o.tensor}, {"--scheme", &o.scheme}, {"--method", &o.method},
+        {"--clip", &o.clip},     {"--backend", &o.backend}, {"--calib", &o.calib},
+        {"--imatrix", &o.imatrix}, {"--plan", &o.plan}};
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto slot = std::find_if(valued.begin(), valued.end(), [&](const auto& v) { return a == v.first; });
+        if (slot != valued.end() || a == "--synthetic") {
+            if (i + 1 >= args.size()) { err << "error: " << a << " needs a value\n"; return std::nullopt; }
+            const std::string& v = args[++i];
+            if (slot != valued.end()) { *slot->second = v; continue; }
+            auto n = parsePositiveInt(v);
+            if (!n || *n > 1'000'000) { err << "error: --synthetic needs a row count from 1 to 1000000\n"; return std::nullopt; }
+            o.synthetic = *n;
+        } else if (a == "--json") o.json = true;
+        else if (a == "--all") o.all = true;
+        else if (!a.empty() && a[0] == '-') { err << "error: unknown option '" << a << "'\n"; return std::nullopt; }
+        else if (o.file.empty()) o.file = a;
+        else { err << "error: unexpected argument '" << a << "'\n"; return std::nullopt; }
+    }
+    if (o.file.empty()) { err << "error: quantize needs a FILE\n"; return std::nullopt; }
+    if (!o.all && o.tensor.empty()) { err << "error: quantize needs --tensor NAME or --all\n"; return std::nullopt; }
+    if (o.backend != "ref" && o.backend != "onednn") { err << "error: unknown backend '" << o.backend << "': valid are ref, onednn\n"; return std::nullopt; }
+    if (int(!o.calib.empty()) + int(!o.imatrix.empty()) + int(o.synthetic > 0) > 1) { err << "error: use one of --calib, --imatrix, --synthetic\n"; return std::nullopt; }
+    return o;
+}
+
+ordered_json finite(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
+
+ordered_json metricsJson(const quant::ErrorMetrics& m)
+{
+    return {{"mse", finite(m.mse)}, {"rmse", finite(m.rmse)}, {"sqnr_db", finite(m.sqnrDb)},
+            {"max_abs_err", finite(m.maxAbsErr)}, {"cosine", finite(m.cosine)}, {"rel_fro", finite(m.relFro)}};
+}
+
+core::Result<std::optional<quant::Calibration>> calibrationFor(const QuantizeOptions& o, int64_t inFeatures)
+{
+    if (!o.calib.empty()) {
+        auto c = quant::loadCalibrationNpy(o.calib, inFeatures);
+        if (!c) return c.error();
+        return std::optional<quant::Calibration>(std::move(*c));
+    }
+    if (!o.imatrix.empty()) {
+        auto c = quant::loadImatrix(o.imatrix, o.tensor, inFeatures);
+        if (!c) return c.error();
+        return std::optional<quant::Calibration>(std::move(*c));
+    }
+    if (o.synthetic > 0)
+        return std::optional<quant::Calibration>(quant::syntheticCalibration(o.synthetic, inFeatures, 1));
+    return std::optional<quant::Calibration>();
+}
+
+/// ||X W^T - X Q^T||_F / ||X W^T||_F with both products run by oneDNN f32 matmul.
+core::Result<double> onednnOutputError(const quant::Matrix& x, const quant::Matrix& w, const quant::Matrix& q)
+{
+    std::vector<float> yw(size_t(x.rows * w.rows)), yq(yw.size());
+    for (const auto* m : {&w, &q}) {
+        auto linear = backends::onednn::Linear::create(*m, x.rows, backends::onednn::Precision::F32);
+        if (!linear) return linear.error();
+        if (auto st = (*linear)->run(x.data, m == &w ? yw : yq); !st) return st.error();
+    }
+    double num = 0, den = 0;
+    for (size_t i = 0; i < yw.size(); ++i) {
+        const double d = double(yw[i]) - double(yq[i]);
+        num += d * d;
+        den += double(yw[i]) * double(yw[i]);
+    }
+    return den > 0 ? std::sqrt(num / den) : 0.0;
+}
+
+/// oneDNN path for symmetric int8: the codes come from a oneDNN reorder with the reference's
+/// scales, replacing the reference dequantization.
+core::Status onednnInt8(const quant::Matrix& w, quant::Quantized& q)
+{
+    std::vector<float> rowScales(size_t(w.rows));
+    for (int64_t r = 0; r < w.rows; ++r)
+        rowScales[size_t(r)] = q.scales.size() == 1 ? q.scales[0] : q.scales[size_t(r)];
+    auto codes = backends::onednn::reorderQuantizeInt8(w, rowScales);
+    if (!codes) return codes.error();
+    for (int64_t r = 0; r < w.rows; ++r)
+        for (int64_t c = 0; c < w.cols; ++c)
+            q.dequant.row(r)[c] = rowScales[size_t(r)] * float((*codes)[size_t(r * w.cols + c)]);
+    return {};
+}
+
+bool onednnCanQuantize(const quant::Scheme& s, quant::Method m)
+{
+    return s.family == quant::Family::Int && s.bits == 8 && !s.asymmetric && m == quant::Method::Rtn &&
+           s.rounding == quant::Rounding::NearestEven &&
+           (s.granularity == quant::Granularity::Channel || s.granularity == quant::Granularity::Tensor);
+}
+
+int fail(std::ostream& err, const std::string& message)
+{
+    err << "error: " << message << "\n";
+    return 2;
+}
+
+int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream& out, std::ostream& err)
+{
+    const auto* t = model.find(o.tensor);
+    if (!t) return fail(err, o.file + ": no tensor named '" + o.tensor + "'");
+    auto scheme = quant::parseScheme(o.scheme);
+    if (!scheme) return fail(err, scheme.error().message);
+    auto method = quant::parseMethod(o.method);
+    if (!method) return fail(err, method.error().message);
+    quant::MethodOptions options;
+    auto clip = quant::parseClip(o.clip);
+    if (!clip) return fail(err, clip.error().message);
+    options.range = *clip;
+    auto w = quant::loadWeightMatrix(*t);
+    if (!w) return fail(err, w.error().message);
+    auto calib = calibrationFor(o, w->cols);
+    if (!calib) return fail(err, calib.error().message);
+    const quant::Calibration* cal = *calib ? &**calib : nullptr;
+    auto r = quant::quantizeWithMethod(*w, *scheme, *method, options, cal);
+    if (!r) return fail(err, r.error().message);
+
+    std::string backendNote = "reference";
+    if (o.backend == "onednn") {
+        if (onednnCanQuantize(*scheme, *method)) {
+            if (auto st = onednnInt8(*w, r->quantized); !st) return fail(err, st.error().message);
+            backendNote = "oneDNN reorder f32->s8 (codes), oneDNN f32 matmul (output error)";
+        } else {
+            backendNote = "reference quantizer (oneDNN has no kernel for " + scheme->spec() +
+                          "), oneDNN f32 matmul (output error)";
+        }
+    }
+    const auto metrics = quant::compareValues(w->values(), r->quantized.dequant.values());
+    std::optional<double> outErr;
+    if (cal && cal->hasActivations()) {
+        if (o.backend == "onednn") {
+            auto e = onednnOutputError(cal->x, *w, r->quantized.dequant);
+            if (!e) return fail(err, e.error().message);
+            outErr = *e;
+        } else {
+            outErr = quant::outputError(cal->x, *w, r->quantized.dequant);
+        }
+    }
+
+    if (o.json) {
+        ordered_json j = {{"tensor", t->name}, {"scheme", scheme->spec()},
+                          {"method", std::string(quant::methodName(*method))}, {"backend", o.backend},
+                          {"out_axis", t->outAxis}, {"bits_per_weight", r->quantized.bitsPerWeight},
+                          {"bytes", r->quantized.bytes}, {"metrics", metricsJson(metrics)}};
+        if (outErr) j["output_error"] = finite(*outErr);
+        j["calibration"] = cal ? ordered_json(cal->source) : ordered_json(nullptr);
+        j["backend_path"] = backendNote;
+        if (!r->note.empty()) j["note"] = r->note;
+        out << j.dump(2) << "\n";
+        return 0;
+    }
+    out << t->name << "  " << shapeText(t->shape) << "  " << scheme->spec() << "  method "
+        << quant::methodName(*method) << "  backend " << backendNote << "\n";
+    out << "  bits/weight " << numberText(r->quantized.bitsPerWeight) << ", " << humanBytes(r->quantized.bytes)
+        << " (was " << humanBytes(t->bytes) << ")\n";
+    out << "  mse " << numberText(metrics.mse) << "  rmse " << numberText(metrics.rmse) << "  sqnr "
+        << numberText(metrics.sqnrDb) << " dB  max|err| " << numberText(metrics.maxAbsErr) << "  cosine "
+        << numberText(metrics.cosine) << "  rel_fro " << numberText(metrics.relFro) << "\n";
+    if (outErr) out << "  output error " << numberText(*outErr) << " (" << cal->source << ")\n";
+    if (!r->note.empty()) out << "  " << r->note << "\n";
+    return 0;
+}
+
+core::Result<quant::Plan> planFor(const QuantizeOptions& o)
+{
+    if (!o.plan.empty()) return quant::loadPlan(o.plan);
+    quant::Plan plan;
+    auto scheme = quant::parseScheme(o.scheme);
+    if (!scheme) return scheme.error();
+    auto method = quant::parseMethod(o.method);
+    if (!method) return method.error();
+    auto clip = quant::parseClip(o.clip);
+    if (!clip) return clip.error();
+    plan.scheme = *scheme;
+    plan.method = *method;
+    plan.options.range = *clip;
+    return plan;
+}
+
+int quantizeAll(const QuantizeOptions& o, const core::Model& model, std::ostream& out, std::ostream& err)
+{
+    auto plan = planFor(o);
+    if (!plan) return fail(err, plan.error().message);
+    auto report = quant::applyPlan(model, *plan);
+    if (!report) return fail(err, report.error().message);
+    if (o.json) {
+        ordered_json rows = ordered_json::array();
+        for (const auto& t : report->tensors)
+            rows.push_back({{"tensor", t.name}, {"scheme", t.scheme}, {"status", t.status},
+                            {"parameters", t.parameters}, {"bytes_before", t.bytesBefore},
+                            {"bytes", t.bytesAfter}, {"bits_per_weight", t.bitsPerWeight},
+                            {"metrics", t.quantized ? metricsJson(t.metrics) : ordered_json(nullptr)}});
+        ordered_json totals = {{"parameters", report->parameters}, {"quantized_parameters", report->quantizedParameters},
+                               {"bytes_before", report->bytesBefore}, {"bytes", report->bytesAfter},
+                               {"average_bits", report->averageBits},
+                               {"weighted_sqnr_db", report->weightedSqnrDb}, {"exact_tensors", report->exactTensors}};
+        out << ordered_json{{"file", o.file}, {"tensors", rows}, {"totals", totals}}.dump(2) << "\n";
+        return 0;
+    }
+    Table table({"tensor", "scheme", "status", "params", "bytes", "bits/w", "sqnr dB"});
+    for (const auto& t : report->tensors)
+        table.addRow({t.name, t.scheme, t.status, std::to_string(t.parameters), humanBytes(t.bytesAfter),
+                      t.quantized ? numberText(t.bitsPerWeight) : "", t.quantized ? numberText(t.metrics.sqnrDb) : ""});
+    table.print(out);
+    out << "total: " << report->parameters << " parameters, " << humanBytes(report->bytesBefore) << " -> "
+        << humanBytes(report->bytesAfter) << ", " << numberText(report->averageBits)
+        << " bits/weight on average, parameter-weighted SQNR " << numberText(report->weightedSqnrDb) << " dB\n";
+    return 0;
+}
+
+} // namespace
+
+int quantizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
+{
+    auto opt = parseQuantize(args, err);
+    if (!opt) return 2;
+    auto model = io::openModel(opt->file);
+    if (!model) return fail(err, model.error().message);
+    return opt->all ? quantizeAll(*opt, *model, out, err) : quantizeOne(*opt, *model, out, err);
+}
+
+} // namespace qs::cli

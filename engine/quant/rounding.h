@@ -1,0 +1,64 @@
+#pragma once
+/// Branch-free rounding and float helpers shared by the quantizers. They are plain inline
+/// functions on float so that element loops (`#pragma omp simd`) vectorise without calls into
+/// libm (std::nearbyint and std::round are library calls on baseline x86-64).
+#include "scheme.h"
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <random>
+
+namespace qs::quant {
+
+/// Rounds to the nearest integer, ties to even, for |v| <= 2^22 (callers clamp first).
+/// Adding and subtracting 1.5 * 2^23 leaves no fraction bits, and the hardware rounds that
+/// addition to nearest even: the classic "magic number" rounding, exact in IEEE single.
+inline float roundHalfEven(float v)
+{
+    constexpr float magic = 12582912.0f; // 1.5 * 2^23
+    return (v + magic) - magic;
+}
+
+/// Rounds to the nearest integer, ties away from zero (std::round), for |v| <= 2^22.
+inline float roundHalfAway(float v)
+{
+    const float a = std::fabs(v);
+    // t = trunc(a) through the magic constant; the subtraction a - t is exact.
+    float t = roundHalfEven(a);
+    t = t > a ? t - 1.0f : t;
+    const float r = (a - t) >= 0.5f ? t + 1.0f : t;
+    return std::copysign(r, v);
+}
+
+/// floor(v) for |v| <= 2^22.
+inline float floorSmall(float v)
+{
+    const float t = roundHalfEven(v);
+    return t > v ? t - 1.0f : t;
+}
+
+/// True for a finite float; a bit test so that it survives vectorisation.
+inline bool isFiniteBits(float v)
+{
+    return (std::bit_cast<uint32_t>(v) & 0x7fffffffu) < 0x7f800000u;
+}
+
+/// The generator of stochastic rounding for one segment of work. Seeding from the scheme seed
+/// and the segment index (never the thread) makes the result independent of scheduling.
+inline std::mt19937_64 segmentGenerator(uint64_t seed, uint64_t segment)
+{
+    // splitmix64 of the pair, so that neighbouring segments get unrelated streams.
+    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (segment + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return std::mt19937_64(z ^ (z >> 31));
+}
+
+/// A uniform float in [0, 1) from the top 24 bits of one 64-bit draw.
+inline float uniformFloat(std::mt19937_64& gen)
+{
+    return float(gen() >> 40) * (1.0f / 16777216.0f);
+}
+
+} // namespace qs::quant
