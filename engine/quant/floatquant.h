@@ -85,7 +85,7 @@ core::Result<Quantized> quantizeMx(const Matrix& w, const Scheme& scheme, core::
 /// blocks of 16 (the last shorter when cols % 16 != 0) store s = E4M3(block amax / 6 / t)
 /// (nearest even, saturating); elements are E2M1(x / (s * t)) nearest even, saturating, and
 /// dequantize to e * (s * t). A block whose s rounds to 0 dequantizes to 0.
-/// clip = 6 * s * t per block. Bits: 4 per weight + 8 per block + 32 per tensor.
+/// clip = 6 * s * t per block; scales = {t}. Bits: 4 per weight + 8 per block + 32 per tensor.
 core::Result<Quantized> quantizeNvFp4(const Matrix& w, const Scheme& scheme,
                                       core::Progress* progress);
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace qs::quant {
@@ -267,12 +268,45 @@ core::Status fitTensor(Job& job, core::Progress* progress, uint64_t total)
     return core::Status::success();
 }
 
+/// Per-column min-max as a sweep over rows, so that memory is read contiguously (a strided
+/// gather per column is several times slower on large matrices).
+core::Status fitColumnsMinMax(Job& job, core::Progress* progress, uint64_t total)
+{
+    const Matrix& w = job.w;
+    constexpr float kBig = std::numeric_limits<float>::infinity();
+    return forChunks(w.cols, 256, progress, 0, total, "quantize",
+                     [&](int64_t c0, int64_t c1, unsigned) {
+        const int64_t n = c1 - c0;
+        std::vector<float> lo(size_t(n), kBig), hi(size_t(n), -kBig);
+        for (int64_t r = 0; r < w.rows; ++r) {
+            const float* x = w.row(r) + c0;
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) {
+                const bool finite = isFiniteBits(x[i]);
+                lo[size_t(i)] = finite && x[i] < lo[size_t(i)] ? x[i] : lo[size_t(i)];
+                hi[size_t(i)] = finite && x[i] > hi[size_t(i)] ? x[i] : hi[size_t(i)];
+            }
+        }
+        for (int64_t i = 0; i < n; ++i) {
+            ClipRange c{lo[size_t(i)], hi[size_t(i)]};
+            if (c.lo > c.hi) c = {}; // no finite value in the column
+            if (!job.codec.asym) {
+                const float amax = std::max(std::fabs(c.lo), std::fabs(c.hi));
+                c = {-amax, amax};
+            }
+            job.params[size_t(c0 + i)] = job.codec.paramsFor(c);
+        }
+    });
+}
+
 /// Fits every group: rows (channel, group) or columns (inchannel) in parallel.
 core::Status fitGroups(Job& job, core::Progress* progress, uint64_t total)
 {
     const Matrix& w = job.w;
     if (job.scheme.granularity == Granularity::Tensor) return fitTensor(job, progress, total);
     std::vector<std::vector<float>> scratch(chunkThreads());
+    if (job.scheme.granularity == Granularity::InChannel && job.range.method == ClipMethod::MinMax)
+        return fitColumnsMinMax(job, progress, total);
     if (job.scheme.granularity == Granularity::InChannel) {
         return forChunks(w.cols, 16, progress, 0, total, "quantize",
                          [&](int64_t c0, int64_t c1, unsigned t) {

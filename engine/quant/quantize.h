@@ -46,6 +46,19 @@ core::Result<Quantized> quantizeRtn(const Matrix& w, const Scheme& scheme,
                                     core::Progress* progress = nullptr);
 
 /// Exact storage cost of `rows x cols` weights under `scheme`, as quantizeRtn reports it.
+/// Convention: all bits of the tensor are summed and rounded up to whole bytes once (codes are
+/// packed densely across rows).
+///   Int     b bits per weight + per scale group: an F32 scale (tensor / channel / inchannel)
+///           or an FP16 scale (group-wise, as GPTQ/AWQ checkpoints store them), plus a b-bit
+///           zero point when asymmetric. int8 per channel: 8 + 32/cols bits per weight;
+///           int4:g128 4.125; int4:g128:asym 4.15625.
+///   FP8     8 bits per weight + an F32 scale per group.
+///   MXFP4/8 4/8 bits per weight + an 8-bit E8M0 scale per 32 (4.25 / 8.25).
+///   NVFP4   4 bits per weight + an 8-bit E4M3 scale per 16 + one F32 tensor scale (~4.5).
+///   NF4     4 bits per weight + an F32 absmax per block (4.5 for 64); with dq an 8-bit code
+///           per block + an F32 scale per 256 blocks + the F32 mean (~4.127 for 64).
+///   Ggml    the GGUF block size (core::byteSizeFor).
+/// 0 for an empty matrix; UINT64_MAX if the count overflows.
 uint64_t storageBytes(const Scheme& scheme, int64_t rows, int64_t cols);
 
 } // namespace qs::quant

@@ -243,7 +243,7 @@ void TestFloatQuant::mxfp4Blocks()
     QCOMPARE(q.groupsPerRow, int64_t(2));
     QCOMPARE(q.bitsPerWeight, 4.25);
     // amax 7.9: X = 1 and 7.9 saturates to 6; amax 0.75: X = 2^(-1 - 2), 0.75 / X = 6.
-    const auto s = run(matrixOf(1, 2, {7.9f, 0.75f}), "mxfp4");
+    const auto s = run(matrixOf(2, 1, {7.9f, 0.75f}), "mxfp4"); // one block per row
     QCOMPARE(s.dequant.data, (std::vector<float>{6.f, 0.75f}));
 }
 
