@@ -9,24 +9,15 @@
 
 #include <QtTest>
 
+#include "quant_test_support.h"
+
 #include <cmath>
 #include <limits>
 
 using namespace qs::quant;
+using namespace quanttest;
 
 namespace {
-
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-constexpr float kInf = std::numeric_limits<float>::infinity();
-
-Matrix matrixOf(int64_t rows, int64_t cols, std::vector<float> v)
-{
-    Matrix m;
-    m.rows = rows;
-    m.cols = cols;
-    m.data = std::move(v);
-    return m;
-}
 
 Quantized run(const Matrix& w, const char* spec, const RangeOptions& range = {})
 {

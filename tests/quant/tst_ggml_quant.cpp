@@ -8,6 +8,8 @@
 
 #include <QtTest>
 
+#include "quant_test_support.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -17,6 +19,7 @@
 
 using namespace qs;
 using namespace qs::quant;
+using namespace quanttest;
 using core::DType;
 
 Q_DECLARE_METATYPE(qs::core::DType)
@@ -43,15 +46,6 @@ uint16_t halfNearest(float f)
     uint16_t best = lo;
     if (above < below || (above == below && (lo & 1))) best = static_cast<uint16_t>(lo + 1);
     return sign | best;
-}
-
-Matrix matrixOf(int64_t rows, int64_t cols, std::vector<float> v)
-{
-    Matrix m;
-    m.rows = rows;
-    m.cols = cols;
-    m.data = std::move(v);
-    return m;
 }
 
 /// The input whose ggml bytes are recorded below; every step is exact or a single rounding,

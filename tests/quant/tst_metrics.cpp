@@ -3,28 +3,19 @@
 
 #include <QtTest>
 
+#include "quant_test_support.h"
+
 #include <cmath>
 #include <limits>
 #include <random>
 
 using namespace qs::quant;
+using namespace quanttest;
 
 Q_DECLARE_METATYPE(qs::quant::ErrorKind)
 Q_DECLARE_METATYPE(qs::quant::Pooling)
 
 namespace {
-
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-constexpr float kInf = std::numeric_limits<float>::infinity();
-
-Matrix matrixOf(int64_t rows, int64_t cols, std::vector<float> v)
-{
-    Matrix m;
-    m.rows = rows;
-    m.cols = cols;
-    m.data = std::move(v);
-    return m;
-}
 
 Matrix random(int64_t rows, int64_t cols, uint32_t seed, float scale = 1.f)
 {

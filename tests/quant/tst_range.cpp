@@ -7,15 +7,17 @@
 
 #include <QtTest>
 
+#include "quant_test_support.h"
+
 #include <cmath>
 #include <limits>
 #include <random>
 
 using namespace qs::quant;
+using namespace quanttest;
 
 namespace {
 
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 Matrix outlierMatrix(int64_t rows, int64_t cols, float outlier, uint32_t seed)
 {
