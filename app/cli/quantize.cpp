@@ -6,6 +6,7 @@
 #include "backends/onednn/onednn_linear.h"
 #include "io/modelreader.h"
 #include "quant/plan.h"
+#include "quant/save.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +23,7 @@ using nlohmann::ordered_json;
 
 struct QuantizeOptions {
     std::string file, tensor, scheme = "int8", method = "rtn", clip = "minmax", backend = "ref";
-    std::string calib, imatrix, plan;
+    std::string calib, imatrix, plan, save;
     int synthetic = 0;
     bool json = false, all = false;
 };
@@ -33,7 +34,7 @@ std::optional<QuantizeOptions> parseQuantize(const std::vector<std::string>& arg
     const std::vector<std::pair<const char*, std::string*>> valued = {
         {"--tensor", &o.tensor}, {"--scheme", &o.scheme}, {"--method", &o.method},
         {"--clip", &o.clip},     {"--backend", &o.backend}, {"--calib", &o.calib},
-        {"--imatrix", &o.imatrix}, {"--plan", &o.plan}};
+        {"--imatrix", &o.imatrix}, {"--plan", &o.plan}, {"--save", &o.save}};
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto slot = std::find_if(valued.begin(), valued.end(), [&](const auto& v) { return a == v.first; });
@@ -128,6 +129,28 @@ int fail(std::ostream& err, const std::string& message)
     return 2;
 }
 
+/// Saves the quantized model and opens it back with our own reader; {"path", "tensors", "bytes"}.
+core::Result<ordered_json> saveModel(const QuantizeOptions& o, const core::Model& model, const quant::Plan& plan,
+                                     const quant::ApplyOptions& options, quant::ModelReport* reportOut = nullptr)
+{
+    auto report = quant::saveQuantizedModel(model, plan, o.save, options);
+    if (!report) return report.error();
+    if (reportOut) *reportOut = std::move(*report);
+    auto reopened = io::openModel(o.save);
+    if (!reopened) return core::Error{reopened.error().code, "saved, but it does not open back: " + reopened.error().message};
+    uint64_t bytes = 0;
+    for (const auto& t : reopened->tensors) bytes += t.bytes;
+    return ordered_json{{"path", o.save}, {"format", reopened->format}, {"tensors", reopened->tensors.size()},
+                        {"tensor_bytes", bytes}};
+}
+
+void printSaved(std::ostream& out, const ordered_json& s)
+{
+    out << "saved " << s["path"].get<std::string>() << " (" << s["format"].get<std::string>() << ", "
+        << s["tensors"].get<size_t>() << " tensors, " << humanBytes(s["tensor_bytes"].get<uint64_t>())
+        << " of tensor data; opened back)\n";
+}
+
 int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream& out, std::ostream& err)
 {
     const auto* t = model.find(o.tensor);
@@ -170,6 +193,19 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
         }
     }
 
+    std::optional<ordered_json> saved;
+    if (!o.save.empty()) {
+        quant::Plan plan;
+        plan.scheme = *scheme;
+        plan.method = *method;
+        plan.options = options;
+        quant::ApplyOptions only;
+        only.only = t->name;
+        only.calib = cal;
+        auto s = saveModel(o, model, plan, only);
+        if (!s) return fail(err, s.error().message);
+        saved = std::move(*s);
+    }
     if (o.json) {
         ordered_json j = {{"tensor", t->name}, {"scheme", scheme->spec()},
                           {"method", std::string(quant::methodName(*method))}, {"backend", o.backend},
@@ -179,6 +215,7 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
         j["calibration"] = cal ? ordered_json(cal->source) : ordered_json(nullptr);
         j["backend_path"] = backendNote;
         if (!r->note.empty()) j["note"] = r->note;
+        if (saved) j["saved"] = *saved;
         out << j.dump(2) << "\n";
         return 0;
     }
@@ -191,6 +228,7 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
         << numberText(metrics.cosine) << "  rel_fro " << numberText(metrics.relFro) << "\n";
     if (outErr) out << "  output error " << numberText(*outErr) << " (" << cal->source << ")\n";
     if (!r->note.empty()) out << "  " << r->note << "\n";
+    if (saved) printSaved(out, *saved);
     return 0;
 }
 
@@ -214,8 +252,16 @@ int quantizeAll(const QuantizeOptions& o, const core::Model& model, std::ostream
 {
     auto plan = planFor(o);
     if (!plan) return fail(err, plan.error().message);
-    auto report = quant::applyPlan(model, *plan);
-    if (!report) return fail(err, report.error().message);
+    std::optional<ordered_json> saved;
+    core::Result<quant::ModelReport> report = quant::ModelReport{};
+    if (!o.save.empty()) {
+        auto s = saveModel(o, model, *plan, {}, &*report);
+        if (!s) return fail(err, s.error().message);
+        saved = std::move(*s);
+    } else {
+        report = quant::applyPlan(model, *plan);
+        if (!report) return fail(err, report.error().message);
+    }
     if (o.json) {
         ordered_json rows = ordered_json::array();
         for (const auto& t : report->tensors)
@@ -227,7 +273,9 @@ int quantizeAll(const QuantizeOptions& o, const core::Model& model, std::ostream
                                {"bytes_before", report->bytesBefore}, {"bytes", report->bytesAfter},
                                {"average_bits", report->averageBits},
                                {"weighted_sqnr_db", report->weightedSqnrDb}, {"exact_tensors", report->exactTensors}};
-        out << ordered_json{{"file", o.file}, {"tensors", rows}, {"totals", totals}}.dump(2) << "\n";
+        ordered_json j{{"file", o.file}, {"tensors", rows}, {"totals", totals}};
+        if (saved) j["saved"] = *saved;
+        out << j.dump(2) << "\n";
         return 0;
     }
     Table table({"tensor", "scheme", "status", "params", "bytes", "bits/w", "sqnr dB"});
@@ -238,6 +286,7 @@ int quantizeAll(const QuantizeOptions& o, const core::Model& model, std::ostream
     out << "total: " << report->parameters << " parameters, " << humanBytes(report->bytesBefore) << " -> "
         << humanBytes(report->bytesAfter) << ", " << numberText(report->averageBits)
         << " bits/weight on average, parameter-weighted SQNR " << numberText(report->weightedSqnrDb) << " dB\n";
+    if (saved) printSaved(out, *saved);
     return 0;
 }
 

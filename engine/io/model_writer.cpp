@@ -3,6 +3,7 @@
 #include "gguf_format.h"
 
 #include "core/checked.h"
+#include "core/faultguard.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,15 +30,47 @@ core::Status checkTensors(const std::filesystem::path& path, const std::vector<O
         if (!elems)
             return Error{ErrorCode::InvalidArgument, path.string() + ": tensor '" + t.name + "' has a bad shape"};
         const auto size = core::byteSizeFor(t.dtype, *elems);
-        if (!size || *size != t.data.size())
+        if (t.source && !t.source->readable())
+            return Error{ErrorCode::Unsupported, path.string() + ": tensor '" + t.name + "' has a type (" +
+                                                     t.source->typeName + ") that cannot be copied"};
+        if (!size || *size != t.size())
             return Error{ErrorCode::InvalidArgument, path.string() + ": tensor '" + t.name + "' has " +
-                                                         std::to_string(t.data.size()) + " bytes, its dtype and shape need " +
+                                                         std::to_string(t.size()) + " bytes, its dtype and shape need " +
                                                          (size ? std::to_string(*size) : std::string("a whole number of blocks"))};
     }
     return {};
 }
 
-/// Writes through `write(stream)` into PATH.tmp, then renames it over PATH.
+/// Writes a tensor's bytes: its own buffer, or its source file's bytes copied through a
+/// bounded buffer (reads of the mapping are guarded; the stream is written outside the guard).
+core::Status writeData(std::ostream& out, const OutTensor& t)
+{
+    if (!t.source) {
+        out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.data.size()));
+        return {};
+    }
+    auto bytes = t.source->storage->bytes();
+    if (!bytes) return bytes.error();
+    if (t.source->offset > bytes->size() || t.source->bytes > bytes->size() - t.source->offset)
+        return Error{ErrorCode::Truncated, t.source->storage->origin() + ": tensor '" + t.name + "' lies outside the file"};
+    const std::byte* src = bytes->data() + t.source->offset;
+    std::vector<char> buffer(std::min<uint64_t>(t.source->bytes, uint64_t(1) << 22));
+    for (uint64_t done = 0; done < t.source->bytes;) {
+        const uint64_t n = std::min<uint64_t>(buffer.size(), t.source->bytes - done);
+        if (t.source->storage->isMapped()) {
+            auto st = core::guarded(t.source->storage->origin(), [&] { std::memcpy(buffer.data(), src + done, n); });
+            if (!st) return st;
+        } else {
+            std::memcpy(buffer.data(), src + done, n);
+        }
+        out.write(buffer.data(), std::streamsize(n));
+        done += n;
+    }
+    return {};
+}
+
+/// Writes through `write(stream)` into PATH.tmp, then renames it over PATH. A failed write
+/// removes the temporary file and leaves PATH as it was.
 template <class F>
 core::Status writeAtomically(const std::filesystem::path& path, F&& write)
 {
@@ -46,12 +79,12 @@ core::Status writeAtomically(const std::filesystem::path& path, F&& write)
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out)
             return Error{ErrorCode::Io, path.string() + ": cannot create " + tmp.string()};
-        write(out);
+        core::Status st = write(out);
         out.flush();
-        if (!out) {
+        if (!st || !out) {
             out.close();
             std::filesystem::remove(tmp);
-            return Error{ErrorCode::Io, path.string() + ": write failed (disk full?)"};
+            return st ? core::Status(Error{ErrorCode::Io, path.string() + ": write failed (disk full?)"}) : st;
         }
     }
     std::error_code ec;
@@ -104,16 +137,17 @@ core::Status writeSafetensors(const std::filesystem::path& path, const std::vect
             return Error{ErrorCode::InvalidArgument, path.string() + ": safetensors cannot hold the block type " +
                                                          std::string(core::dtypeName(t.dtype)) + " of '" + t.name + "'"};
         header[t.name] = {{"dtype", std::string(core::dtypeName(t.dtype))}, {"shape", t.shape},
-                          {"data_offsets", {offset, offset + t.data.size()}}};
-        offset += t.data.size();
+                          {"data_offsets", {offset, offset + t.size()}}};
+        offset += t.size();
     }
     std::string text = header.dump();
     text.append((8 - text.size() % 8) % 8, ' ');
-    return writeAtomically(path, [&](std::ostream& out) {
+    return writeAtomically(path, [&](std::ostream& out) -> core::Status {
         put<uint64_t>(out, text.size());
         out.write(text.data(), std::streamsize(text.size()));
         for (const auto& t : tensors)
-            out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.data.size()));
+            if (auto st = writeData(out, t); !st) return st;
+        return {};
     });
 }
 
@@ -135,7 +169,7 @@ core::Status writeGguf(const std::filesystem::path& path, const std::vector<OutT
                                                          std::to_string(info->blockElems) + " for " + std::string(info->name)};
         ids.push_back(info->id);
     }
-    return writeAtomically(path, [&](std::ostream& out) {
+    return writeAtomically(path, [&](std::ostream& out) -> core::Status {
         out.write("GGUF", 4);
         put<uint32_t>(out, 3);
         put<uint64_t>(out, tensors.size());
@@ -156,14 +190,15 @@ core::Status writeGguf(const std::filesystem::path& path, const std::vector<OutT
                 put<uint64_t>(out, uint64_t(*d));
             put<uint32_t>(out, ids[i]);
             put<uint64_t>(out, offset);
-            offset += (t.data.size() + kAlign - 1) / kAlign * kAlign;
+            offset += (t.size() + kAlign - 1) / kAlign * kAlign;
         }
         const auto pad = [&out](uint64_t n) { for (uint64_t k = 0; k < n; ++k) out.put('\0'); };
         pad((kAlign - uint64_t(out.tellp()) % kAlign) % kAlign);
         for (const auto& t : tensors) {
-            out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.data.size()));
-            pad((kAlign - t.data.size() % kAlign) % kAlign);
+            if (auto st = writeData(out, t); !st) return st;
+            pad((kAlign - t.size() % kAlign) % kAlign);
         }
+        return {};
     });
 }
 

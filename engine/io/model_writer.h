@@ -17,6 +17,11 @@ struct OutTensor {
     core::DType dtype = core::DType::F32;
     std::vector<int64_t> shape;   ///< outermost first
     std::vector<std::byte> data;  ///< exactly byteSizeFor(dtype, elements) bytes, little-endian
+    /// A tensor copied as it is from an open model: its bytes are streamed from the source
+    /// file at write time (data stays empty); dtype and shape must be the source's.
+    const core::TensorInfo* source = nullptr;
+
+    uint64_t size() const { return source ? source->bytes : data.size(); }
 };
 
 /// safetensors: header {"__metadata__": {...}, NAME: {dtype, shape, data_offsets}} padded

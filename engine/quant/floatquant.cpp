@@ -192,8 +192,9 @@ core::Result<Quantized> quantizeNvFp4(const Matrix& w, const Scheme& scheme,
 
 namespace {
 
-/// QLoRA double quantization of the block absmax values, in place (see quantizeNf4).
-void doubleQuantize(std::vector<float>& absmax)
+/// QLoRA double quantization of the block absmax values, in place (see quantizeNf4). Appends
+/// the second-level scale of every chunk, then the mean, to `levels`.
+void doubleQuantize(std::vector<float>& absmax, std::vector<float>& levels)
 {
     if (absmax.empty()) return;
     double sum = 0;
@@ -206,11 +207,13 @@ void doubleQuantize(std::vector<float>& absmax)
         for (size_t i = c0; i < c1; ++i) m = std::max(m, std::fabs(absmax[i] - mean));
         float s = m / 127.0f;
         if (!(s > 0.0f)) s = 1.0f;
+        levels.push_back(s);
         for (size_t i = c0; i < c1; ++i) {
             const float code = std::clamp(roundHalfEven((absmax[i] - mean) / s), -127.0f, 127.0f);
             absmax[i] = code * s + mean;
         }
     }
+    levels.push_back(mean);
 }
 
 void nf4Block(const float* x, float* out, int64_t n, float absmax)
@@ -246,7 +249,7 @@ core::Result<Quantized> quantizeNf4(const Matrix& w, const Scheme& scheme,
         }
     });
     if (!st) return st.error();
-    if (scheme.doubleQuant) doubleQuantize(q.clip);
+    if (scheme.doubleQuant) doubleQuantize(q.clip, q.scales);
     st = forChunks(w.rows, rowChunk(w.cols), progress, uint64_t(w.rows), total, "nf4 quantize",
                    [&](int64_t r0, int64_t r1, unsigned) {
         for (int64_t r = r0; r < r1; ++r) {

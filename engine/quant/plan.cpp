@@ -153,25 +153,29 @@ core::Result<Plan> loadPlan(const std::filesystem::path& path)
 
 namespace {
 
-/// Quantizes one tensor and fills its row; errors stay in the row.
-void quantizeTensor(const core::TensorInfo& t, const Scheme& scheme, const Plan& plan,
-                    TensorReport& row, core::Progress& inner)
+/// Quantizes one tensor and fills its row; errors stay in the row, the sink's error returns.
+core::Status quantizeTensor(const core::TensorInfo& t, const Scheme& scheme, const Plan& plan,
+                            const ApplyOptions& options, TensorReport& row, core::Progress& inner)
 {
     auto w = loadWeightMatrix(t, &inner);
     if (!w) {
         row.status = w.error().message;
-        return;
+        return {};
     }
-    auto r = quantizeWithMethod(*w, scheme, plan.method, plan.options, nullptr, &inner);
+    auto r = quantizeWithMethod(*w, scheme, plan.method, plan.options, options.calib, &inner);
     if (!r) {
         row.status = r.error().message;
-        return;
+        return {};
+    }
+    if (options.sink) {
+        if (auto st = options.sink(t, scheme, *r); !st) return st;
     }
     row.quantized = true;
     row.status = "quantized";
     row.bytesAfter = r->quantized.bytes;
     row.bitsPerWeight = r->quantized.bitsPerWeight;
     row.metrics = compareValues(w->values(), r->quantized.dequant.values());
+    return {};
 }
 
 void addTotals(ModelReport& report)
@@ -199,7 +203,7 @@ void addTotals(ModelReport& report)
 } // namespace
 
 core::Result<ModelReport> applyPlan(const core::Model& model, const Plan& plan,
-                                    core::Progress* progress)
+                                    core::Progress* progress, const ApplyOptions& options)
 {
     ModelReport report;
     const uint64_t total = model.tensors.size() * 1000;
@@ -212,7 +216,7 @@ core::Result<ModelReport> applyPlan(const core::Model& model, const Plan& plan,
         const auto scheme = plan.schemeFor(t.name);
         if (t.shape.size() < 2) {
             row.status = "kept (rank " + std::to_string(t.shape.size()) + ")";
-        } else if (!scheme) {
+        } else if (!scheme || (!options.only.empty() && t.name != options.only)) {
             row.status = "skipped by plan";
         } else {
             row.scheme = scheme->spec();
@@ -223,7 +227,7 @@ core::Result<ModelReport> applyPlan(const core::Model& model, const Plan& plan,
                 if (progress && progress->report && all)
                     progress->report(i * 1000 + done * 1000 / all, total);
             };
-            quantizeTensor(t, *scheme, plan, row, inner);
+            if (auto st = quantizeTensor(t, *scheme, plan, options, row, inner); !st) return st.error();
         }
         if (progress && progress->cancelled())
             return Error{ErrorCode::Cancelled, model.path + ": quantization cancelled"};

@@ -14,6 +14,7 @@
 #include "core/tensor.h"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,10 +70,20 @@ struct ModelReport {
     double weightedSqnrDb = 0;
 };
 
+/// Called with every quantized tensor's result; an error stops applyPlan with that error.
+using TensorSink = std::function<core::Status(const core::TensorInfo&, const Scheme&, const MethodResult&)>;
+
+struct ApplyOptions {
+    std::string only;                    ///< non-empty: quantize only this tensor
+    const Calibration* calib = nullptr;  ///< activations for `only` (GPTQ, AWQ, ...)
+    TensorSink sink;                     ///< receives each result (saving a model)
+};
+
 /// Quantizes every tensor under `plan` (tensor by tensor; each quantizer is itself parallel).
 /// A tensor that fails (an unsupported dtype, a shape the scheme cannot take) gets its error
 /// in its row and the rest go on; cancellation stops with Cancelled.
 core::Result<ModelReport> applyPlan(const core::Model& model, const Plan& plan,
-                                    core::Progress* progress = nullptr);
+                                    core::Progress* progress = nullptr,
+                                    const ApplyOptions& options = {});
 
 } // namespace qs::quant

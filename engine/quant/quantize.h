@@ -33,7 +33,9 @@ struct Quantized {
     /// Ggml family: the blocks exactly as a GGUF file stores them (rows * cols / blockElems
     /// blocks). Int with bits == 8 and symmetric: the int8 codes, row-major. Empty otherwise.
     std::vector<std::byte> packed;
-    std::vector<float> scales;  ///< Int/Fp8: the scale of every group (dequant = scale*(q - zp))
+    /// Int/Fp8: the scale of every group (dequant = scale*(q - zp)); NVFP4: the F32 tensor
+    /// scale; NF4 with dq: the second-level scale of every 256-block chunk, then the mean.
+    std::vector<float> scales;
     std::vector<int32_t> zeroPoints; ///< Int asymmetric: the zero point of every group
 };
 

@@ -73,6 +73,23 @@ private slots:
         QCOMPARE(totals["parameters"].toInt(), 8);
         QCOMPARE(totals["bytes_before"].toInt(), 32);
     }
+    void saveAndInspect()
+    {
+        const std::string out = m_dir.filePath("w8.safetensors").toStdString();
+        const Run r = runCli({"quantize", m_model, "--tensor", "w", "--scheme", "int8", "--save", out, "--json"});
+        QCOMPARE(r.code, 0);
+        const auto saved = QJsonDocument::fromJson(QByteArray::fromStdString(r.out)).object()["saved"].toObject();
+        QCOMPARE(saved["tensors"].toInt(), 2); // w (I8 codes) and w.scale
+        // By hand: codes round(w / (absmax / 127)) per row, two F32 scales.
+        QCOMPARE(saved["tensor_bytes"].toInt(), 8 + 8);
+        const Run inspect = runCli({"inspect", out, "--json"});
+        QCOMPARE(inspect.code, 0);
+        QVERIFY(inspect.out.find("\"I8\"") != std::string::npos);
+        QVERIFY(inspect.out.find("w.scale") != std::string::npos);
+        const Run bad = runCli({"quantize", m_model, "--all", "--scheme", "int4", "--save", m_dir.filePath("x.gguf").toStdString()});
+        QCOMPARE(bad.code, 2);
+        QVERIFY(bad.err.find("save it as .safetensors") != std::string::npos);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestQuantizeCli)

@@ -1,0 +1,113 @@
+#include "save.h"
+
+#include "encode.h"
+
+#include "io/model_writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+namespace qs::quant {
+
+using core::Error;
+using core::ErrorCode;
+
+namespace {
+
+struct StoredTensor {
+    std::vector<StoredPart> parts;
+    std::string description; ///< the quantscope.tensor.NAME metadata value
+};
+
+bool quantizesTensor(const core::TensorInfo& t, const Plan& plan, const ApplyOptions& options)
+{
+    return t.shape.size() >= 2 && plan.schemeFor(t.name) && (options.only.empty() || options.only == t.name);
+}
+
+/// Refuses up front what the chosen file type cannot hold, before any quantization runs.
+core::Status checkTarget(const core::Model& model, const Plan& plan, const ApplyOptions& options,
+                         const std::filesystem::path& out, bool gguf)
+{
+    if (plan.method == Method::LlmInt8 || plan.method == Method::Spqr)
+        return Error{ErrorCode::Unsupported, out.string() + ": " + std::string(methodName(plan.method)) +
+                                                 " results cannot be saved (their 16-bit outliers have no stored form); "
+                                                 "save rtn, gptq, awq or smoothquant results"};
+    std::error_code ec;
+    if (std::filesystem::equivalent(out, model.path, ec))
+        return Error{ErrorCode::InvalidArgument, out.string() + ": is the model being read; choose another file"};
+    for (const auto& t : model.tensors) {
+        if (!quantizesTensor(t, plan, options)) continue;
+        const Scheme s = *plan.schemeFor(t.name);
+        if (gguf && s.family != Family::Ggml)
+            return Error{ErrorCode::InvalidArgument, out.string() + ": GGUF holds only the GGUF-native schemes (q8_0, q4_0, "
+                                                         "q4_1, q5_0, q5_1, q4_k, q5_k, q6_k); '" + t.name + "' uses " +
+                                                         s.spec() + ": save it as .safetensors"};
+        if (!gguf && s.family == Family::Ggml)
+            return Error{ErrorCode::InvalidArgument, out.string() + ": '" + t.name + "' uses the GGUF block type " +
+                                                         s.spec() + ": save it as .gguf"};
+    }
+    return {};
+}
+
+std::string describe(const core::TensorInfo& t, const Scheme& s, Method m)
+{
+    return nlohmann::ordered_json{{"scheme", s.spec()}, {"method", std::string(methodName(m))},
+                                  {"source_shape", t.shape}, {"out_axis", t.outAxis}}.dump();
+}
+
+std::vector<io::OutTensor> outTensors(const core::Model& model, std::map<std::string, StoredTensor>& stored,
+                                      std::vector<core::MetadataEntry>& metadata)
+{
+    std::vector<io::OutTensor> tensors;
+    for (const auto& t : model.tensors) {
+        auto it = stored.find(t.name);
+        if (it == stored.end()) {
+            tensors.push_back(io::OutTensor{t.name, t.dtype, t.shape, {}, &t});
+            continue;
+        }
+        metadata.push_back({"quantscope.tensor." + t.name, it->second.description});
+        for (auto& p : it->second.parts)
+            tensors.push_back(io::OutTensor{t.name + p.suffix, p.dtype, p.shape, std::move(p.data), nullptr});
+    }
+    return tensors;
+}
+
+} // namespace
+
+core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Plan& plan,
+                                             const std::filesystem::path& out,
+                                             const ApplyOptions& options, core::Progress* progress)
+{
+    std::string ext = out.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (ext != ".gguf" && ext != ".safetensors")
+        return Error{ErrorCode::InvalidArgument, out.string() + ": the file name must end in .gguf or .safetensors"};
+    const bool gguf = ext == ".gguf";
+    if (auto st = checkTarget(model, plan, options, out, gguf); !st) return st.error();
+
+    std::map<std::string, StoredTensor> stored;
+    ApplyOptions run = options;
+    run.sink = [&](const core::TensorInfo& t, const Scheme& s, const MethodResult& r) -> core::Status {
+        auto parts = encodeStored(r.quantized, s, r.channelScales);
+        if (!parts) return Error{parts.error().code, model.path + ": '" + t.name + "': " + parts.error().message};
+        stored[t.name] = StoredTensor{std::move(*parts), describe(t, s, plan.method)};
+        return {};
+    };
+    auto report = applyPlan(model, plan, progress, run);
+    if (!report) return report.error();
+    for (const auto& row : report->tensors) {
+        if (!row.quantized && !row.scheme.empty())
+            return Error{ErrorCode::InvalidArgument, model.path + ": cannot quantize '" + row.name + "': " + row.status};
+    }
+    std::vector<core::MetadataEntry> metadata = {
+        {"quantscope.format", "quantized-v1"},
+        {"quantscope.source", std::filesystem::path(model.path).filename().string()}};
+    const auto tensors = outTensors(model, stored, metadata);
+    auto st = gguf ? io::writeGguf(out, tensors, metadata) : io::writeSafetensors(out, tensors, metadata);
+    if (!st) return st.error();
+    return report;
+}
+
+} // namespace qs::quant

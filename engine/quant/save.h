@@ -1,0 +1,26 @@
+#pragma once
+/// Saving a quantized model: every tensor the plan quantizes is stored in its encoded form
+/// (encode.h), every other tensor is copied byte for byte from the source file.
+///   .gguf         GGUF-native schemes only (q8_0, q4_k, ...): the blocks as llama.cpp stores
+///                 them; kept tensors must have a GGUF type.
+///   .safetensors  every other scheme: codes, scales and zero points as separate tensors.
+/// Metadata: quantscope.format = "quantized-v1", quantscope.source, and per quantized tensor
+/// quantscope.tensor.NAME = {"scheme", "method", "source_shape", "out_axis"} (JSON text). The
+/// source file's own metadata is not carried over.
+#include "plan.h"
+
+#include <filesystem>
+
+namespace qs::quant {
+
+/// Quantizes `model` under `plan` (only `options.only` when set) and writes the result to
+/// `out` atomically (a temporary file renamed into place; a failure leaves `out` untouched).
+/// Fails before writing when a tensor cannot be quantized or stored: its name and the reason
+/// are in the message. LLM.int8 and SpQR results are refused (their 16-bit outliers have no
+/// stored form here). `out` must not be the source file.
+core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Plan& plan,
+                                             const std::filesystem::path& out,
+                                             const ApplyOptions& options = {},
+                                             core::Progress* progress = nullptr);
+
+} // namespace qs::quant

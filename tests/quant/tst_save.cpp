@@ -1,0 +1,423 @@
+// Saving quantized models: every scheme's stored form, read back through our own reader and
+// decoded here from the layout documented in encode.h (a second implementation: bit fields,
+// the published E2M1 and NF4 tables, the reader's F16/E4M3 conversions), must reproduce the
+// quantizer's dequantized weights exactly; GGUF blocks must be the quantizer's bytes.
+#include "quant_test_support.h"
+
+#include "core/dtype.h"
+#include "core/storage.h"
+#include "io/modelreader.h"
+#include "quant/save.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+using namespace qs;
+using namespace qs::quant;
+
+namespace {
+
+/// A model held in memory: one weight [rows, cols] "layer.weight" and a bias "layer.bias".
+struct MemoryModel {
+    core::Model model;
+    Matrix w;
+};
+
+core::TensorInfo f32Tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v)
+{
+    std::vector<std::byte> bytes(v.size() * 4);
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    core::TensorInfo t;
+    t.name = name;
+    t.dtype = core::DType::F32;
+    t.typeName = "F32";
+    t.shape = std::move(shape);
+    t.bytes = bytes.size();
+    t.storage = std::make_shared<core::BufferStorage>("memory", std::move(bytes));
+    t.outAxis = 0;
+    t.inAxis = t.shape.size() > 1 ? 1 : -1;
+    return t;
+}
+
+MemoryModel memoryModel(int64_t rows, int64_t cols, uint64_t seed)
+{
+    MemoryModel m;
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    std::vector<float> v(size_t(rows * cols));
+    for (auto& x : v) x = normal(gen);
+    v[3] = 0.9f; // an outlier
+    m.w = quanttest::matrixOf(rows, cols, v);
+    m.model.path = "memory-model.safetensors";
+    m.model.format = "safetensors";
+    m.model.tensors.push_back(f32Tensor("layer.weight", {rows, cols}, v));
+    m.model.tensors.push_back(f32Tensor("layer.bias", {rows}, {v.begin(), v.begin() + rows}));
+    return m;
+}
+
+std::vector<uint8_t> bytesOf(const core::TensorInfo& t)
+{
+    auto span = t.storage->bytes();
+    if (!span) return {};
+    const auto* p = reinterpret_cast<const uint8_t*>(span->data()) + t.offset;
+    return {p, p + t.bytes};
+}
+
+std::vector<float> floatsOf(const core::TensorInfo& t)
+{
+    const auto raw = bytesOf(t);
+    std::vector<float> out(t.elementCount());
+    if (!core::convertToF32(t.dtype, reinterpret_cast<const std::byte*>(raw.data()), out.size(), out.data()))
+        return {};
+    return out;
+}
+
+/// The b-bit field c of a row stored as a little-endian bit stream.
+unsigned field(const uint8_t* row, int64_t c, int bits)
+{
+    unsigned v = 0;
+    for (int k = 0; k < bits; ++k) {
+        const int64_t bit = c * bits + k;
+        v |= unsigned((row[bit / 8] >> (bit % 8)) & 1u) << k;
+    }
+    return v;
+}
+
+float e2m1(unsigned code)
+{
+    // OCP MX v1.0, table 5.
+    static const float table[16] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f,
+                                    -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+    return table[code & 15];
+}
+
+float nf4(unsigned code)
+{
+    // bitsandbytes functional.py / QLoRA appendix E.
+    static const float levels[16] = {
+        -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+        -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+        0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f,
+        0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f,
+        0.7229568362236023f, 1.0f};
+    return levels[code & 15];
+}
+
+const core::TensorInfo* part(const core::Model& m, const std::string& name)
+{
+    return m.find(name);
+}
+
+/// Decodes "layer.weight" and its companions from a saved file into [rows, cols] floats.
+std::vector<float> decode(const core::Model& m, const Scheme& s, int64_t rows, int64_t cols)
+{
+    const auto* codes = part(m, "layer.weight");
+    const auto* scale = part(m, "layer.weight.scale");
+    std::vector<float> out(size_t(rows * cols));
+    if (!codes) return {};
+    const auto raw = bytesOf(*codes);
+    const int64_t rowBytes = codes->shape.back();
+    if (s.family == Family::Int) {
+        const auto sc = floatsOf(*scale);
+        const auto* zpT = part(m, "layer.weight.zero_point");
+        const auto zp = zpT ? bytesOf(*zpT) : std::vector<uint8_t>{};
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < cols; ++c) {
+                int q = int(field(raw.data() + r * rowBytes, c, s.bits));
+                if (!s.asymmetric && q >= (1 << (s.bits - 1))) q -= 1 << s.bits; // two's complement
+                size_t g = 0;
+                if (s.granularity == Granularity::Channel) g = size_t(r);
+                if (s.granularity == Granularity::InChannel) g = size_t(c);
+                if (s.granularity == Granularity::Group)
+                    g = size_t(r * ((cols + s.groupSize - 1) / s.groupSize) + c / s.groupSize);
+                const float z = s.asymmetric ? float(zp[g]) : 0.0f;
+                out[size_t(r * cols + c)] = (float(q) - z) * sc[g];
+            }
+        }
+    } else if (s.family == Family::Fp8E4M3 || s.family == Family::Fp8E5M2) {
+        const auto v = floatsOf(*codes);
+        const auto sc = floatsOf(*scale);
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+                out[size_t(r * cols + c)] = v[size_t(r * cols + c)] * sc[sc.size() == 1 ? 0 : size_t(r)];
+    } else if (s.family == Family::MxFp4 || s.family == Family::MxFp8 || s.family == Family::NvFp4) {
+        const bool nv = s.family == Family::NvFp4;
+        const int64_t block = nv ? 16 : 32, gpr = (cols + block - 1) / block;
+        const auto scRaw = bytesOf(*scale);
+        const auto scF = nv ? floatsOf(*scale) : std::vector<float>{};
+        const float t2 = nv ? floatsOf(*part(m, "layer.weight.scale_2"))[0] : 1.0f;
+        const auto v8 = s.family == Family::MxFp8 ? floatsOf(*codes) : std::vector<float>{};
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < cols; ++c) {
+                const size_t g = size_t(r * gpr + c / block);
+                const float bs = nv ? scF[g] * t2 : std::ldexp(1.0f, int(scRaw[g]) - 127);
+                const float e = s.family == Family::MxFp8 ? v8[size_t(r * cols + c)]
+                                                          : e2m1(field(raw.data() + r * rowBytes, c, 4));
+                out[size_t(r * cols + c)] = e * bs;
+            }
+        }
+    } else if (s.family == Family::Nf4) {
+        const int64_t block = s.groupSize, gpr = (cols + block - 1) / block;
+        const auto* am = part(m, "layer.weight.absmax");
+        std::vector<float> absmax;
+        if (!s.doubleQuant) {
+            absmax = floatsOf(*am);
+        } else {
+            const auto codesA = floatsOf(*am); // I8 codes as floats
+            const auto chunkScale = floatsOf(*part(m, "layer.weight.absmax_scale"));
+            const float mean = floatsOf(*part(m, "layer.weight.absmax_mean"))[0];
+            for (size_t i = 0; i < codesA.size(); ++i) absmax.push_back(codesA[i] * chunkScale[i / 256] + mean);
+        }
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < cols; ++c) {
+                const float a = absmax[size_t(r * gpr + c / block)];
+                out[size_t(r * cols + c)] = a > 0.0f ? nf4(field(raw.data() + r * rowBytes, c, 4)) * a : 0.0f;
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+class TestSave : public QObject {
+    Q_OBJECT
+private slots:
+    void safetensorsDecodesExactly_data();
+    void safetensorsDecodesExactly();
+    void ggufHoldsTheBlocks_data();
+    void ggufHoldsTheBlocks();
+    void keptTensorsAreCopied();
+    void awqStoresSmoothing();
+    void gptqDecodesExactly_data();
+    void gptqDecodesExactly();
+    void refusals();
+    void failedSaveKeepsExistingFile();
+    void onlyOneTensor();
+};
+
+void TestSave::safetensorsDecodesExactly_data()
+{
+    QTest::addColumn<QString>("spec");
+    // 7 x 70: partial groups and blocks, bit fields that straddle bytes.
+    for (const char* s : {"int8", "int8:tensor", "int8:channel:asym", "int4:g32", "int4:g32:asym", "int3:g32",
+                          "int5:g64:asym", "int2:inchannel", "int6:channel:stochastic=7", "fp8_e4m3",
+                          "fp8_e5m2:tensor", "mxfp4", "mxfp8", "nvfp4", "nf4", "nf4:g32", "nf4:g64:dq"})
+        QTest::newRow(s) << QString(s);
+}
+
+void TestSave::safetensorsDecodesExactly()
+{
+    QFETCH(QString, spec);
+    const auto scheme = parseScheme(spec.toStdString());
+    QVERIFY(scheme);
+    auto m = memoryModel(7, 70, 11);
+    QTemporaryDir dir;
+    const auto path = dir.filePath("q.safetensors").toStdString();
+    Plan plan;
+    plan.scheme = *scheme;
+    auto report = saveQuantizedModel(m.model, plan, path);
+    QVERIFY2(report, report ? "" : report.error().message.c_str());
+    auto back = io::openModel(path);
+    QVERIFY2(back, back ? "" : back.error().message.c_str());
+    QCOMPARE(back->format, std::string("safetensors"));
+
+    auto expected = quantizeRtn(m.w, *scheme);
+    QVERIFY(expected);
+    const auto decoded = decode(*back, *scheme, 7, 70);
+    QCOMPARE(decoded.size(), expected->dequant.data.size());
+    for (size_t i = 0; i < decoded.size(); ++i) {
+        if (decoded[i] != expected->dequant.data[i])
+            QFAIL(qPrintable(QString("element %1: decoded %2, quantizer %3").arg(i).arg(decoded[i]).arg(expected->dequant.data[i])));
+    }
+    // The report and the metadata say what was stored.
+    QCOMPARE(report->tensors[0].status, std::string("quantized"));
+    bool described = false;
+    for (const auto& kv : back->metadata)
+        described |= kv.key == "quantscope.tensor.layer.weight" && kv.value.find(scheme->spec()) != std::string::npos;
+    QVERIFY(described);
+}
+
+void TestSave::ggufHoldsTheBlocks_data()
+{
+    QTest::addColumn<QString>("spec");
+    for (const char* s : {"q8_0", "q4_0", "q5_1", "q4_k", "q6_k"}) QTest::newRow(s) << QString(s);
+}
+
+void TestSave::ggufHoldsTheBlocks()
+{
+    QFETCH(QString, spec);
+    const auto scheme = parseScheme(spec.toStdString());
+    QVERIFY(scheme);
+    auto m = memoryModel(3, 512, 5);
+    QTemporaryDir dir;
+    const auto path = dir.filePath("q.gguf").toStdString();
+    Plan plan;
+    plan.scheme = *scheme;
+    auto report = saveQuantizedModel(m.model, plan, path);
+    QVERIFY2(report, report ? "" : report.error().message.c_str());
+    auto back = io::openModel(path);
+    QVERIFY2(back, back ? "" : back.error().message.c_str());
+    const auto* t = back->find("layer.weight");
+    QVERIFY(t);
+    QCOMPARE(t->dtype, scheme->ggmlType);
+    QCOMPARE(t->shape, (std::vector<int64_t>{3, 512}));
+    auto expected = quantizeRtn(m.w, *scheme);
+    QVERIFY(expected);
+    const auto raw = bytesOf(*t);
+    QCOMPARE(raw.size(), expected->packed.size());
+    QVERIFY(std::memcmp(raw.data(), expected->packed.data(), raw.size()) == 0);
+    // The reader's dequantization (checked against ggml elsewhere) gives the quantizer's values.
+    QCOMPARE(floatsOf(*t), expected->dequant.data);
+}
+
+void TestSave::keptTensorsAreCopied()
+{
+    auto m = memoryModel(4, 64, 2);
+    QTemporaryDir dir;
+    for (const char* name : {"k.safetensors", "k.gguf"}) {
+        const auto path = dir.filePath(name).toStdString();
+        Plan plan;
+        plan.scheme = *parseScheme(std::string(name).ends_with(".gguf") ? "q8_0" : "int8");
+        QVERIFY(saveQuantizedModel(m.model, plan, path));
+        auto back = io::openModel(path);
+        QVERIFY(back);
+        const auto* bias = back->find("layer.bias");
+        QVERIFY(bias);
+        QCOMPARE(bias->shape, (std::vector<int64_t>{4}));
+        QCOMPARE(bytesOf(*bias), bytesOf(m.model.tensors[1]));
+    }
+}
+
+void TestSave::awqStoresSmoothing()
+{
+    auto m = memoryModel(16, 64, 9);
+    const auto calib = syntheticCalibration(64, 64, 3, 2);
+    Plan plan;
+    plan.scheme = *parseScheme("int4:g32");
+    plan.method = Method::Awq;
+    ApplyOptions options;
+    options.only = "layer.weight";
+    options.calib = &calib;
+    QTemporaryDir dir;
+    const auto path = dir.filePath("awq.safetensors").toStdString();
+    QVERIFY(saveQuantizedModel(m.model, plan, path, options));
+    auto back = io::openModel(path);
+    QVERIFY(back);
+    const auto* smooth = back->find("layer.weight.smooth");
+    QVERIFY(smooth);
+    const auto s = floatsOf(*smooth);
+    QCOMPARE(int64_t(s.size()), int64_t(64));
+    auto expected = quantizeWithMethod(m.w, plan.scheme, Method::Awq, plan.options, &calib);
+    QVERIFY(expected);
+    const auto stored = decode(*back, plan.scheme, 16, 64);
+    // The file holds W diag(s): dividing by s gives the quantizer's weights (to float rounding).
+    for (int64_t r = 0; r < 16; ++r) {
+        for (int64_t c = 0; c < 64; ++c) {
+            const float want = expected->quantized.dequant.row(r)[c];
+            const float got = stored[size_t(r * 64 + c)] / s[size_t(c)];
+            QVERIFY2(std::fabs(got - want) <= 1e-6f * std::max(1.0f, std::fabs(want)),
+                     qPrintable(QString("(%1,%2): %3 vs %4").arg(r).arg(c).arg(got).arg(want)));
+        }
+    }
+}
+
+void TestSave::gptqDecodesExactly_data()
+{
+    QTest::addColumn<QString>("spec");
+    for (const char* s : {"int4:g32", "int3:g32:asym", "int8", "fp8_e4m3", "nf4:g32"}) QTest::newRow(s) << QString(s);
+}
+
+void TestSave::gptqDecodesExactly()
+{
+    QFETCH(QString, spec);
+    auto m = memoryModel(8, 96, 21);
+    const auto calib = syntheticCalibration(128, 96, 5);
+    Plan plan;
+    plan.scheme = *parseScheme(spec.toStdString());
+    plan.method = Method::Gptq;
+    ApplyOptions options;
+    options.only = "layer.weight";
+    options.calib = &calib;
+    QTemporaryDir dir;
+    const auto path = dir.filePath("gptq.safetensors").toStdString();
+    auto saved = saveQuantizedModel(m.model, plan, path, options);
+    QVERIFY2(saved, saved ? "" : saved.error().message.c_str());
+    auto back = io::openModel(path);
+    QVERIFY(back);
+    auto expected = quantizeWithMethod(m.w, plan.scheme, Method::Gptq, plan.options, &calib);
+    QVERIFY(expected);
+    QCOMPARE(decode(*back, plan.scheme, 8, 96), expected->quantized.dequant.data);
+}
+
+void TestSave::refusals()
+{
+    auto m = memoryModel(4, 64, 1);
+    QTemporaryDir dir;
+    Plan plan;
+    plan.scheme = *parseScheme("int4:g32");
+    auto r = saveQuantizedModel(m.model, plan, dir.filePath("x.bin").toStdString());
+    QVERIFY(!r);
+    QVERIFY(r.error().message.find(".gguf or .safetensors") != std::string::npos);
+    r = saveQuantizedModel(m.model, plan, dir.filePath("x.gguf").toStdString());
+    QVERIFY(!r);
+    QVERIFY(r.error().message.find("save it as .safetensors") != std::string::npos);
+    plan.scheme = *parseScheme("q8_0");
+    r = saveQuantizedModel(m.model, plan, dir.filePath("x.safetensors").toStdString());
+    QVERIFY(!r);
+    QVERIFY(r.error().message.find("save it as .gguf") != std::string::npos);
+    plan.scheme = *parseScheme("int8");
+    plan.method = Method::Spqr;
+    r = saveQuantizedModel(m.model, plan, dir.filePath("x.safetensors").toStdString());
+    QVERIFY(!r);
+    QVERIFY(r.error().message.find("spqr") != std::string::npos);
+    QVERIFY(!QFile::exists(dir.filePath("x.safetensors")));
+    QVERIFY(!QFile::exists(dir.filePath("x.gguf")));
+}
+
+void TestSave::failedSaveKeepsExistingFile()
+{
+    auto m = memoryModel(4, 64, 1); // 64 columns: no whole Q4_K super-block
+    QTemporaryDir dir;
+    const auto path = dir.filePath("keep.gguf");
+    {
+        std::ofstream f(path.toStdString());
+        f << "the user's file";
+    }
+    Plan plan;
+    plan.scheme = *parseScheme("q4_k");
+    auto r = saveQuantizedModel(m.model, plan, path.toStdString());
+    QVERIFY(!r);
+    QVERIFY2(r.error().message.find("layer.weight") != std::string::npos, r.error().message.c_str());
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.readAll(), QByteArray("the user's file"));
+    QVERIFY(!QFile::exists(path + ".tmp"));
+}
+
+void TestSave::onlyOneTensor()
+{
+    auto m = memoryModel(4, 64, 4);
+    m.model.tensors.push_back(f32Tensor("other.weight", {2, 64}, std::vector<float>(128, 0.25f)));
+    QTemporaryDir dir;
+    const auto path = dir.filePath("one.safetensors").toStdString();
+    Plan plan;
+    plan.scheme = *parseScheme("int8");
+    ApplyOptions options;
+    options.only = "layer.weight";
+    QVERIFY(saveQuantizedModel(m.model, plan, path, options));
+    auto back = io::openModel(path);
+    QVERIFY(back);
+    QCOMPARE(back->find("layer.weight")->dtype, core::DType::I8);
+    QVERIFY(back->find("layer.weight.scale"));
+    QCOMPARE(back->find("other.weight")->dtype, core::DType::F32);
+    QVERIFY(!back->find("other.weight.scale"));
+}
+
+QTEST_APPLESS_MAIN(TestSave)
+#include "tst_save.moc"
