@@ -102,12 +102,9 @@ void blockElements(const float* x, float* out, int64_t n, float s, const MiniFlo
     }
 }
 
-Quantized emptyLike(const Matrix& w, int64_t groupsPerRow)
+Quantized emptyLike(const Matrix& w, int64_t groupsPerRow, Quantized* reuse)
 {
-    Quantized q;
-    q.dequant.rows = w.rows;
-    q.dequant.cols = w.cols;
-    q.dequant.data.resize(w.data.size());
+    Quantized q = startResult(w, reuse);
     q.groupsPerRow = groupsPerRow;
     q.clip.resize(size_t(w.rows * groupsPerRow));
     return q;
@@ -147,13 +144,14 @@ int nf4Index(float v)
     return idx;
 }
 
-core::Result<Quantized> quantizeMx(const Matrix& w, const Scheme& scheme, core::Progress* progress)
+core::Result<Quantized> quantizeMx(const Matrix& w, const Scheme& scheme, core::Progress* progress,
+                                   Quantized* reuse)
 {
     const bool fp4 = scheme.family == Family::MxFp4;
     const MiniFloat& f = fp4 ? kE2M1 : kE4M3;
     const int emaxElem = fp4 ? 2 : 8; // OCP MX v1.0 table 1: emax of E2M1 and E4M3
     constexpr int64_t block = 32;
-    Quantized q = emptyLike(w, (w.cols + block - 1) / block);
+    Quantized q = emptyLike(w, (w.cols + block - 1) / block, reuse);
     auto scaleOf = [emaxElem](float amax) {
         int e = -127; // E8M0's smallest scale for a block without a nonzero value
         if (amax > 0.0f) e = std::clamp(std::ilogb(amax) - emaxElem, -127, 127);
@@ -169,10 +167,10 @@ core::Result<Quantized> quantizeMx(const Matrix& w, const Scheme& scheme, core::
 }
 
 core::Result<Quantized> quantizeNvFp4(const Matrix& w, const Scheme& scheme,
-                                      core::Progress* progress)
+                                      core::Progress* progress, Quantized* reuse)
 {
     constexpr int64_t block = 16;
-    Quantized q = emptyLike(w, (w.cols + block - 1) / block);
+    Quantized q = emptyLike(w, (w.cols + block - 1) / block, reuse);
     const float tensorAmax = finiteAbsMax(w.data.data(), int64_t(w.data.size()));
     float ts = tensorAmax / (6.0f * 448.0f);
     if (!(ts > 0.0f)) ts = 1.0f;
@@ -232,11 +230,11 @@ void nf4Block(const float* x, float* out, int64_t n, float absmax)
 } // namespace
 
 core::Result<Quantized> quantizeNf4(const Matrix& w, const Scheme& scheme,
-                                    core::Progress* progress)
+                                    core::Progress* progress, Quantized* reuse)
 {
     const int64_t block = scheme.groupSize > 0 ? scheme.groupSize : 64;
     const int64_t gpr = (w.cols + block - 1) / block;
-    Quantized q = emptyLike(w, gpr);
+    Quantized q = emptyLike(w, gpr, reuse);
     const uint64_t total = 2 * uint64_t(w.rows);
     auto st = forChunks(w.rows, rowChunk(w.cols), progress, 0, total, "nf4 quantize",
                         [&](int64_t r0, int64_t r1, unsigned) {

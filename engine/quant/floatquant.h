@@ -79,7 +79,8 @@ int nf4Index(float v);
 /// (an all-zero block gets 2^-127); elements are x / X rounded to nearest even, saturating.
 /// clip = the block's largest representable magnitude (max element * X).
 /// Bits: element bits per weight + 8 per block (4.25 / 8.25 for whole blocks).
-core::Result<Quantized> quantizeMx(const Matrix& w, const Scheme& scheme, core::Progress* progress);
+core::Result<Quantized> quantizeMx(const Matrix& w, const Scheme& scheme, core::Progress* progress,
+                                   Quantized* reuse = nullptr);
 
 /// NVFP4: a per-tensor F32 scale t = amax / (6 * 448) (1 for an all-zero tensor); per row,
 /// blocks of 16 (the last shorter when cols % 16 != 0) store s = E4M3(block amax / 6 / t)
@@ -87,7 +88,7 @@ core::Result<Quantized> quantizeMx(const Matrix& w, const Scheme& scheme, core::
 /// dequantize to e * (s * t). A block whose s rounds to 0 dequantizes to 0.
 /// clip = 6 * s * t per block; scales = {t}. Bits: 4 per weight + 8 per block + 32 per tensor.
 core::Result<Quantized> quantizeNvFp4(const Matrix& w, const Scheme& scheme,
-                                      core::Progress* progress);
+                                      core::Progress* progress, Quantized* reuse = nullptr);
 
 /// NF4 (QLoRA): per row, blocks of scheme.groupSize (64 by default; the last block of a row is
 /// shorter when cols is not a multiple) scaled by their absmax, each x / absmax mapped to the
@@ -101,6 +102,6 @@ core::Result<Quantized> quantizeNvFp4(const Matrix& w, const Scheme& scheme,
 /// absmax is below half a second-level step) dequantizes its block to 0.
 /// clip = the absmax each block dequantizes with.
 core::Result<Quantized> quantizeNf4(const Matrix& w, const Scheme& scheme,
-                                    core::Progress* progress);
+                                    core::Progress* progress, Quantized* reuse = nullptr);
 
 } // namespace qs::quant

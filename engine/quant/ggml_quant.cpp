@@ -6,6 +6,7 @@
 
 #include "core/checked.h"
 #include "core/ggml_blocks.h"
+#include "core/largebuffer.h"
 #include "core/parallel.h"
 
 #include <algorithm>
@@ -13,10 +14,6 @@
 #include <string>
 #include <vector>
 
-#ifdef __linux__
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
 
 namespace qs::quant {
 
@@ -55,29 +52,6 @@ bool isGgmlQuantizable(core::DType type)
 }
 
 namespace {
-
-/// Resizes a fresh vector to n elements. Large outputs (64 MiB for a 4096 x 4096 layer) come
-/// from a new mapping each time, and touching it 4 KiB page by page costs more than the
-/// quantization itself on a VM; asking for transparent huge pages before the first touch cuts
-/// the page faults by 512x. Only advice: without THP it is the plain resize.
-template <class T>
-void resizeFresh(std::vector<T>& v, size_t n)
-{
-    v.reserve(n);
-#ifdef __linux__
-    constexpr size_t kHuge = size_t{2} << 20;
-    const size_t bytes = n * sizeof(T);
-    if (bytes >= 2 * kHuge) {
-        const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-        const auto begin = reinterpret_cast<uintptr_t>(v.data());
-        const uintptr_t alignedBegin = (begin + page - 1) / page * page;
-        const uintptr_t end = (begin + bytes) / page * page;
-        if (end > alignedBegin)
-            ::madvise(reinterpret_cast<void*>(alignedBegin), end - alignedBegin, MADV_HUGEPAGE);
-    }
-#endif
-    v.resize(n);
-}
 
 using BlockFn = void (*)(const float*, std::byte*);
 
@@ -162,18 +136,16 @@ core::Status checkShape(const Matrix& w, core::DType type)
 
 } // namespace
 
-core::Result<Quantized> quantizeGgml(const Matrix& w, core::DType type, core::Progress* progress)
+core::Result<Quantized> quantizeGgml(const Matrix& w, core::DType type, core::Progress* progress,
+                                     Quantized* reuse)
 {
     if (auto st = checkShape(w, type); !st) return st.error();
     const core::DTypeInfo& info = core::dtypeInfo(type);
     const int64_t blocksPerRow = w.cols / info.blockElems;
     const uint64_t blocks = static_cast<uint64_t>(w.rows) * blocksPerRow;
 
-    Quantized out;
-    out.dequant.rows = w.rows;
-    out.dequant.cols = w.cols;
-    resizeFresh(out.dequant.data, w.data.size());
-    resizeFresh(out.packed, blocks * info.blockBytes);
+    Quantized out = startResult(w, reuse);
+    core::resizeLarge(out.packed, blocks * info.blockBytes);
     out.clip.resize(blocks);
     out.groupsPerRow = blocksPerRow;
     out.bytes = blocks * info.blockBytes;

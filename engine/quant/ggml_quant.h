@@ -37,7 +37,8 @@ bool isGgmlQuantizable(core::DType type);
 /// in rows and returns Cancelled when `progress` asks to stop. InvalidArgument for a type that
 /// is not one of the eight above, or cols not a multiple of the block size.
 core::Result<Quantized> quantizeGgml(const Matrix& w, core::DType type,
-                                     core::Progress* progress = nullptr);
+                                     core::Progress* progress = nullptr,
+                                     Quantized* reuse = nullptr);
 
 /// The IEEE half nearest to f (ties to even; overflow to Inf; NaN to the quiet NaN 0x7E00 with
 /// f's sign), as ggml's GGML_FP32_TO_FP16 stores scales.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "core/dtype.h"
 
@@ -18,156 +19,113 @@ constexpr int kSub = 32;                       ///< Q4_K/Q5_K sub-block
 constexpr int kSubBlocks = kSuperBlock / kSub; ///< 8
 constexpr float kGroupMaxEps = 1e-15f;         ///< ggml's GROUP_MAX_EPS
 
-/// Sums over one candidate code vector, each accumulated in index order as ggml does.
-struct CodeSums {
-    float l = 0, l2 = 0, xl = 0;
-};
+// V8 values cross only internal (inlined) functions, so the vector-ABI note does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
-/// Codes clamp(nearest(iscale * (x - min)), 0, nmax) and their weighted sums.
-CodeSums codesFor(const float* x, const float* w, int nmax, float iscale, float min,
-                  uint8_t* codes)
+/// Eight float lanes (GCC vector extension): elementwise IEEE operations, exactly the scalar
+/// ones lane by lane (no contraction: the engine builds with -ffp-contract=off).
+using V8 = float __attribute__((vector_size(32)));
+using V8i = int32_t __attribute__((vector_size(32)));
+
+/// nearestInt (ggml's nearest_int) on every lane.
+[[gnu::always_inline]] inline V8 nearestLanes(V8 v)
 {
-    CodeSums s;
-    for (int i = 0; i < kSub; ++i) {
-        const int l = std::clamp(nearestInt(iscale * (x[i] - min)), 0, nmax);
-        codes[i] = static_cast<uint8_t>(l);
-        const auto fl = static_cast<float>(l);
-        s.l += w[i] * fl;
-        s.l2 += w[i] * fl * fl;
-        s.xl += w[i] * fl * x[i];
-    }
-    return s;
+    const V8 shifted = v + 12582912.f;
+    V8i bits;
+    std::memcpy(&bits, &shifted, sizeof bits);
+    return __builtin_convertvector((bits & 0x007fffff) - 0x00400000, V8);
 }
 
-float weightedError(const float* x, const float* w, const uint8_t* codes, float scale, float min)
+/// std::clamp(v, lo, hi) on every lane.
+[[gnu::always_inline]] inline V8 clampLanes(V8 v, V8 lo, V8 hi)
 {
-    float err = 0;
-    for (int i = 0; i < kSub; ++i) {
-        const float diff = scale * static_cast<float>(codes[i]) + min - x[i];
-        err += w[i] * (diff * diff);
-    }
-    return err;
+    return v < lo ? lo : (hi < v ? hi : v);
 }
 
-constexpr int kMaxTrials = 8; ///< trials run side by side (two SSE vectors)
-
-/// Up to kMaxTrials consecutive trials of the scale search at once: lane t has inverse scale
-/// iscale[t]. Each lane's sums and error are accumulated in index order exactly as ggml does
-/// for that trial alone; running trials side by side only hides the latency of those
-/// sequential float chains, it does not change a single rounding.
-struct Trials {
-    int count = 0;
-    float iscale[kMaxTrials] = {};
-    float code[kSub][kMaxTrials]; ///< every lane written by trialCodes before any read
-    float sumL[kMaxTrials] = {}, sumL2[kMaxTrials] = {}, sumXL[kMaxTrials] = {};
-    float scale[kMaxTrials] = {}, min[kMaxTrials] = {}, err[kMaxTrials] = {};
-    bool valid[kMaxTrials] = {};
-};
-
-void trialCodes(const float* x, const float* w, int nmax, float min, Trials& tr)
+[[gnu::always_inline]] inline V8 absLanes(V8 v)
 {
-    const auto top = static_cast<float>(nmax);
-    for (int i = 0; i < kSub; ++i) {
-        const float xm = x[i] - min;
-#pragma omp simd
-        for (int t = 0; t < kMaxTrials; ++t) {
-            const auto l = static_cast<float>(nearestInt(tr.iscale[t] * xm));
-            const float fl = std::clamp(l, 0.f, top);
-            tr.code[i][t] = fl;
-            tr.sumL[t] += w[i] * fl;
-            tr.sumL2[t] += w[i] * fl * fl;
-            tr.sumXL[t] += w[i] * fl * x[i];
-        }
-    }
+    V8i bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits &= 0x7fffffff;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
 }
 
-/// Weighted least squares of x ~ scale * L + min per trial (min forced <= 0), then its error.
-void trialErrors(const float* x, const float* w, float sumW, float sumX, Trials& tr)
+/// make_qkx2_quants with use_mad = false, for the eight 32-value sub-blocks of a super-block
+/// at once: lane j is sub-block j, and every lane performs exactly ggml's sequence for its
+/// sub-block (weights sqrt(mean x^2) + |x|; x ~ scale * L + min with min <= 0; the initial
+/// codes at iscale = nmax / (max - min), then nstep + 1 trial inverse scales
+/// (rmin + rdelta * is + nmax) / (max - min) with the current min, each trial's codes given
+/// their weighted least-squares scale and min, the strictly lowest weighted squared error
+/// winning). Sums run in index order per lane, as ggml accumulates them; lanes only run
+/// independent sub-blocks side by side. Writes codes (in x's order), scales and -min.
+[[gnu::always_inline]] inline void fitSubBlocks(const float* x, int nmax, float rmin, float rdelta,
+                                                int nstep, uint8_t* codes, float* scales, float* negMins)
 {
-    for (int t = 0; t < tr.count; ++t) {
-        const float det = sumW * tr.sumL2[t] - tr.sumL[t] * tr.sumL[t];
-        tr.valid[t] = det > 0;
-        if (!tr.valid[t]) continue;
-        tr.scale[t] = (sumW * tr.sumXL[t] - sumX * tr.sumL[t]) / det;
-        tr.min[t] = (tr.sumL2[t] * sumX - tr.sumL[t] * tr.sumXL[t]) / det;
-        if (tr.min[t] > 0) {
-            tr.min[t] = 0;
-            tr.scale[t] = tr.sumXL[t] / tr.sumL2[t];
-        }
-    }
-    for (int i = 0; i < kSub; ++i) {
-#pragma omp simd
-        for (int t = 0; t < kMaxTrials; ++t) {
-            const float diff = tr.scale[t] * tr.code[i][t] + tr.min[t] - x[i];
-            tr.err[t] += w[i] * (diff * diff);
-        }
-    }
-}
+    V8 xt[kSub], wt[kSub]; // xt[i][j] = x[32 j + i]
+    for (int i = 0; i < kSub; ++i)
+        for (int j = 0; j < kSubBlocks; ++j) xt[i][j] = x[kSub * j + i];
+    V8 sumX2{};
+    for (int i = 0; i < kSub; ++i) sumX2 += xt[i] * xt[i];
+    V8 avX;
+    for (int j = 0; j < kSubBlocks; ++j) avX[j] = std::sqrt(sumX2[j] / kSub);
+    for (int i = 0; i < kSub; ++i) wt[i] = avX + absLanes(xt[i]);
 
-/// make_qkx2_quants with use_mad = false: x ~ scale * L + min with min <= 0, searched over
-/// nstep + 1 trial inverse scales (rmin + rdelta * is + nmax) / (max - min); each trial's
-/// codes get the weighted least-squares scale and min, and the lowest weighted squared error
-/// wins (the first of equals, trials taken in order). Returns the scale; *negMin receives
-/// -min (>= 0).
-float fitScaleMin(const float* x, const float* w, int nmax, float rmin, float rdelta, int nstep,
-                  uint8_t* codes, float* negMin)
-{
-    float min = x[0];
-    float max = x[0];
-    float sumW = w[0];
-    float sumX = sumW * x[0];
+    V8 mn = xt[0], mx = xt[0], sumW = wt[0];
+    V8 sumX = sumW * xt[0];
     for (int i = 1; i < kSub; ++i) {
-        min = x[i] < min ? x[i] : min;
-        max = x[i] > max ? x[i] : max;
-        sumW += w[i];
-        sumX += w[i] * x[i];
+        mn = xt[i] < mn ? xt[i] : mn;
+        mx = xt[i] > mx ? xt[i] : mx;
+        sumW += wt[i];
+        sumX += wt[i] * xt[i];
     }
-    if (min > 0) min = 0;
-    if (max == min) {
-        std::fill(codes, codes + kSub, uint8_t{0});
-        *negMin = -min;
-        return 0.f;
-    }
-    const float iscale = static_cast<float>(nmax) / (max - min);
-    float scale = 1 / iscale;
-    codesFor(x, w, nmax, iscale, min, codes);
-    float bestError = weightedError(x, w, codes, scale, min);
+    const V8 zero{};
+    mn = mn > zero ? zero : mn;
+    const V8i active = mx != mn; // a constant sub-block gets codes 0, scale 0
+    const V8 top = zero + static_cast<float>(nmax);
 
-    // ggml's loop uses the current min in every trial, and a trial that wins replaces it.
-    // So trials run speculatively in batches with the current min; after a winner that moved
-    // min, the trials behind it are run again with the new one.
-    const int trials = nstep + 1;
-    int first = 0;
-    while (first < trials) {
-        Trials tr;
-        tr.count = std::min(trials - first, kMaxTrials);
-        for (int t = 0; t < tr.count; ++t) {
-            const auto is = static_cast<float>(first + t);
-            tr.iscale[t] = (rmin + rdelta * is + static_cast<float>(nmax)) / (max - min);
-        }
-        trialCodes(x, w, nmax, min, tr);
-        trialErrors(x, w, sumW, sumX, tr);
-        const float batchMin = min;
-        int next = first + tr.count;
-        int best = -1;
-        for (int t = 0; t < tr.count; ++t) {
-            if (!tr.valid[t] || !(tr.err[t] < bestError)) continue;
-            best = t;
-            bestError = tr.err[t];
-            scale = tr.scale[t];
-            min = tr.min[t];
-            if (min != batchMin) {
-                next = first + t + 1;
-                break;
-            }
-        }
-        if (best >= 0) {
-            for (int i = 0; i < kSub; ++i) codes[i] = static_cast<uint8_t>(tr.code[i][best]);
-        }
-        first = next;
+    const V8 iscale0 = top / (mx - mn);
+    V8 scale = 1 / iscale0;
+    V8 best[kSub];
+    V8 bestError{};
+    for (int i = 0; i < kSub; ++i) {
+        best[i] = clampLanes(nearestLanes(iscale0 * (xt[i] - mn)), zero, top);
+        const V8 diff = scale * best[i] + mn - xt[i];
+        bestError += wt[i] * (diff * diff);
     }
-    *negMin = -min;
-    return scale;
+    V8 trial[kSub];
+    for (int is = 0; is <= nstep; ++is) {
+        const V8 iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (mx - mn);
+        V8 sumL{}, sumL2{}, sumXL{};
+        for (int i = 0; i < kSub; ++i) {
+            const V8 l = clampLanes(nearestLanes(iscale * (xt[i] - mn)), zero, top);
+            trial[i] = l;
+            sumL += wt[i] * l;
+            sumL2 += wt[i] * l * l;
+            sumXL += wt[i] * l * xt[i];
+        }
+        const V8 det = sumW * sumL2 - sumL * sumL;
+        V8 thisScale = (sumW * sumXL - sumX * sumL) / det;
+        V8 thisMin = (sumL2 * sumX - sumL * sumXL) / det;
+        const V8i positive = thisMin > zero;
+        thisScale = positive ? sumXL / sumL2 : thisScale;
+        thisMin = positive ? zero : thisMin;
+        V8 err{};
+        for (int i = 0; i < kSub; ++i) {
+            const V8 diff = thisScale * trial[i] + thisMin - xt[i];
+            err += wt[i] * (diff * diff);
+        }
+        const V8i win = active & (det > zero) & (err < bestError);
+        bestError = win ? err : bestError;
+        scale = win ? thisScale : scale;
+        mn = win ? thisMin : mn;
+        for (int i = 0; i < kSub; ++i) best[i] = win ? trial[i] : best[i];
+    }
+    for (int j = 0; j < kSubBlocks; ++j) {
+        scales[j] = active[j] ? scale[j] : 0.f;
+        negMins[j] = -mn[j];
+        for (int i = 0; i < kSub; ++i) codes[kSub * j + i] = active[j] ? static_cast<uint8_t>(best[i][j]) : 0;
+    }
 }
 
 /// Q4_K/Q5_K: per 32-value sub-block a (scale, min) fit with weights sqrt(mean x^2) + |x|,
@@ -178,20 +136,14 @@ struct KScales {
     std::array<uint8_t, 12> packed{};
 };
 
-KScales fitSuperBlock(const float* x, int nmax, float rmin, int nstep, uint8_t* codes)
+[[gnu::target_clones("avx512f", "avx2", "default")]] KScales fitSuperBlock(const float* x, int nmax, float rmin, int nstep, uint8_t* codes)
 {
     float scales[kSubBlocks];
     float mins[kSubBlocks];
-    float weights[kSub];
+    fitSubBlocks(x, nmax, rmin, 0.1f, nstep, codes, scales, mins);
     float maxScale = 0;
     float maxMin = 0;
     for (int j = 0; j < kSubBlocks; ++j) {
-        const float* xs = x + kSub * j;
-        float sumX2 = 0;
-        for (int l = 0; l < kSub; ++l) sumX2 += xs[l] * xs[l];
-        const float avX = std::sqrt(sumX2 / kSub);
-        for (int l = 0; l < kSub; ++l) weights[l] = avX + std::fabs(xs[l]);
-        scales[j] = fitScaleMin(xs, weights, nmax, rmin, 0.1f, nstep, codes + kSub * j, &mins[j]);
         if (scales[j] > maxScale) maxScale = scales[j];
         if (mins[j] > maxMin) maxMin = mins[j];
     }
@@ -300,21 +252,21 @@ namespace {
 constexpr int kQ6Sub = 16;                          ///< Q6_K sub-block
 constexpr int kQ6SubBlocks = kSuperBlock / kQ6Sub;  ///< 16
 
-constexpr int kQ6Trials = 20; ///< k = -9..9 without 0 (18), padded to whole vectors
+constexpr int kQ6Vectors = 3;              ///< k = -9..9 without 0 (18) and k = 0: 19 lanes
+constexpr int kQ6Trials = 8 * kQ6Vectors; ///< padded to whole vectors (padding never chosen)
 
 /// For every lane t: signed codes clamp(nearest(iscale[t] * x), -nmax, nmax - 1) and the sums
 /// sum(w x l), sum(w l^2) with w = x^2, each lane accumulated in index order as ggml does.
-void signedSums(const float* x, int nmax, const float* iscale, float* sumLx, float* sumL2)
+[[gnu::always_inline]] inline void signedSums(const float* x, int nmax, const V8* iscale, V8* sumLx, V8* sumL2)
 {
-    const auto lo = static_cast<float>(-nmax);
-    const auto hi = static_cast<float>(nmax - 1);
+    const V8 lo = V8{} + static_cast<float>(-nmax);
+    const V8 hi = V8{} + static_cast<float>(nmax - 1);
     for (int i = 0; i < kQ6Sub; ++i) {
         const float w = x[i] * x[i];
-#pragma omp simd
-        for (int t = 0; t < kQ6Trials; ++t) {
-            const float fl = std::clamp(static_cast<float>(nearestInt(iscale[t] * x[i])), lo, hi);
-            sumLx[t] += w * x[i] * fl;
-            sumL2[t] += w * fl * fl;
+        for (int v = 0; v < kQ6Vectors; ++v) {
+            const V8 fl = clampLanes(nearestLanes(iscale[v] * x[i]), lo, hi);
+            sumLx[v] += w * x[i] * fl;
+            sumL2[v] += w * fl * fl;
         }
     }
 }
@@ -332,7 +284,7 @@ void signedCodes(const float* x, int nmax, float iscale, int8_t* codes)
 /// explains the most weighted energy (sumLx^2 / sumL2), the first of equals in that order.
 /// The trials do not depend on each other, so their sums run side by side. Codes are offset
 /// by nmax.
-float fitSignedScale(const float* x, int nmax, int8_t* codes)
+[[gnu::target_clones("avx512f", "avx2", "default")]] float fitSignedScale(const float* x, int nmax, int8_t* codes)
 {
     float max = 0;
     float amax = 0;
@@ -349,25 +301,30 @@ float fitSignedScale(const float* x, int nmax, int8_t* codes)
     }
     const auto fnmax = static_cast<float>(nmax);
     // Lane 0: k = 0; lanes 1..18: k = -9..-1, 1..9; lanes 19..: padding (never selected).
-    float iscale[kQ6Trials] = {};
-    iscale[0] = -fnmax / max;
+    V8 iscale[kQ6Vectors] = {};
+    iscale[0][0] = -fnmax / max;
     for (int lane = 1, k = -9; k <= 9; ++k) {
-        if (k != 0) iscale[lane++] = -(fnmax + 0.1f * static_cast<float>(k)) / max;
-    }
-    float sumLx[kQ6Trials] = {};
-    float sumL2[kQ6Trials] = {};
-    signedSums(x, nmax, iscale, sumLx, sumL2);
-    float scale = sumL2[0] != 0.f ? sumLx[0] / sumL2[0] : 0.0f;
-    float best = scale * sumLx[0];
-    int chosen = 0;
-    for (int t = 1; t <= 18; ++t) {
-        if (sumL2[t] > 0 && sumLx[t] * sumLx[t] > best * sumL2[t]) {
-            chosen = t;
-            scale = sumLx[t] / sumL2[t];
-            best = scale * sumLx[t];
+        if (k != 0) {
+            iscale[lane / 8][lane % 8] = -(fnmax + 0.1f * static_cast<float>(k)) / max;
+            ++lane;
         }
     }
-    signedCodes(x, nmax, iscale[chosen], codes);
+    V8 sumLx[kQ6Vectors] = {};
+    V8 sumL2[kQ6Vectors] = {};
+    signedSums(x, nmax, iscale, sumLx, sumL2);
+    const auto lane = [](const V8* v, int t) { return v[t / 8][t % 8]; };
+    float scale = lane(sumL2, 0) != 0.f ? lane(sumLx, 0) / lane(sumL2, 0) : 0.0f;
+    float best = scale * lane(sumLx, 0);
+    int chosen = 0;
+    for (int t = 1; t <= 18; ++t) {
+        const float lx = lane(sumLx, t), l2 = lane(sumL2, t);
+        if (l2 > 0 && lx * lx > best * l2) {
+            chosen = t;
+            scale = lx / l2;
+            best = scale * lx;
+        }
+    }
+    signedCodes(x, nmax, lane(iscale, chosen), codes);
     return scale;
 }
 

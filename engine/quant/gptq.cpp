@@ -1,6 +1,7 @@
 #include "gptq.h"
 
 #include "backends/onednn/onednn_gemm.h"
+#include "core/largebuffer.h"
 #include "core/parallel.h"
 #include "floatquant.h"
 #include "rounding.h"
@@ -421,7 +422,7 @@ Quantized assemble(const GptqRun& run)
     Quantized out;
     out.dequant.rows = rows;
     out.dequant.cols = cols;
-    out.dequant.data.resize(run.q.data.size());
+    core::resizeLarge(out.dequant.data, run.q.data.size());
     for (int64_t r = 0; r < rows; ++r) {
         for (int64_t j = 0; j < cols; ++j)
             out.dequant.row(r)[run.perm[j]] = run.q.row(r)[j];

@@ -8,6 +8,7 @@
 #include "rounding.h"
 
 #include "core/dtype.h"
+#include "core/largebuffer.h"
 #include "core/parallel.h"
 
 #include <algorithm>
@@ -374,7 +375,8 @@ void reportParams(const Job& job, Quantized& q)
 } // namespace
 
 core::Result<Quantized> quantizeScaled(const Matrix& w, const Scheme& scheme,
-                                       const RangeOptions& range, core::Progress* progress)
+                                       const RangeOptions& range, core::Progress* progress,
+                                       Quantized* reuse)
 {
     Job job{w, scheme, range, Codec(scheme)};
     switch (scheme.granularity) {
@@ -392,12 +394,9 @@ core::Result<Quantized> quantizeScaled(const Matrix& w, const Scheme& scheme,
                                                                                 job.groupsPerRow;
     job.params.assign(size_t(groups), GroupParam{});
 
-    Quantized q;
-    q.dequant.rows = w.rows;
-    q.dequant.cols = w.cols;
-    q.dequant.data.resize(w.data.size());
+    Quantized q = startResult(w, reuse);
     if (scheme.family == Family::Int && scheme.bits == 8 && !scheme.asymmetric)
-        q.packed.resize(w.data.size());
+        core::resizeLarge(q.packed, w.data.size());
     const bool perColumn = scheme.granularity == Granularity::InChannel;
     const uint64_t fitUnits = uint64_t(perColumn ? w.cols : w.rows);
     const uint64_t total = fitUnits + uint64_t(w.rows);

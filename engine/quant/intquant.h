@@ -31,7 +31,8 @@ namespace qs::quant {
 
 /// Quantizes a scheme of family Int, Fp8E4M3 or Fp8E5M2 (see the file comment).
 core::Result<Quantized> quantizeScaled(const Matrix& w, const Scheme& scheme,
-                                       const RangeOptions& range, core::Progress* progress);
+                                       const RangeOptions& range, core::Progress* progress,
+                                       Quantized* reuse = nullptr);
 
 /// Runs fn(begin, end, thread) over [0, count) in chunks of `chunk` on the default number of
 /// threads, reporting (doneBefore + finished, total) to `progress` after each chunk. Returns

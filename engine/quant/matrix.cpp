@@ -5,6 +5,7 @@
 
 #include "core/checked.h"
 #include "core/faultguard.h"
+#include "core/largebuffer.h"
 #include "core/parallel.h"
 
 #include <algorithm>
@@ -153,7 +154,7 @@ core::Result<Matrix> loadWeightMatrix(const core::TensorInfo& tensor, core::Prog
         m.data = std::move(flat); // moving the axis changes no element's position
         return m;
     }
-    m.data.resize(flat.size());
+    core::resizeLarge(m.data, flat.size());
     moveAxisToFront(flat.data(), m.data.data(), outer, m.rows, inner);
     return m;
 }

@@ -9,6 +9,7 @@
 
 #include "core/checked.h"
 #include "core/dtype.h"
+#include "core/largebuffer.h"
 
 #include <limits>
 #include <string>
@@ -111,19 +112,35 @@ uint64_t storageBytes(const Scheme& scheme, int64_t rows, int64_t cols)
     return all ? ceilDiv(*all, 8) : kMax;
 }
 
+Quantized startResult(const Matrix& w, Quantized* reuse)
+{
+    Quantized q;
+    if (reuse) {
+        q.dequant.data = std::move(reuse->dequant.data);
+        q.packed = std::move(reuse->packed);
+        *reuse = Quantized{};
+        q.packed.clear();
+    }
+    q.dequant.rows = w.rows;
+    q.dequant.cols = w.cols;
+    core::resizeLarge(q.dequant.data, w.data.size());
+    return q;
+}
+
 core::Result<Quantized> quantizeRtn(const Matrix& w, const Scheme& scheme,
-                                    const RangeOptions& range, core::Progress* progress)
+                                    const RangeOptions& range, core::Progress* progress,
+                                    Quantized* reuse)
 {
     if (auto st = validate(w, scheme, range); !st) return st.error();
     switch (scheme.family) {
     case Family::Int:
     case Family::Fp8E4M3:
-    case Family::Fp8E5M2: return quantizeScaled(w, scheme, range, progress);
+    case Family::Fp8E5M2: return quantizeScaled(w, scheme, range, progress, reuse);
     case Family::MxFp4:
-    case Family::MxFp8: return quantizeMx(w, scheme, progress);
-    case Family::NvFp4: return quantizeNvFp4(w, scheme, progress);
-    case Family::Nf4: return quantizeNf4(w, scheme, progress);
-    case Family::Ggml: return quantizeGgml(w, scheme.ggmlType, progress);
+    case Family::MxFp8: return quantizeMx(w, scheme, progress, reuse);
+    case Family::NvFp4: return quantizeNvFp4(w, scheme, progress, reuse);
+    case Family::Nf4: return quantizeNf4(w, scheme, progress, reuse);
+    case Family::Ggml: return quantizeGgml(w, scheme.ggmlType, progress, reuse);
     }
     return core::makeError(core::ErrorCode::InvalidArgument, "quantize: unknown scheme family");
 }

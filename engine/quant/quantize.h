@@ -43,9 +43,18 @@ struct Quantized {
 /// are excluded from ranges; an all-zero group gets a nonzero scale (1) and dequantizes to 0.
 /// Ggml schemes need cols to be a multiple of the block size (32 or 256): otherwise an
 /// InvalidArgument error says so.
+///
+/// `reuse`: an earlier result whose buffers (dequant, packed) the new one takes over, so that
+/// recomputing a layer while the user drags a slider does not fault in a fresh 64 MiB each
+/// time; it is left empty. Every value of the new result is written, whatever the buffers held.
 core::Result<Quantized> quantizeRtn(const Matrix& w, const Scheme& scheme,
                                     const RangeOptions& range = {},
-                                    core::Progress* progress = nullptr);
+                                    core::Progress* progress = nullptr,
+                                    Quantized* reuse = nullptr);
+
+/// For the quantizers: a result of w's shape with a dequant buffer of w's size (contents
+/// unspecified) and an empty packed buffer, taking over `reuse`'s buffers when given.
+Quantized startResult(const Matrix& w, Quantized* reuse);
 
 /// Exact storage cost of `rows x cols` weights under `scheme`, as quantizeRtn reports it.
 /// Convention: all bits of the tensor are summed and rounded up to whole bytes once (codes are
