@@ -214,16 +214,38 @@ void doubleQuantize(std::vector<float>& absmax, std::vector<float>& levels)
     levels.push_back(mean);
 }
 
-void nf4Block(const float* x, float* out, int64_t n, float absmax)
+/// Rows [r0, r1): every element becomes its block's absmax times the nearest NF4 level. The
+/// level is found by a branch-free chain over the 15 ascending midpoints (the level of the last
+/// midpoint below x / absmax, exact midpoints going down, as nf4Index), so the loop
+/// vectorises; compiled for AVX-512 and AVX2 too (no arithmetic differs, only the width).
+[[gnu::target_clones("avx512f", "avx2", "default")]] void nf4Rows(const Matrix& w, Quantized& q,
+                                                                  int64_t r0, int64_t r1, int64_t block)
 {
-    const auto& levels = nf4Levels();
-    if (!(absmax > 0.0f)) {
-        for (int64_t i = 0; i < n; ++i) out[i] = isFiniteBits(x[i]) ? 0.0f : x[i];
-        return;
-    }
-    for (int64_t i = 0; i < n; ++i) {
-        const float d = levels[size_t(nf4Index(x[i] / absmax))] * absmax;
-        out[i] = isFiniteBits(x[i]) ? d : x[i];
+    float levels[16];
+    float mids[15];
+    std::copy(nf4Levels().begin(), nf4Levels().end(), levels);
+    std::copy(nf4Midpoints().begin(), nf4Midpoints().end(), mids);
+    const int64_t gpr = q.groupsPerRow;
+    for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t g = 0; g < gpr; ++g) {
+            const int64_t c0 = g * block;
+            const int64_t n = std::min(block, w.cols - c0);
+            const float* x = w.row(r) + c0;
+            float* out = q.dequant.row(r) + c0;
+            const float absmax = q.clip[size_t(r * gpr + g)];
+            if (!(absmax > 0.0f)) {
+                for (int64_t i = 0; i < n; ++i) out[i] = isFiniteBits(x[i]) ? 0.0f : x[i];
+                continue;
+            }
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) {
+                const float v = x[i] / absmax;
+                float level = levels[0];
+#pragma GCC unroll 15
+                for (int k = 0; k < 15; ++k) level = v > mids[k] ? levels[k + 1] : level;
+                out[i] = isFiniteBits(x[i]) ? level * absmax : x[i];
+            }
+        }
     }
 }
 
@@ -249,15 +271,7 @@ core::Result<Quantized> quantizeNf4(const Matrix& w, const Scheme& scheme,
     if (!st) return st.error();
     if (scheme.doubleQuant) doubleQuantize(q.clip, q.scales);
     st = forChunks(w.rows, rowChunk(w.cols), progress, uint64_t(w.rows), total, "nf4 quantize",
-                   [&](int64_t r0, int64_t r1, unsigned) {
-        for (int64_t r = r0; r < r1; ++r) {
-            for (int64_t g = 0; g < gpr; ++g) {
-                const int64_t c0 = g * block;
-                nf4Block(w.row(r) + c0, q.dequant.row(r) + c0, std::min(block, w.cols - c0),
-                         q.clip[size_t(r * gpr + g)]);
-            }
-        }
-    });
+                   [&](int64_t r0, int64_t r1, unsigned) { nf4Rows(w, q, r0, r1, block); });
     if (!st) return st.error();
     finish(q, scheme, w);
     return q;
