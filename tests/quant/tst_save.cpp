@@ -183,6 +183,19 @@ std::vector<float> decode(const core::Model& m, const Scheme& s, int64_t rows, i
     return out;
 }
 
+/// Saves `model` under `plan` into `dir` as `name`, then opens
+/// the file back with our reader; the first error of either step.
+core::Result<core::Model> saveAndOpen(const core::Model& model, const Plan& plan, const QTemporaryDir& dir,
+                                      const char* name, const ApplyOptions& options = {},
+                                      ModelReport* report = nullptr)
+{
+    const auto path = dir.filePath(name).toStdString();
+    auto saved = saveQuantizedModel(model, plan, path, options);
+    if (!saved) return saved.error();
+    if (report) *report = *saved;
+    return io::openModel(path);
+}
+
 } // namespace
 
 class TestSave : public QObject {
@@ -218,12 +231,10 @@ void TestSave::safetensorsDecodesExactly()
     QVERIFY(scheme);
     auto m = memoryModel(7, 70, 11);
     QTemporaryDir dir;
-    const auto path = dir.filePath("q.safetensors").toStdString();
     Plan plan;
     plan.scheme = *scheme;
-    auto report = saveQuantizedModel(m.model, plan, path);
-    QVERIFY2(report, report ? "" : report.error().message.c_str());
-    auto back = io::openModel(path);
+    ModelReport report;
+    auto back = saveAndOpen(m.model, plan, dir, "q.safetensors", {}, &report);
     QVERIFY2(back, back ? "" : back.error().message.c_str());
     QCOMPARE(back->format, std::string("safetensors"));
 
@@ -236,7 +247,7 @@ void TestSave::safetensorsDecodesExactly()
             QFAIL(qPrintable(QString("element %1: decoded %2, quantizer %3").arg(i).arg(decoded[i]).arg(expected->dequant.data[i])));
     }
     // The report and the metadata say what was stored.
-    QCOMPARE(report->tensors[0].status, std::string("quantized"));
+    QCOMPARE(report.tensors[0].status, std::string("quantized"));
     bool described = false;
     for (const auto& kv : back->metadata)
         described |= kv.key == "quantscope.tensor.layer.weight" && kv.value.find(scheme->spec()) != std::string::npos;
@@ -256,12 +267,9 @@ void TestSave::ggufHoldsTheBlocks()
     QVERIFY(scheme);
     auto m = memoryModel(3, 512, 5);
     QTemporaryDir dir;
-    const auto path = dir.filePath("q.gguf").toStdString();
     Plan plan;
     plan.scheme = *scheme;
-    auto report = saveQuantizedModel(m.model, plan, path);
-    QVERIFY2(report, report ? "" : report.error().message.c_str());
-    auto back = io::openModel(path);
+    auto back = saveAndOpen(m.model, plan, dir, "q.gguf");
     QVERIFY2(back, back ? "" : back.error().message.c_str());
     const auto* t = back->find("layer.weight");
     QVERIFY(t);
@@ -281,11 +289,9 @@ void TestSave::keptTensorsAreCopied()
     auto m = memoryModel(4, 64, 2);
     QTemporaryDir dir;
     for (const char* name : {"k.safetensors", "k.gguf"}) {
-        const auto path = dir.filePath(name).toStdString();
         Plan plan;
         plan.scheme = *parseScheme(std::string(name).ends_with(".gguf") ? "q8_0" : "int8");
-        QVERIFY(saveQuantizedModel(m.model, plan, path));
-        auto back = io::openModel(path);
+        auto back = saveAndOpen(m.model, plan, dir, name);
         QVERIFY(back);
         const auto* bias = back->find("layer.bias");
         QVERIFY(bias);
@@ -305,9 +311,7 @@ void TestSave::awqStoresSmoothing()
     options.only = "layer.weight";
     options.calib = &calib;
     QTemporaryDir dir;
-    const auto path = dir.filePath("awq.safetensors").toStdString();
-    QVERIFY(saveQuantizedModel(m.model, plan, path, options));
-    auto back = io::openModel(path);
+    auto back = saveAndOpen(m.model, plan, dir, "awq.safetensors", options);
     QVERIFY(back);
     const auto* smooth = back->find("layer.weight.smooth");
     QVERIFY(smooth);
@@ -345,11 +349,8 @@ void TestSave::gptqDecodesExactly()
     options.only = "layer.weight";
     options.calib = &calib;
     QTemporaryDir dir;
-    const auto path = dir.filePath("gptq.safetensors").toStdString();
-    auto saved = saveQuantizedModel(m.model, plan, path, options);
-    QVERIFY2(saved, saved ? "" : saved.error().message.c_str());
-    auto back = io::openModel(path);
-    QVERIFY(back);
+    auto back = saveAndOpen(m.model, plan, dir, "gptq.safetensors", options);
+    QVERIFY2(back, back ? "" : back.error().message.c_str());
     auto expected = quantizeWithMethod(m.w, plan.scheme, Method::Gptq, plan.options, &calib);
     QVERIFY(expected);
     QCOMPARE(decode(*back, plan.scheme, 8, 96), expected->quantized.dequant.data);
@@ -405,13 +406,11 @@ void TestSave::onlyOneTensor()
     auto m = memoryModel(4, 64, 4);
     m.model.tensors.push_back(f32Tensor("other.weight", {2, 64}, std::vector<float>(128, 0.25f)));
     QTemporaryDir dir;
-    const auto path = dir.filePath("one.safetensors").toStdString();
     Plan plan;
     plan.scheme = *parseScheme("int8");
     ApplyOptions options;
     options.only = "layer.weight";
-    QVERIFY(saveQuantizedModel(m.model, plan, path, options));
-    auto back = io::openModel(path);
+    auto back = saveAndOpen(m.model, plan, dir, "one.safetensors", options);
     QVERIFY(back);
     QCOMPARE(back->find("layer.weight")->dtype, core::DType::I8);
     QVERIFY(back->find("layer.weight.scale"));
