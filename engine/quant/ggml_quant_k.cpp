@@ -36,6 +36,20 @@ using V8i = int32_t __attribute__((vector_size(32)));
     return __builtin_convertvector((bits & 0x007fffff) - 0x00400000, V8);
 }
 
+/// std::clamp(nearestInt(v), 0, top) on every lane, clamped in the integer domain (one max and
+/// one min per vector) and then converted: the same values as clamping the converted floats.
+[[gnu::always_inline]] inline V8 nearestClampedLanes(V8 v, V8i top)
+{
+    const V8 shifted = v + 12582912.f;
+    V8i bits;
+    std::memcpy(&bits, &shifted, sizeof bits);
+    V8i l = (bits & 0x007fffff) - 0x00400000;
+    const V8i zero{};
+    l = l < zero ? zero : l;
+    l = l > top ? top : l;
+    return __builtin_convertvector(l, V8);
+}
+
 /// std::clamp(v, lo, hi) on every lane.
 [[gnu::always_inline]] inline V8 clampLanes(V8 v, V8 lo, V8 hi)
 {
@@ -83,6 +97,7 @@ using V8i = int32_t __attribute__((vector_size(32)));
     mn = mn > zero ? zero : mn;
     const V8i active = mx != mn; // a constant sub-block gets codes 0, scale 0
     const V8 top = zero + static_cast<float>(nmax);
+    const V8i topInt = V8i{} + nmax;
 
     const V8 iscale0 = top / (mx - mn);
     V8 scale = 1 / iscale0;
@@ -98,7 +113,7 @@ using V8i = int32_t __attribute__((vector_size(32)));
         const V8 iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (mx - mn);
         V8 sumL{}, sumL2{}, sumXL{};
         for (int i = 0; i < kSub; ++i) {
-            const V8 l = clampLanes(nearestLanes(iscale * (xt[i] - mn)), zero, top);
+            const V8 l = nearestClampedLanes(iscale * (xt[i] - mn), topInt);
             trial[i] = l;
             sumL += wt[i] * l;
             sumL2 += wt[i] * l * l;

@@ -3,7 +3,8 @@
 // in the same run (issue 4, section 8). Not a test: it prints numbers and PASS/MISS against the
 // targets (ratio >= 0.4, under 100 ms on 2 cores for the RTN formats).
 //
-//   bench_quant [rows cols]   layer shape (default 4096 4096)
+//   bench_quant [rows cols [SCHEME]]   layer shape (default 4096 4096); only SCHEME, and no
+//                                      GPTQ / outputError, when given
 #include "core/parallel.h"
 #include "quant/gptq.h"
 #include "quant/ggml_quant.h"
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 using namespace qs;
@@ -163,7 +165,9 @@ int main(int argc, char** argv)
                 static_cast<long long>(rows), static_cast<long long>(cols), kRepeats);
     std::printf("%-12s %9s %9s %7s %8s %7s  %s\n", "scheme", "cold ms", "ms", "ratio", "SQNR dB", "bits",
                 "targets (>= 0.4, < 100 ms)");
+    const std::string only = argc > 3 ? argv[3] : "";
     for (const char* spec : {"int8", "int4:g128", "nf4", "mxfp4", "q4_k", "q8_0", "q6_k"}) {
+        if (!only.empty() && only != spec) continue;
         const Timing t = timeScheme(w, spec);
         if (!t.ok) continue;
         const double ratio = touched / (t.ms * 1e-3) / 1e9 / probe;
@@ -182,6 +186,7 @@ int main(int argc, char** argv)
         }
         std::printf("of which metrics (compareValues) alone: %.1f ms\n", best * 1e3);
     }
+    if (!only.empty()) return 0;
     timeOutputError(w);
     timeGptq(w);
     return 0;
