@@ -110,7 +110,7 @@ enum class Mode { Rne, Away, Noise };
 /// The integer element loop. PerElem: scale/zp arrays indexed by element (inchannel), else
 /// one pair. Noise: stochastic rounding with pre-drawn uniforms.
 template <Mode M, bool PerElem, bool Codes>
-void intLoop(const float* x, float* out, int8_t* codes, int64_t n, const float* scale,
+[[gnu::always_inline]] inline void intLoop(const float* x, float* out, int8_t* codes, int64_t n, const float* scale,
              const float* zp, const float* noise, float qmin, float qmax)
 {
 #pragma omp simd
@@ -126,13 +126,14 @@ void intLoop(const float* x, float* out, int8_t* codes, int64_t n, const float* 
         float q = r + z;
         q = q < qmin ? qmin : (q > qmax ? qmax : q);
         const bool finite = isFiniteBits(x[i]);
-        out[i] = finite ? (q - z) * s : x[i];
+        const float d = (q - z) * s; // computed unconditionally, so the select vectorises
+        out[i] = finite ? d : x[i];
         if constexpr (Codes) codes[i] = int8_t(finite ? q : 0.0f);
     }
 }
 
 template <bool PerElem>
-void fp8Loop(const float* x, float* out, int64_t n, const float* scale, const MiniFloat& f,
+[[gnu::always_inline]] inline void fp8Loop(const float* x, float* out, int64_t n, const float* scale, const MiniFloat& f,
              Overflow overflow)
 {
 #pragma omp simd
@@ -155,7 +156,7 @@ struct Run {
 };
 
 template <bool PerElem>
-void quantizeRun(const Run& run, const Codec& c, uint64_t seed, std::vector<float>& noise)
+[[gnu::always_inline]] inline void quantizeRun(const Run& run, const Codec& c, uint64_t seed, std::vector<float>& noise)
 {
     if (!c.isInt) {
         fp8Loop<PerElem>(run.x, run.out, run.n, run.scale, c.fp, c.overflow);
@@ -300,6 +301,25 @@ core::Status fitColumnsMinMax(Job& job, core::Progress* progress, uint64_t total
     });
 }
 
+/// The min-max range of the finite values of x[0, n) (minMaxRange without gathering them);
+/// {} when none is finite.
+[[gnu::target_clones("avx512f", "avx2", "default")]] ClipRange finiteMinMax(const float* x, int64_t n,
+                                                                            bool symmetric)
+{
+    constexpr float kBig = std::numeric_limits<float>::infinity();
+    float lo = kBig, hi = -kBig, amax = 0.0f;
+#pragma omp simd reduction(min : lo) reduction(max : hi, amax)
+    for (int64_t i = 0; i < n; ++i) {
+        const bool finite = isFiniteBits(x[i]);
+        lo = std::min(lo, finite ? x[i] : kBig);
+        hi = std::max(hi, finite ? x[i] : -kBig);
+        amax = std::max(amax, finite ? std::fabs(x[i]) : 0.0f);
+    }
+    if (lo > hi) return {};
+    if (symmetric) return {-amax, amax};
+    return {lo, hi};
+}
+
 /// Fits every group: rows (channel, group) or columns (inchannel) in parallel.
 core::Status fitGroups(Job& job, core::Progress* progress, uint64_t total)
 {
@@ -323,16 +343,21 @@ core::Status fitGroups(Job& job, core::Progress* progress, uint64_t total)
             for (int64_t g = 0; g < job.groupsPerRow; ++g) {
                 const int64_t c0 = g * job.width;
                 const int64_t n = std::min(job.width, w.cols - c0);
+                GroupParam& p = job.params[size_t(r * job.groupsPerRow + g)];
+                if (job.range.method == ClipMethod::MinMax) {
+                    p = job.codec.paramsFor(finiteMinMax(w.row(r) + c0, n, !job.codec.asym));
+                    continue;
+                }
                 gatherFinite(w.row(r) + c0, n, 1, scratch[t]);
-                job.params[size_t(r * job.groupsPerRow + g)] =
-                    fitGroup(scratch[t], job.codec, job.range);
+                p = fitGroup(scratch[t], job.codec, job.range);
             }
         }
     });
 }
 
-/// Quantizes and dequantizes row r into `q`.
-void quantizeRow(const Job& job, int64_t r, Quantized& q, const std::vector<float>& colScale,
+/// Quantizes and dequantizes row r into `q`. Compiled for AVX-512 and AVX2 too: the element
+/// loops are elementwise IEEE operations, so every width gives the same bits.
+[[gnu::target_clones("avx512f", "avx2", "default")]] void quantizeRow(const Job& job, int64_t r, Quantized& q, const std::vector<float>& colScale,
                  const std::vector<float>& colZp, std::vector<float>& noise)
 {
     const Matrix& w = job.w;

@@ -34,8 +34,8 @@ double seconds()
     return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
 }
 
-/// GB/s of copying 64 MiB with 2 threads (64 MiB read + 64 MiB written per copy), best of two
-/// copies after a warm-up that faults the pages in.
+/// GB/s of copying 64 MiB with 2 threads (64 MiB read + 64 MiB written per copy), best of
+/// eight copies after a warm-up that faults the pages in.
 double memoryProbe()
 {
     constexpr size_t kBytes = size_t{64} << 20;
@@ -50,7 +50,7 @@ double memoryProbe()
     };
     copy();
     double best = 1e30;
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 8; ++i) {
         const double t0 = seconds();
         copy();
         best = std::min(best, seconds() - t0);
@@ -154,24 +154,25 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "usage: bench_quant [rows cols]  (cols a multiple of 256)\n");
         return 2;
     }
-    const double probe = memoryProbe();
-    std::printf("memory probe: 64 MiB copy, %u threads: %.2f GB/s (read + write)\n", kThreads,
-                probe);
+    std::printf("probe: a 64 MiB copy on %u threads (GB/s, read + write), best of 8, measured right "
+                "before each scheme\n", kThreads);
     const quant::Matrix w = layer(rows, cols);
     const double touched = 8.0 * static_cast<double>(rows) * cols; // 4 B read + 4 B written
     std::printf("layer %lld x %lld f32, N(0, 0.02); time = quantize + dequantize + metrics.\n"
                 "  cold: first run, fresh output buffers; ms: best of %d recomputes reusing the\n"
                 "  previous result's buffers (what dragging a slider does); ratio = (8 B/weight / ms) / probe\n",
                 static_cast<long long>(rows), static_cast<long long>(cols), kRepeats);
-    std::printf("%-12s %9s %9s %7s %8s %7s  %s\n", "scheme", "cold ms", "ms", "ratio", "SQNR dB", "bits",
-                "targets (>= 0.4, < 100 ms)");
+    std::printf("%-12s %7s %9s %9s %7s %8s %7s  %s\n", "scheme", "probe", "cold ms", "ms", "ratio", "SQNR dB",
+                "bits", "targets (>= 0.4, < 100 ms)");
     const std::string only = argc > 3 ? argv[3] : "";
     for (const char* spec : {"int8", "int4:g128", "nf4", "mxfp4", "q4_k", "q8_0", "q6_k"}) {
         if (!only.empty() && only != spec) continue;
+        const double probe = memoryProbe();
         const Timing t = timeScheme(w, spec);
         if (!t.ok) continue;
         const double ratio = touched / (t.ms * 1e-3) / 1e9 / probe;
-        std::printf("%-12s %9.1f %9.1f %7.2f %8.2f %7.4f  %s %s\n", spec, t.coldMs, t.ms, ratio, t.sqnr, t.bpw,
+        std::printf("%-12s %7.1f %9.1f %9.1f %7.2f %8.2f %7.4f  %s %s\n", spec, probe, t.coldMs, t.ms, ratio, t.sqnr,
+                    t.bpw,
                     ratio >= 0.4 ? "PASS" : "MISS", t.ms < 100 ? "PASS" : "MISS");
     }
     {
