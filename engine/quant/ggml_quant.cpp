@@ -3,6 +3,7 @@
 // what any GGUF reader will see) and records the block absmax values.
 #include "ggml_quant.h"
 #include "ggml_quant_blocks.h"
+#include "rounding.h"
 
 #include "core/checked.h"
 #include "core/ggml_blocks.h"
@@ -91,21 +92,22 @@ void quantizeRow(const RowJob& job, int64_t r, std::vector<float>& scratch)
     for (int64_t b = 0; b < blocks; ++b) {
         const float* x = src + b * job.blockElems;
         float absMax = 0.f;
-        bool allFinite = true;
+        int nonFinite = 0;
+        float* clean = scratch.data();
+#pragma omp simd reduction(max : absMax) reduction(+ : nonFinite)
         for (uint32_t i = 0; i < job.blockElems; ++i) {
-            const bool finite = std::isfinite(x[i]);
-            allFinite = allFinite && finite;
-            scratch[i] = finite ? x[i] : 0.f;
-            if (finite) absMax = std::max(absMax, std::fabs(x[i]));
+            const bool finite = isFiniteBits(x[i]);
+            nonFinite += finite ? 0 : 1;
+            clean[i] = finite ? x[i] : 0.f;
+            absMax = std::max(absMax, finite ? std::fabs(x[i]) : 0.f);
         }
-        job.quantize(allFinite ? x : scratch.data(), packed + b * job.blockBytes);
+        job.quantize(nonFinite == 0 ? x : clean, packed + b * job.blockBytes);
         clip[b] = absMax;
     }
     float* dst = job.out.dequant.row(r);
     core::dequantizeGgmlBlocks(job.type, packed, static_cast<uint64_t>(blocks), dst);
-    for (int64_t c = 0; c < job.w.cols; ++c) {
-        if (!std::isfinite(src[c])) dst[c] = src[c];
-    }
+#pragma omp simd
+    for (int64_t c = 0; c < job.w.cols; ++c) dst[c] = isFiniteBits(src[c]) ? dst[c] : src[c];
 }
 
 core::Status checkShape(const Matrix& w, core::DType type)

@@ -50,6 +50,14 @@ using V8i = int32_t __attribute__((vector_size(32)));
     return __builtin_convertvector(l, V8);
 }
 
+/// True when any lane of a comparison mask is set.
+[[gnu::always_inline]] inline bool anyLane(V8i mask)
+{
+    int any = 0;
+    for (int j = 0; j < 8; ++j) any |= mask[j];
+    return any != 0;
+}
+
 /// std::clamp(v, lo, hi) on every lane.
 [[gnu::always_inline]] inline V8 clampLanes(V8 v, V8 lo, V8 hi)
 {
@@ -109,11 +117,13 @@ using V8i = int32_t __attribute__((vector_size(32)));
         bestError += wt[i] * (diff * diff);
     }
     V8 trial[kSub];
+    V8 xm[kSub]; // x - min for the current min of each lane
+    for (int i = 0; i < kSub; ++i) xm[i] = xt[i] - mn;
     for (int is = 0; is <= nstep; ++is) {
         const V8 iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (mx - mn);
         V8 sumL{}, sumL2{}, sumXL{};
         for (int i = 0; i < kSub; ++i) {
-            const V8 l = nearestClampedLanes(iscale * (xt[i] - mn), topInt);
+            const V8 l = nearestClampedLanes(iscale * xm[i], topInt);
             trial[i] = l;
             sumL += wt[i] * l;
             sumL2 += wt[i] * l * l;
@@ -131,10 +141,14 @@ using V8i = int32_t __attribute__((vector_size(32)));
             err += wt[i] * (diff * diff);
         }
         const V8i win = active & (det > zero) & (err < bestError);
+        if (!anyLane(win)) continue; // most trials after the first few: nothing to update
         bestError = win ? err : bestError;
         scale = win ? thisScale : scale;
         mn = win ? thisMin : mn;
-        for (int i = 0; i < kSub; ++i) best[i] = win ? trial[i] : best[i];
+        for (int i = 0; i < kSub; ++i) {
+            best[i] = win ? trial[i] : best[i];
+            xm[i] = xt[i] - mn;
+        }
     }
     for (int j = 0; j < kSubBlocks; ++j) {
         scales[j] = active[j] ? scale[j] : 0.f;
@@ -224,7 +238,7 @@ void storeKHeader(const KScales& k, std::byte* out)
 
 } // namespace
 
-void quantizeQ4K(const float* x, std::byte* out)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void quantizeQ4K(const float* x, std::byte* out)
 {
     uint8_t codes[kSuperBlock];
     const KScales k = fitSuperBlock(x, 15, -1.f, 20, codes);
@@ -238,7 +252,7 @@ void quantizeQ4K(const float* x, std::byte* out)
     }
 }
 
-void quantizeQ5K(const float* x, std::byte* out)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void quantizeQ5K(const float* x, std::byte* out)
 {
     uint8_t codes[kSuperBlock];
     const KScales k = fitSuperBlock(x, 31, -0.5f, 15, codes);
