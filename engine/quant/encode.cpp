@@ -211,7 +211,38 @@ core::Result<std::vector<StoredPart>> encodeNf4(const Quantized& q, const Scheme
     return parts;
 }
 
+/// The fp16 outliers of LLM.int8 (whole columns) or SpQR (single positions).
+std::vector<StoredPart> outlierParts(const MethodResult& r, bool columns)
+{
+    const Matrix& q = r.quantized.dequant;
+    const auto k = int64_t(r.outlierIndex.size());
+    std::vector<uint16_t> values;
+    if (columns) {
+        for (int64_t row = 0; row < q.rows; ++row)
+            for (int64_t c : r.outlierIndex) values.push_back(f32ToF16RoundNearestEven(q.row(row)[c]));
+    } else {
+        for (int64_t i : r.outlierIndex) values.push_back(f32ToF16RoundNearestEven(q.data[size_t(i)]));
+    }
+    std::vector<StoredPart> parts;
+    parts.push_back(partOf(columns ? ".outlier_columns" : ".outlier_index", DType::I64, {k}, r.outlierIndex));
+    parts.push_back(partOf(columns ? ".outlier_weights" : ".outlier_values", DType::F16,
+                           columns ? std::vector<int64_t>{q.rows, k} : std::vector<int64_t>{k}, values));
+    return parts;
+}
+
 } // namespace
+
+core::Result<std::vector<StoredPart>> encodeResult(const MethodResult& r, const Scheme& scheme, Method method)
+{
+    if (method != Method::LlmInt8 && method != Method::Spqr) return encodeStored(r.quantized, scheme, r.channelScales);
+    if (!r.part) return Error{ErrorCode::InvalidArgument, "the result has no quantized part to store"};
+    const bool columns = method == Method::LlmInt8;
+    core::Result<std::vector<StoredPart>> parts = std::vector<StoredPart>{};
+    if (r.part->dequant.cols > 0) parts = encodeStored(*r.part, scheme);
+    if (!parts) return parts;
+    for (auto& p : outlierParts(r, columns)) parts->push_back(std::move(p));
+    return parts;
+}
 
 core::Result<std::vector<StoredPart>> encodeStored(const Quantized& q, const Scheme& scheme,
                                                    std::span<const float> smooth)

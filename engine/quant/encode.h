@@ -19,9 +19,13 @@
 ///   Ggml (q8_0 ...)   NAME in its GGUF block type [R, C] (GGUF files only)
 ///   AWQ/SmoothQuant   the above describe W diag(s); NAME.smooth F32 [C] = s (divide the input
 ///                     by s before the layer)
+///   LLM.int8          the above for the other columns [R, C - k]; NAME.outlier_columns I64 [k]
+///                     (ascending) and NAME.outlier_weights F16 [R, k] hold the kept columns
+///   SpQR              the above for the RTN weights; NAME.outlier_index I64 [k] (row-major
+///                     positions, ascending) and NAME.outlier_values F16 [k] replace them there
 /// Codes are recovered from the dequantized values and the reported scales; the recovery is
 /// exact because every reconstruction step is within a few float ulps of a code.
-#include "quantize.h"
+#include "methods.h"
 
 #include "core/dtype.h"
 
@@ -43,5 +47,9 @@ struct StoredPart {
 /// scheme (a result from a method whose stored form has no codes, such as LLM.int8).
 core::Result<std::vector<StoredPart>> encodeStored(const Quantized& q, const Scheme& scheme,
                                                    std::span<const float> smooth = {});
+
+/// The stored parts of a method's result: encodeStored of its weights (with the smoothing
+/// scales of AWQ / SmoothQuant), or of `part` plus the fp16 outliers for LLM.int8 and SpQR.
+core::Result<std::vector<StoredPart>> encodeResult(const MethodResult& r, const Scheme& scheme, Method method);
 
 } // namespace qs::quant

@@ -36,11 +36,12 @@ core::Result<MethodResult> quantizeLlmInt8(const Matrix& w, const Scheme& scheme
     const std::vector<bool> keep =
         outlierColumns(byActivation ? calib->x : w, options.outlierThreshold);
     std::vector<int64_t> rest;
+    MethodResult result;
     for (int64_t c = 0; c < w.cols; ++c) {
         if (!keep[c]) rest.push_back(c);
+        else result.outlierIndex.push_back(c);
     }
     const int64_t kept = w.cols - int64_t(rest.size());
-    MethodResult result;
     result.keptChannels = kept;
     result.keptWeights = kept * w.rows;
     Quantized& q = result.quantized;
@@ -53,6 +54,8 @@ core::Result<MethodResult> quantizeLlmInt8(const Matrix& w, const Scheme& scheme
         }
     }
     uint64_t quantBytes = 0;
+    result.part = Quantized{};
+    result.part->dequant.rows = w.rows; // every column kept: an empty quantized part
     if (!rest.empty()) {
         Matrix part;
         part.rows = w.rows;
@@ -69,8 +72,9 @@ core::Result<MethodResult> quantizeLlmInt8(const Matrix& w, const Scheme& scheme
                 q.dequant.row(r)[rest[k]] = pq->dequant.row(r)[k];
         }
         quantBytes = pq->bytes;
-        q.clip = std::move(pq->clip);
+        q.clip = pq->clip;
         q.groupsPerRow = pq->groupsPerRow;
+        result.part = std::move(*pq);
     }
     q.bytes = uint64_t(result.keptWeights) * 2 + quantBytes + uint64_t(kept) * 4;
     const double weights = double(w.rows) * double(w.cols);

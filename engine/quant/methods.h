@@ -5,6 +5,7 @@
 #include "calibration.h"
 #include "quantize.h"
 
+#include <optional>
 #include <string>
 
 namespace qs::quant {
@@ -40,6 +41,12 @@ struct MethodResult {
     int64_t keptWeights = 0;
     int64_t keptChannels = 0;   ///< LLM.int8: input channels kept in 16 bit
     std::vector<float> channelScales; ///< AWQ / SmoothQuant: the per-input-channel scales s
+    /// LLM.int8: the input columns kept in fp16, ascending; SpQR: the flat (row-major)
+    /// positions of the fp16 outliers, ascending. Their values are in quantized.dequant.
+    std::vector<int64_t> outlierIndex;
+    /// LLM.int8: the quantized other columns [rows, cols - kept]; SpQR: the RTN result the
+    /// outliers overlay. What a saved file stores besides the outliers.
+    std::optional<Quantized> part;
     std::string note;           ///< what the method did, with the calibration source
 };
 

@@ -30,10 +30,6 @@ bool quantizesTensor(const core::TensorInfo& t, const Plan& plan, const ApplyOpt
 core::Status checkTarget(const core::Model& model, const Plan& plan, const ApplyOptions& options,
                          const std::filesystem::path& out, bool gguf)
 {
-    if (plan.method == Method::LlmInt8 || plan.method == Method::Spqr)
-        return Error{ErrorCode::Unsupported, out.string() + ": " + std::string(methodName(plan.method)) +
-                                                 " results cannot be saved (their 16-bit outliers have no stored form); "
-                                                 "save rtn, gptq, awq or smoothquant results"};
     std::error_code ec;
     if (std::filesystem::equivalent(out, model.path, ec))
         return Error{ErrorCode::InvalidArgument, out.string() + ": is the model being read; choose another file"};
@@ -90,7 +86,7 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
     std::map<std::string, StoredTensor> stored;
     ApplyOptions run = options;
     run.sink = [&](const core::TensorInfo& t, const Scheme& s, const MethodResult& r) -> core::Status {
-        auto parts = encodeStored(r.quantized, s, r.channelScales);
+        auto parts = encodeResult(r, s, plan.method);
         if (!parts) return Error{parts.error().code, model.path + ": '" + t.name + "': " + parts.error().message};
         stored[t.name] = StoredTensor{std::move(*parts), describe(t, s, plan.method)};
         return {};

@@ -16,8 +16,7 @@ namespace qs::quant {
 /// Quantizes `model` under `plan` (only `options.only` when set) and writes the result to
 /// `out` atomically (a temporary file renamed into place; a failure leaves `out` untouched).
 /// Fails before writing when a tensor cannot be quantized or stored: its name and the reason
-/// are in the message. LLM.int8 and SpQR results are refused (their 16-bit outliers have no
-/// stored form here). `out` must not be the source file.
+/// are in the message. `out` must not be the source file.
 core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Plan& plan,
                                              const std::filesystem::path& out,
                                              const ApplyOptions& options = {},

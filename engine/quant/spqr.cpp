@@ -19,7 +19,8 @@ core::Result<MethodResult> quantizeSpqr(const Matrix& w, const Scheme& scheme,
     auto rtn = quantizeRtn(w, scheme, options.range, progress);
     if (!rtn) return rtn.error();
     MethodResult result;
-    result.quantized = std::move(rtn.value());
+    result.quantized = rtn.value();
+    result.part = std::move(rtn.value());
     Matrix& q = result.quantized.dequant;
     std::vector<uint64_t> order;
     order.reserve(w.data.size());
@@ -37,6 +38,8 @@ core::Result<MethodResult> quantizeSpqr(const Matrix& w, const Scheme& scheme,
                      });
     for (uint64_t n = 0; n < k; ++n)
         q.data[order[n]] = roundToHalf(w.data[order[n]]);
+    result.outlierIndex.assign(order.begin(), order.begin() + ptrdiff_t(k));
+    std::sort(result.outlierIndex.begin(), result.outlierIndex.end());
     result.keptWeights = int64_t(k);
     result.quantized.bytes += k * 6;
     const double weights = double(w.data.size());

@@ -120,6 +120,7 @@ std::vector<float> decode(const core::Model& m, const Scheme& s, int64_t rows, i
     const auto* scale = part(m, "layer.weight.scale");
     std::vector<float> out(size_t(rows * cols));
     if (!codes) return {};
+    if (s.family == Family::Ggml) return floatsOf(*codes); // the reader decodes GGUF blocks
     const auto raw = bytesOf(*codes);
     const int64_t rowBytes = codes->shape.back();
     if (s.family == Family::Int) {
@@ -209,6 +210,8 @@ private slots:
     void awqStoresSmoothing();
     void gptqDecodesExactly_data();
     void gptqDecodesExactly();
+    void outliersAreStored_data();
+    void outliersAreStored();
     void refusals();
     void failedSaveKeepsExistingFile();
     void onlyOneTensor();
@@ -356,6 +359,58 @@ void TestSave::gptqDecodesExactly()
     QCOMPARE(decode(*back, plan.scheme, 8, 96), expected->quantized.dequant.data);
 }
 
+void TestSave::outliersAreStored_data()
+{
+    QTest::addColumn<QString>("spec");
+    QTest::addColumn<bool>("llmInt8");
+    for (const char* s : {"int8", "int4:g32:asym", "nf4:g32", "q8_0"}) {
+        QTest::newRow(qPrintable(QString("llm.int8 ") + s)) << QString(s) << true;
+        QTest::newRow(qPrintable(QString("spqr ") + s)) << QString(s) << false;
+    }
+}
+
+void TestSave::outliersAreStored()
+{
+    QFETCH(QString, spec);
+    QFETCH(bool, llmInt8);
+    // 6 x 96: with a weight threshold of 0.5 only column 3 (0.9 planted in row 0) is kept, so
+    // the quantized part has 95 columns (q8_0 needs whole blocks: 64 + 32 columns instead).
+    const bool ggml = spec.startsWith('q');
+    auto m = memoryModel(6, ggml ? 64 : 96, 13);
+    Plan plan;
+    plan.scheme = *parseScheme(spec.toStdString());
+    plan.method = llmInt8 ? Method::LlmInt8 : Method::Spqr;
+    plan.options.outlierThreshold = ggml ? 10.0 : 0.5; // q8_0: nothing kept, the part stays whole
+    plan.options.spqrPercent = 2.0;
+    QTemporaryDir dir;
+    auto back = saveAndOpen(m.model, plan, dir, ggml ? "o.gguf" : "o.safetensors");
+    QVERIFY2(back, back ? "" : back.error().message.c_str());
+    auto expected = quantizeWithMethod(m.w, plan.scheme, plan.method, plan.options, nullptr);
+    QVERIFY(expected);
+    const int64_t rows = m.w.rows, cols = m.w.cols;
+    std::vector<float> decoded;
+    if (llmInt8) {
+        const auto keptCols = floatsOf(*back->find("layer.weight.outlier_columns"));
+        const auto keptValues = floatsOf(*back->find("layer.weight.outlier_weights"));
+        const auto k = int64_t(keptCols.size());
+        QCOMPARE(k, ggml ? int64_t(0) : int64_t(1));
+        const auto rest = decode(*back, plan.scheme, rows, cols - k);
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0, next = 0, kc = 0; c < cols; ++c) {
+                if (kc < k && int64_t(keptCols[size_t(kc)]) == c) decoded.push_back(keptValues[size_t(r * k + kc++)]);
+                else decoded.push_back(rest[size_t(r * (cols - k) + next++)]);
+            }
+        }
+    } else {
+        decoded = decode(*back, plan.scheme, rows, cols);
+        const auto index = floatsOf(*back->find("layer.weight.outlier_index"));
+        const auto values = floatsOf(*back->find("layer.weight.outlier_values"));
+        QCOMPARE(int64_t(index.size()), int64_t(std::llround(0.02 * double(rows * cols))));
+        for (size_t i = 0; i < index.size(); ++i) decoded[size_t(index[i])] = values[i];
+    }
+    QCOMPARE(decoded, expected->quantized.dequant.data);
+}
+
 void TestSave::refusals()
 {
     auto m = memoryModel(4, 64, 1);
@@ -372,11 +427,6 @@ void TestSave::refusals()
     r = saveQuantizedModel(m.model, plan, dir.filePath("x.safetensors").toStdString());
     QVERIFY(!r);
     QVERIFY(r.error().message.find("save it as .gguf") != std::string::npos);
-    plan.scheme = *parseScheme("int8");
-    plan.method = Method::Spqr;
-    r = saveQuantizedModel(m.model, plan, dir.filePath("x.safetensors").toStdString());
-    QVERIFY(!r);
-    QVERIFY(r.error().message.find("spqr") != std::string::npos);
     QVERIFY(!QFile::exists(dir.filePath("x.safetensors")));
     QVERIFY(!QFile::exists(dir.filePath("x.gguf")));
 }
