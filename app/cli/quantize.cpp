@@ -202,6 +202,7 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
         quant::ApplyOptions only;
         only.only = t->name;
         only.calib = cal;
+        only.precomputed = &*r;
         auto s = saveModel(o, model, plan, only);
         if (!s) return fail(err, s.error().message);
         saved = std::move(*s);

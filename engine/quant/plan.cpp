@@ -162,7 +162,9 @@ core::Status quantizeTensor(const core::TensorInfo& t, const Scheme& scheme, con
         row.status = w.error().message;
         return {};
     }
-    auto r = quantizeWithMethod(*w, scheme, plan.method, plan.options, options.calib, &inner);
+    core::Result<MethodResult> r = core::Error{};
+    if (options.precomputed && t.name == options.only) r = *options.precomputed;
+    else r = quantizeWithMethod(*w, scheme, plan.method, plan.options, options.calib, &inner);
     if (!r) {
         row.status = r.error().message;
         return {};

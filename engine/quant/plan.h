@@ -77,6 +77,9 @@ struct ApplyOptions {
     std::string only;                    ///< non-empty: quantize only this tensor
     const Calibration* calib = nullptr;  ///< activations for `only` (GPTQ, AWQ, ...)
     TensorSink sink;                     ///< receives each result (saving a model)
+    /// The result for `only`, already computed by the caller (it is used instead of running
+    /// the method again; the caller guarantees it came from the same plan and weights).
+    const MethodResult* precomputed = nullptr;
 };
 
 /// Quantizes every tensor under `plan` (tensor by tensor; each quantizer is itself parallel).
