@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -60,6 +61,12 @@ public:
     const core::Error& error() const { return m_error; }
 
     std::vector<core::MetadataEntry> metadata;
+    /// Where each key/value record lies in the parsed bytes, for copying it verbatim.
+    struct RawKv {
+        std::string key;
+        uint64_t begin = 0, end = 0;
+    };
+    std::vector<RawKv> rawKvs;
     std::vector<RawTensor> tensors;
     uint64_t alignment = kDefaultAlignment;
     uint64_t dataStart = 0;
@@ -205,6 +212,7 @@ bool GgufHeaderParser::parse()
 
 bool GgufHeaderParser::readKv()
 {
+    const uint64_t begin = m_in.position();
     std::string key;
     if (!readString(key)) return false;
     m_context = "GGUF metadata '" + key + "'";
@@ -215,6 +223,7 @@ bool GgufHeaderParser::readKv()
     if (key == "general.alignment" && !readAlignment(type)) return false;
     std::string value;
     if (!readValue(type, 0, &value)) return false;
+    rawKvs.push_back({key, begin, m_in.position()});
     metadata.push_back({std::move(key), std::move(value)});
     return true;
 }
@@ -371,6 +380,25 @@ core::Result<std::vector<std::byte>> copyHead(const core::MappedFile& file, uint
     return head;
 }
 
+/// Parses the header of `file` from a copy of its first bytes (kept in `head`, which the
+/// parser reads from), copying more until the whole header is inside.
+core::Result<GgufHeaderParser> parseHeader(const core::MappedFile& file, const std::string& name,
+                                           std::vector<std::byte>& head)
+{
+    uint64_t copyBytes = std::min(file.size(), kFirstCopyBytes);
+    for (;;) {
+        auto copied = copyHead(file, copyBytes);
+        if (!copied) return copied.error();
+        head = std::move(copied.value());
+        GgufHeaderParser header(name, head, file.size());
+        if (header.parse()) return header;
+        if (!header.needsMore()) return header.error();
+        if (copyBytes >= kMaxHeaderBytes)
+            return makeError(ErrorCode::Unsupported, name + ": GGUF header is larger than 1 GiB");
+        copyBytes = std::min({file.size(), copyBytes * 8, kMaxHeaderBytes});
+    }
+}
+
 } // namespace
 
 core::Result<core::Model> readGguf(const std::filesystem::path& path)
@@ -379,30 +407,38 @@ core::Result<core::Model> readGguf(const std::filesystem::path& path)
     if (!opened) return opened.error();
     const std::shared_ptr<const core::MappedFile> file = std::move(opened.value());
     const std::string name = path.string();
-
-    uint64_t copyBytes = std::min(file->size(), kFirstCopyBytes);
-    for (;;) {
-        auto head = copyHead(*file, copyBytes);
-        if (!head) return head.error();
-        GgufHeaderParser header(name, head.value(), file->size());
-        if (header.parse()) {
-            core::Model model;
-            model.path = name;
-            model.format = "gguf";
-            model.metadata = std::move(header.metadata);
-            model.tensors.reserve(header.tensors.size());
-            for (const RawTensor& raw : header.tensors) {
-                auto t = makeTensor(name, raw, header, file);
-                if (!t) return t.error();
-                model.tensors.push_back(std::move(t.value()));
-            }
-            return model;
-        }
-        if (!header.needsMore()) return header.error();
-        if (copyBytes >= kMaxHeaderBytes)
-            return makeError(ErrorCode::Unsupported, name + ": GGUF header is larger than 1 GiB");
-        copyBytes = std::min({file->size(), copyBytes * 8, kMaxHeaderBytes});
+    std::vector<std::byte> head;
+    auto header = parseHeader(*file, name, head);
+    if (!header) return header.error();
+    core::Model model;
+    model.path = name;
+    model.format = "gguf";
+    model.metadata = std::move(header->metadata);
+    model.tensors.reserve(header->tensors.size());
+    for (const RawTensor& raw : header->tensors) {
+        auto t = makeTensor(name, raw, *header, file);
+        if (!t) return t.error();
+        model.tensors.push_back(std::move(t.value()));
     }
+    return model;
+}
+
+core::Result<GgufRawMetadata> readGgufRawMetadata(const std::filesystem::path& path,
+                                                  const std::function<bool(std::string_view)>& drop)
+{
+    auto opened = core::MappedFile::open(path);
+    if (!opened) return opened.error();
+    std::vector<std::byte> head;
+    auto header = parseHeader(*opened.value(), path.string(), head);
+    if (!header) return header.error();
+    GgufRawMetadata raw;
+    raw.alignment = header->alignment;
+    for (const auto& kv : header->rawKvs) {
+        if (drop && drop(kv.key)) continue;
+        raw.bytes.insert(raw.bytes.end(), head.begin() + ptrdiff_t(kv.begin), head.begin() + ptrdiff_t(kv.end));
+        ++raw.count;
+    }
+    return raw;
 }
 
 } // namespace qs::io

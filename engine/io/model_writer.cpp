@@ -152,11 +152,11 @@ core::Status writeSafetensors(const std::filesystem::path& path, const std::vect
 }
 
 core::Status writeGguf(const std::filesystem::path& path, const std::vector<OutTensor>& tensors,
-                       const std::vector<core::MetadataEntry>& metadata)
+                       const std::vector<core::MetadataEntry>& metadata, const GgufRawMetadata* raw)
 {
     if (auto st = checkTensors(path, tensors); !st)
         return st;
-    constexpr uint64_t kAlign = 32;
+    const uint64_t align = raw ? raw->alignment : 32;
     std::vector<uint32_t> ids;
     for (const auto& t : tensors) {
         const auto* info = ggmlTypeFor(t.dtype);
@@ -173,7 +173,8 @@ core::Status writeGguf(const std::filesystem::path& path, const std::vector<OutT
         out.write("GGUF", 4);
         put<uint32_t>(out, 3);
         put<uint64_t>(out, tensors.size());
-        put<uint64_t>(out, metadata.size());
+        put<uint64_t>(out, metadata.size() + (raw ? raw->count : 0));
+        if (raw) out.write(reinterpret_cast<const char*>(raw->bytes.data()), std::streamsize(raw->bytes.size()));
         for (const auto& kv : metadata) {
             putString(out, kv.key);
             put<uint32_t>(out, kGgufString);
@@ -190,13 +191,13 @@ core::Status writeGguf(const std::filesystem::path& path, const std::vector<OutT
                 put<uint64_t>(out, uint64_t(*d));
             put<uint32_t>(out, ids[i]);
             put<uint64_t>(out, offset);
-            offset += (t.size() + kAlign - 1) / kAlign * kAlign;
+            offset += (t.size() + align - 1) / align * align;
         }
         const auto pad = [&out](uint64_t n) { for (uint64_t k = 0; k < n; ++k) out.put('\0'); };
-        pad((kAlign - uint64_t(out.tellp()) % kAlign) % kAlign);
+        pad((align - uint64_t(out.tellp()) % align) % align);
         for (const auto& t : tensors) {
             if (auto st = writeData(out, t); !st) return st;
-            pad((kAlign - t.size() % kAlign) % kAlign);
+            pad((align - t.size() % align) % align);
         }
         return {};
     });

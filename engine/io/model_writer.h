@@ -2,6 +2,8 @@
 /// Writers for the two formats Quantscope saves quantized models in. Both write to a
 /// temporary file beside the target and rename it into place, so a failed or cancelled save
 /// never leaves a half-written file where the user's model was.
+#include "modelreader.h"
+
 #include "core/result.h"
 #include "core/tensor.h"
 
@@ -30,9 +32,12 @@ struct OutTensor {
 core::Status writeSafetensors(const std::filesystem::path& path, const std::vector<OutTensor>& tensors,
                               const std::vector<core::MetadataEntry>& metadata);
 
-/// GGUF v3: string metadata, tensor infos (ne[] = shape reversed), data aligned to 32 bytes.
-/// dtype must be one GGUF can hold (F32, F16, BF16, F64, I8..I64, Q4_0 ... Q8_K).
+/// GGUF v3: `raw` metadata records first (copied from a source GGUF, which then also sets the
+/// alignment), then `metadata` as strings (keys must not repeat raw ones), tensor infos
+/// (ne[] = shape reversed), data aligned to 32 bytes or raw's alignment. dtype must be one
+/// GGUF can hold (F32, F16, BF16, F64, I8..I64, Q4_0 ... Q8_K).
 core::Status writeGguf(const std::filesystem::path& path, const std::vector<OutTensor>& tensors,
-                       const std::vector<core::MetadataEntry>& metadata);
+                       const std::vector<core::MetadataEntry>& metadata,
+                       const GgufRawMetadata* raw = nullptr);
 
 } // namespace qs::io

@@ -5,6 +5,9 @@
 #include "core/tensor.h"
 
 #include <filesystem>
+#include <functional>
+#include <string_view>
+#include <vector>
 
 namespace qs::io {
 
@@ -17,6 +20,16 @@ core::Result<core::Model> readSafetensors(const std::filesystem::path& path);
 core::Result<core::Model> readSafetensorsIndex(const std::filesystem::path& indexJson);
 core::Result<core::Model> readOnnx(const std::filesystem::path& path);
 core::Result<core::Model> readGguf(const std::filesystem::path& path);
+
+/// A GGUF file's metadata key/value records, byte for byte, to carry into another GGUF.
+struct GgufRawMetadata {
+    uint64_t count = 0;           ///< records in `bytes`
+    std::vector<std::byte> bytes; ///< the records back to back, as the file stores them
+    uint64_t alignment = 32;      ///< the file's general.alignment (32 when absent)
+};
+/// Reads them from the GGUF file `path`, leaving out every key for which drop(key) is true.
+core::Result<GgufRawMetadata> readGgufRawMetadata(const std::filesystem::path& path,
+                                                  const std::function<bool(std::string_view)>& drop);
 core::Result<core::Model> readNpy(const std::filesystem::path& path);
 core::Result<core::Model> readNpz(const std::filesystem::path& path);
 

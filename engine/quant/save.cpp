@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace qs::quant {
 
@@ -53,6 +54,17 @@ std::string describe(const core::TensorInfo& t, const Scheme& s, Method m)
                                   {"source_shape", t.shape}, {"out_axis", t.outAxis}}.dump();
 }
 
+/// The shape of a stored part. A GGUF block tensor keeps its source's shape when its rows are
+/// the source's outermost axis and the innermost axis holds whole blocks (the bytes are then
+/// exactly what ggml would store for that shape); everything else is [rows, ...] as encoded.
+std::vector<int64_t> storedShape(const core::TensorInfo& t, const StoredPart& p)
+{
+    const auto& info = core::dtypeInfo(p.dtype);
+    const bool keep = info.isBlock && p.suffix.empty() && t.outAxis == 0 && t.shape.size() >= 2 &&
+                      t.shape.back() % int64_t(info.blockElems) == 0;
+    return keep ? t.shape : p.shape;
+}
+
 std::vector<io::OutTensor> outTensors(const core::Model& model, std::map<std::string, StoredTensor>& stored,
                                       std::vector<core::MetadataEntry>& metadata)
 {
@@ -65,7 +77,7 @@ std::vector<io::OutTensor> outTensors(const core::Model& model, std::map<std::st
         }
         metadata.push_back({"quantscope.tensor." + t.name, it->second.description});
         for (auto& p : it->second.parts)
-            tensors.push_back(io::OutTensor{t.name + p.suffix, p.dtype, p.shape, std::move(p.data), nullptr});
+            tensors.push_back(io::OutTensor{t.name + p.suffix, p.dtype, storedShape(t, p), std::move(p.data), nullptr});
     }
     return tensors;
 }
@@ -101,7 +113,16 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
         {"quantscope.format", "quantized-v1"},
         {"quantscope.source", std::filesystem::path(model.path).filename().string()}};
     const auto tensors = outTensors(model, stored, metadata);
-    auto st = gguf ? io::writeGguf(out, tensors, metadata) : io::writeSafetensors(out, tensors, metadata);
+    // A GGUF source keeps its typed metadata (architecture, tokenizer, ...) in a GGUF output,
+    // so llama.cpp can load the result; earlier quantscope.* keys are replaced.
+    std::optional<io::GgufRawMetadata> raw;
+    if (gguf && model.format == "gguf") {
+        auto r = io::readGgufRawMetadata(model.path, [](std::string_view key) { return key.starts_with("quantscope."); });
+        if (!r) return r.error();
+        raw = std::move(*r);
+    }
+    auto st = gguf ? io::writeGguf(out, tensors, metadata, raw ? &*raw : nullptr)
+                   : io::writeSafetensors(out, tensors, metadata);
     if (!st) return st.error();
     return report;
 }

@@ -6,7 +6,8 @@
 ///   .safetensors  every other scheme: codes, scales and zero points as separate tensors.
 /// Metadata: quantscope.format = "quantized-v1", quantscope.source, and per quantized tensor
 /// quantscope.tensor.NAME = {"scheme", "method", "source_shape", "out_axis"} (JSON text). The
-/// source file's own metadata is not carried over.
+/// source's metadata is carried over byte for byte when both are GGUF (so llama.cpp can load
+/// a requantized GGUF); other sources' metadata is not.
 #include "plan.h"
 
 #include <filesystem>

@@ -184,6 +184,42 @@ std::vector<float> decode(const core::Model& m, const Scheme& s, int64_t rows, i
     return out;
 }
 
+/// A GGUF v3 file written by hand from the GGUF specification: typed metadata (a string, a
+/// u32, general.alignment = 64, an array of strings) and two F32 tensors, "blk.0.ffn.weight"
+/// ne = [256, 4] holding `w` and "blk.0.norm" ne = [4] holding 1, 2, 3, 4.
+QByteArray handWrittenGguf(const std::vector<float>& w)
+{
+    QByteArray b;
+    const auto u32 = [&b](uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); };
+    const auto u64 = [&b](uint64_t v) { b.append(reinterpret_cast<const char*>(&v), 8); };
+    const auto str = [&](const char* s) { u64(std::strlen(s)); b.append(s); };
+    b.append("GGUF");
+    u32(3);
+    u64(2); // tensors
+    u64(4); // key/values
+    str("general.architecture"); u32(8); str("llama");
+    str("llama.block_count"); u32(4); u32(2);
+    str("general.alignment"); u32(4); u32(64);
+    str("tokenizer.ggml.tokens"); u32(9); u32(8); u64(3); str("a"); str("bb"); str("ccc");
+    str("blk.0.ffn.weight"); u32(2); u64(256); u64(4); u32(0); u64(0);
+    str("blk.0.norm"); u32(1); u64(4); u32(0); u64(4096);
+    while (b.size() % 64 != 0) b.append('\0');
+    b.append(reinterpret_cast<const char*>(w.data()), qsizetype(w.size() * 4));
+    const float norm[4] = {1, 2, 3, 4};
+    b.append(reinterpret_cast<const char*>(norm), sizeof norm);
+    return b;
+}
+
+std::string metadataValue(const core::Model& m, const std::string& key)
+{
+    int found = 0;
+    std::string value;
+    for (const auto& kv : m.metadata) {
+        if (kv.key == key) { value = kv.value; ++found; }
+    }
+    return found == 1 ? value : "(" + std::to_string(found) + " entries)";
+}
+
 /// Saves `model` under `plan` into `dir` as `name`, then opens
 /// the file back with our reader; the first error of either step.
 core::Result<core::Model> saveAndOpen(const core::Model& model, const Plan& plan, const QTemporaryDir& dir,
@@ -212,6 +248,7 @@ private slots:
     void gptqDecodesExactly();
     void outliersAreStored_data();
     void outliersAreStored();
+    void ggufKeepsTypedMetadata();
     void refusals();
     void failedSaveKeepsExistingFile();
     void onlyOneTensor();
@@ -409,6 +446,41 @@ void TestSave::outliersAreStored()
         for (size_t i = 0; i < index.size(); ++i) decoded[size_t(index[i])] = values[i];
     }
     QCOMPARE(decoded, expected->quantized.dequant.data);
+}
+
+void TestSave::ggufKeepsTypedMetadata()
+{
+    auto m = memoryModel(4, 256, 17);
+    QTemporaryDir dir;
+    const QString source = dir.filePath("src.gguf");
+    {
+        QFile f(source);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(handWrittenGguf(m.w.data));
+    }
+    auto model = io::openModel(source.toStdString());
+    QVERIFY2(model, model ? "" : model.error().message.c_str());
+    Plan plan;
+    plan.scheme = *parseScheme("q8_0");
+    auto back = saveAndOpen(*model, plan, dir, "q8.gguf");
+    QVERIFY2(back, back ? "" : back.error().message.c_str());
+    QCOMPARE(metadataValue(*back, "general.architecture"), std::string("llama"));
+    QCOMPARE(metadataValue(*back, "llama.block_count"), std::string("2"));
+    QCOMPARE(metadataValue(*back, "general.alignment"), std::string("64"));
+    QCOMPARE(metadataValue(*back, "tokenizer.ggml.tokens"), metadataValue(*model, "tokenizer.ggml.tokens"));
+    QCOMPARE(metadataValue(*back, "quantscope.format"), std::string("quantized-v1"));
+    const auto* t = back->find("blk.0.ffn.weight");
+    QVERIFY(t);
+    QCOMPARE(t->dtype, core::DType::Q8_0);
+    QCOMPARE(t->shape, (std::vector<int64_t>{4, 256}));
+    for (const auto& tensor : back->tensors) QCOMPARE(tensor.offset % 64, uint64_t(0));
+    QCOMPARE(floatsOf(*back->find("blk.0.norm")), (std::vector<float>{1, 2, 3, 4}));
+    // Saving the saved file again replaces, not repeats, the quantscope.* keys.
+    plan.scheme = *parseScheme("q4_0");
+    auto again = saveAndOpen(*back, plan, dir, "q4.gguf");
+    QVERIFY2(again, again ? "" : again.error().message.c_str());
+    QCOMPARE(metadataValue(*again, "quantscope.format"), std::string("quantized-v1"));
+    QCOMPARE(metadataValue(*again, "general.architecture"), std::string("llama"));
 }
 
 void TestSave::refusals()
