@@ -45,6 +45,16 @@ core::Status checkTensors(const std::filesystem::path& path, const std::vector<O
 /// bounded buffer (reads of the mapping are guarded; the stream is written outside the guard).
 core::Status writeData(std::ostream& out, const OutTensor& t)
 {
+    if (t.spill) {
+        std::vector<std::byte> buffer(std::min<uint64_t>(t.spillBytes, uint64_t(1) << 22));
+        for (uint64_t done = 0; done < t.spillBytes;) {
+            const uint64_t n = std::min<uint64_t>(buffer.size(), t.spillBytes - done);
+            if (auto st = t.spill->read(t.spillOffset + done, buffer.data(), n); !st) return st;
+            out.write(reinterpret_cast<const char*>(buffer.data()), std::streamsize(n));
+            done += n;
+        }
+        return {};
+    }
     if (!t.source) {
         out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.data.size()));
         return {};

@@ -3,6 +3,7 @@
 /// temporary file beside the target and rename it into place, so a failed or cancelled save
 /// never leaves a half-written file where the user's model was.
 #include "modelreader.h"
+#include "spill_file.h"
 
 #include "core/result.h"
 #include "core/tensor.h"
@@ -22,8 +23,12 @@ struct OutTensor {
     /// A tensor copied as it is from an open model: its bytes are streamed from the source
     /// file at write time (data stays empty); dtype and shape must be the source's.
     const core::TensorInfo* source = nullptr;
+    /// Or bytes parked in a scratch file: spillBytes bytes at spillOffset of `spill`.
+    const SpillFile* spill = nullptr;
+    uint64_t spillOffset = 0;
+    uint64_t spillBytes = 0;
 
-    uint64_t size() const { return source ? source->bytes : data.size(); }
+    uint64_t size() const { return source ? source->bytes : spill ? spillBytes : data.size(); }
 };
 
 /// safetensors: header {"__metadata__": {...}, NAME: {dtype, shape, data_offsets}} padded

@@ -3,6 +3,7 @@
 #include "encode.h"
 
 #include "io/model_writer.h"
+#include "io/spill_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,8 +18,16 @@ using core::ErrorCode;
 
 namespace {
 
+/// A stored part whose bytes wait in the scratch file.
+struct ParkedPart {
+    std::string suffix;
+    core::DType dtype;
+    std::vector<int64_t> shape;
+    uint64_t offset = 0, bytes = 0;
+};
+
 struct StoredTensor {
-    std::vector<StoredPart> parts;
+    std::vector<ParkedPart> parts;
     std::string description; ///< the quantscope.tensor.NAME metadata value
 };
 
@@ -57,7 +66,7 @@ std::string describe(const core::TensorInfo& t, const Scheme& s, Method m)
 /// The shape of a stored part. A GGUF block tensor keeps its source's shape when its rows are
 /// the source's outermost axis and the innermost axis holds whole blocks (the bytes are then
 /// exactly what ggml would store for that shape); everything else is [rows, ...] as encoded.
-std::vector<int64_t> storedShape(const core::TensorInfo& t, const StoredPart& p)
+std::vector<int64_t> storedShape(const core::TensorInfo& t, const ParkedPart& p)
 {
     const auto& info = core::dtypeInfo(p.dtype);
     const bool keep = info.isBlock && p.suffix.empty() && t.outAxis == 0 && t.shape.size() >= 2 &&
@@ -65,8 +74,8 @@ std::vector<int64_t> storedShape(const core::TensorInfo& t, const StoredPart& p)
     return keep ? t.shape : p.shape;
 }
 
-std::vector<io::OutTensor> outTensors(const core::Model& model, std::map<std::string, StoredTensor>& stored,
-                                      std::vector<core::MetadataEntry>& metadata)
+std::vector<io::OutTensor> outTensors(const core::Model& model, const std::map<std::string, StoredTensor>& stored,
+                                      const io::SpillFile& spill, std::vector<core::MetadataEntry>& metadata)
 {
     std::vector<io::OutTensor> tensors;
     for (const auto& t : model.tensors) {
@@ -76,8 +85,9 @@ std::vector<io::OutTensor> outTensors(const core::Model& model, std::map<std::st
             continue;
         }
         metadata.push_back({"quantscope.tensor." + t.name, it->second.description});
-        for (auto& p : it->second.parts)
-            tensors.push_back(io::OutTensor{t.name + p.suffix, p.dtype, storedShape(t, p), std::move(p.data), nullptr});
+        for (const auto& p : it->second.parts)
+            tensors.push_back(io::OutTensor{t.name + p.suffix, p.dtype, storedShape(t, p), {}, nullptr, &spill,
+                                            p.offset, p.bytes});
     }
     return tensors;
 }
@@ -95,12 +105,22 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
     const bool gguf = ext == ".gguf";
     if (auto st = checkTarget(model, plan, options, out, gguf); !st) return st.error();
 
+    // Each tensor's parts go to a scratch file as soon as they are made, so memory holds one
+    // tensor at a time; the final file is assembled once every size is known.
+    auto spill = io::SpillFile::create(out);
+    if (!spill) return spill.error();
     std::map<std::string, StoredTensor> stored;
     ApplyOptions run = options;
     run.sink = [&](const core::TensorInfo& t, const Scheme& s, const MethodResult& r) -> core::Status {
         auto parts = encodeResult(r, s, plan.method);
         if (!parts) return Error{parts.error().code, model.path + ": '" + t.name + "': " + parts.error().message};
-        stored[t.name] = StoredTensor{std::move(*parts), describe(t, s, plan.method)};
+        StoredTensor entry{{}, describe(t, s, plan.method)};
+        for (const auto& p : *parts) {
+            auto offset = spill->append(p.data);
+            if (!offset) return offset.error();
+            entry.parts.push_back(ParkedPart{p.suffix, p.dtype, p.shape, *offset, p.data.size()});
+        }
+        stored[t.name] = std::move(entry);
         return {};
     };
     auto report = applyPlan(model, plan, progress, run);
@@ -112,7 +132,7 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
     std::vector<core::MetadataEntry> metadata = {
         {"quantscope.format", "quantized-v1"},
         {"quantscope.source", std::filesystem::path(model.path).filename().string()}};
-    const auto tensors = outTensors(model, stored, metadata);
+    const auto tensors = outTensors(model, stored, *spill, metadata);
     // A GGUF source keeps its typed metadata (architecture, tokenizer, ...) in a GGUF output,
     // so llama.cpp can load the result; earlier quantscope.* keys are replaced.
     std::optional<io::GgufRawMetadata> raw;

@@ -16,6 +16,8 @@ namespace qs::quant {
 
 /// Quantizes `model` under `plan` (only `options.only` when set) and writes the result to
 /// `out` atomically (a temporary file renamed into place; a failure leaves `out` untouched).
+/// Memory holds one tensor's result at a time: stored parts wait in a scratch file beside
+/// `out` (unlinked at creation) until the final file is assembled.
 /// Fails before writing when a tensor cannot be quantized or stored: its name and the reason
 /// are in the message. `out` must not be the source file.
 core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Plan& plan,
