@@ -139,7 +139,7 @@ bool convertToF32(DType t, const std::byte* src, uint64_t n, float* dst)
         convertScalars<double>(src, n, dst);
         return true;
     case DType::F32:
-        std::memcpy(dst, src, n * 4);
+        if (n) std::memcpy(dst, src, n * 4); // an empty tensor may come with null pointers
         return true;
     case DType::F16:
         convertBits16(src, n, dst, f16ToF32);

@@ -259,7 +259,7 @@ core::Result<core::TensorInfo> onnxTensor(const onnx::TensorProto& t, const std:
                                    " bytes but " + std::to_string(*elems) + " x " + info.typeName +
                                    " needs " + std::to_string(need));
         data.resize(need);
-        std::memcpy(data.data(), t.raw_data().data(), need);
+        if (need) std::memcpy(data.data(), t.raw_data().data(), need);
     } else {
         auto typed = typedData(t, info.dtype, *elems, model, name);
         if (!typed) return typed.error();

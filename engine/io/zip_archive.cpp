@@ -30,7 +30,7 @@ Error zipError(const std::string& origin, const std::string& what)
 core::Result<std::vector<std::byte>> copyRange(const core::MappedFile& f, uint64_t offset, uint64_t n)
 {
     std::vector<std::byte> out(n);
-    auto st = core::guarded(f.origin(), [&] { std::memcpy(out.data(), f.data() + offset, n); });
+    auto st = core::guarded(f.origin(), [&] { if (n) std::memcpy(out.data(), f.data() + offset, n); });
     if (!st) return st.error();
     return out;
 }

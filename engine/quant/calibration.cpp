@@ -150,7 +150,7 @@ core::Result<ImatrixEntry> readImatrixEntry(core::ByteReader& in, const std::str
     // Only the wanted entry is decoded; the others are skipped without allocating.
     if (e.name == wanted) {
         e.values.resize(size_t(nval));
-        std::memcpy(e.values.data(), raw.data(), raw.size());
+        if (!raw.empty()) std::memcpy(e.values.data(), raw.data(), raw.size());
     }
     return e;
 }
