@@ -55,10 +55,7 @@ core::Status writeData(std::ostream& out, const OutTensor& t)
         }
         return {};
     }
-    if (!t.source) {
-        out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.data.size()));
-        return {};
-    }
+    if (!t.source) return Error{ErrorCode::InvalidArgument, "tensor '" + t.name + "' has no bytes to write"};
     auto bytes = t.source->storage->bytes();
     if (!bytes) return bytes.error();
     if (t.source->offset > bytes->size() || t.source->bytes > bytes->size() - t.source->offset)

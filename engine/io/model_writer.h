@@ -19,16 +19,15 @@ struct OutTensor {
     std::string name;
     core::DType dtype = core::DType::F32;
     std::vector<int64_t> shape;   ///< outermost first
-    std::vector<std::byte> data;  ///< exactly byteSizeFor(dtype, elements) bytes, little-endian
-    /// A tensor copied as it is from an open model: its bytes are streamed from the source
-    /// file at write time (data stays empty); dtype and shape must be the source's.
+    /// Where the bytes (exactly byteSizeFor(dtype, elements), little-endian) come from: a
+    /// tensor of an open model, copied as it is (dtype and shape must be the source's), or
+    /// spillBytes bytes at spillOffset of a scratch file.
     const core::TensorInfo* source = nullptr;
-    /// Or bytes parked in a scratch file: spillBytes bytes at spillOffset of `spill`.
     const SpillFile* spill = nullptr;
     uint64_t spillOffset = 0;
     uint64_t spillBytes = 0;
 
-    uint64_t size() const { return source ? source->bytes : spill ? spillBytes : data.size(); }
+    uint64_t size() const { return source ? source->bytes : spillBytes; }
 };
 
 /// safetensors: header {"__metadata__": {...}, NAME: {dtype, shape, data_offsets}} padded

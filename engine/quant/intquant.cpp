@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace qs::quant {
@@ -236,23 +237,43 @@ struct Job {
     std::vector<GroupParam> params;
 };
 
+/// The min-max range of the finite values of x[0, n) (minMaxRange without gathering them);
+/// nullopt when none is finite.
+[[gnu::target_clones("avx512f", "avx2", "default")]] std::optional<ClipRange> finiteMinMax(const float* x,
+                                                                                          int64_t n,
+                                                                                          bool symmetric)
+{
+    constexpr float kBig = std::numeric_limits<float>::infinity();
+    float lo = kBig, hi = -kBig, amax = 0.0f;
+#pragma omp simd reduction(min : lo) reduction(max : hi, amax)
+    for (int64_t i = 0; i < n; ++i) {
+        const bool finite = isFiniteBits(x[i]);
+        lo = std::min(lo, finite ? x[i] : kBig);
+        hi = std::max(hi, finite ? x[i] : -kBig);
+        amax = std::max(amax, finite ? std::fabs(x[i]) : 0.0f);
+    }
+    if (lo > hi) return std::nullopt;
+    if (symmetric) return ClipRange{-amax, amax};
+    return ClipRange{lo, hi};
+}
+
 /// Per-tensor parameters: min-max as a parallel reduction, other methods on all values.
 core::Status fitTensor(Job& job, core::Progress* progress, uint64_t total)
 {
     const Matrix& w = job.w;
-    std::vector<std::vector<float>> scratch(chunkThreads());
     if (job.range.method != ClipMethod::MinMax) {
-        gatherFinite(w.data.data(), w.rows * w.cols, 1, scratch[0]);
-        job.params[0] = fitGroup(scratch[0], job.codec, job.range);
+        std::vector<float> values;
+        gatherFinite(w.data.data(), w.rows * w.cols, 1, values);
+        job.params[0] = fitGroup(values, job.codec, job.range);
         return core::Status::success();
     }
     std::vector<ClipRange> part(chunkThreads(), ClipRange{});
     std::vector<char> seen(chunkThreads(), 0);
     auto st = forChunks(w.rows, std::max<int64_t>(1, 65536 / w.cols), progress, 0, total,
                         "quantize", [&](int64_t r0, int64_t r1, unsigned t) {
-        gatherFinite(w.row(r0), (r1 - r0) * w.cols, 1, scratch[t]);
-        if (scratch[t].empty()) return;
-        const ClipRange c = minMaxRange(scratch[t], !job.codec.asym);
+        const auto found = finiteMinMax(w.row(r0), (r1 - r0) * w.cols, !job.codec.asym);
+        if (!found) return;
+        const ClipRange c = *found;
         part[t] = seen[t] ? ClipRange{std::min(part[t].lo, c.lo), std::max(part[t].hi, c.hi)}
                           : c;
         seen[t] = 1;
@@ -301,25 +322,6 @@ core::Status fitColumnsMinMax(Job& job, core::Progress* progress, uint64_t total
     });
 }
 
-/// The min-max range of the finite values of x[0, n) (minMaxRange without gathering them);
-/// {} when none is finite.
-[[gnu::target_clones("avx512f", "avx2", "default")]] ClipRange finiteMinMax(const float* x, int64_t n,
-                                                                            bool symmetric)
-{
-    constexpr float kBig = std::numeric_limits<float>::infinity();
-    float lo = kBig, hi = -kBig, amax = 0.0f;
-#pragma omp simd reduction(min : lo) reduction(max : hi, amax)
-    for (int64_t i = 0; i < n; ++i) {
-        const bool finite = isFiniteBits(x[i]);
-        lo = std::min(lo, finite ? x[i] : kBig);
-        hi = std::max(hi, finite ? x[i] : -kBig);
-        amax = std::max(amax, finite ? std::fabs(x[i]) : 0.0f);
-    }
-    if (lo > hi) return {};
-    if (symmetric) return {-amax, amax};
-    return {lo, hi};
-}
-
 /// Fits every group: rows (channel, group) or columns (inchannel) in parallel.
 core::Status fitGroups(Job& job, core::Progress* progress, uint64_t total)
 {
@@ -345,7 +347,7 @@ core::Status fitGroups(Job& job, core::Progress* progress, uint64_t total)
                 const int64_t n = std::min(job.width, w.cols - c0);
                 GroupParam& p = job.params[size_t(r * job.groupsPerRow + g)];
                 if (job.range.method == ClipMethod::MinMax) {
-                    p = job.codec.paramsFor(finiteMinMax(w.row(r) + c0, n, !job.codec.asym));
+                    p = job.codec.paramsFor(finiteMinMax(w.row(r) + c0, n, !job.codec.asym).value_or(ClipRange{}));
                     continue;
                 }
                 gatherFinite(w.row(r) + c0, n, 1, scratch[t]);

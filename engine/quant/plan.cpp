@@ -162,12 +162,15 @@ core::Status quantizeTensor(const core::TensorInfo& t, const Scheme& scheme, con
         row.status = w.error().message;
         return {};
     }
-    core::Result<MethodResult> r = core::Error{};
-    if (options.precomputed && t.name == options.only) r = *options.precomputed;
-    else r = quantizeWithMethod(*w, scheme, plan.method, plan.options, options.calib, &inner);
+    core::Result<MethodResult> computed = core::Error{};
+    const MethodResult* r = options.precomputed && t.name == options.only ? options.precomputed : nullptr;
     if (!r) {
-        row.status = r.error().message;
-        return {};
+        computed = quantizeWithMethod(*w, scheme, plan.method, plan.options, options.calib, &inner);
+        if (!computed) {
+            row.status = computed.error().message;
+            return {};
+        }
+        r = &*computed;
     }
     if (options.sink) {
         if (auto st = options.sink(t, scheme, *r); !st) return st;
@@ -204,6 +207,12 @@ void addTotals(ModelReport& report)
 
 } // namespace
 
+std::optional<Scheme> schemeToApply(const core::TensorInfo& t, const Plan& plan, const ApplyOptions& options)
+{
+    if (t.shape.size() < 2 || (!options.only.empty() && t.name != options.only)) return std::nullopt;
+    return plan.schemeFor(t.name);
+}
+
 core::Result<ModelReport> applyPlan(const core::Model& model, const Plan& plan,
                                     core::Progress* progress, const ApplyOptions& options)
 {
@@ -215,10 +224,10 @@ core::Result<ModelReport> applyPlan(const core::Model& model, const Plan& plan,
         row.name = t.name;
         row.parameters = t.elementCount();
         row.bytesBefore = row.bytesAfter = t.bytes;
-        const auto scheme = plan.schemeFor(t.name);
+        const auto scheme = schemeToApply(t, plan, options);
         if (t.shape.size() < 2) {
             row.status = "kept (rank " + std::to_string(t.shape.size()) + ")";
-        } else if (!scheme || (!options.only.empty() && t.name != options.only)) {
+        } else if (!scheme) {
             row.status = "skipped by plan";
         } else {
             row.scheme = scheme->spec();

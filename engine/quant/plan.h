@@ -82,6 +82,10 @@ struct ApplyOptions {
     const MethodResult* precomputed = nullptr;
 };
 
+/// The scheme applyPlan quantizes `t` with: none for rank < 2, tensors the plan skips, and
+/// tensors other than options.only when that is set.
+std::optional<Scheme> schemeToApply(const core::TensorInfo& t, const Plan& plan, const ApplyOptions& options);
+
 /// Quantizes every tensor under `plan` (tensor by tensor; each quantizer is itself parallel).
 /// A tensor that fails (an unsupported dtype, a shape the scheme cannot take) gets its error
 /// in its row and the rest go on; cancellation stops with Cancelled.

@@ -31,11 +31,6 @@ struct StoredTensor {
     std::string description; ///< the quantscope.tensor.NAME metadata value
 };
 
-bool quantizesTensor(const core::TensorInfo& t, const Plan& plan, const ApplyOptions& options)
-{
-    return t.shape.size() >= 2 && plan.schemeFor(t.name) && (options.only.empty() || options.only == t.name);
-}
-
 /// Refuses up front what the chosen file type cannot hold, before any quantization runs.
 core::Status checkTarget(const core::Model& model, const Plan& plan, const ApplyOptions& options,
                          const std::filesystem::path& out, bool gguf)
@@ -44,8 +39,9 @@ core::Status checkTarget(const core::Model& model, const Plan& plan, const Apply
     if (std::filesystem::equivalent(out, model.path, ec))
         return Error{ErrorCode::InvalidArgument, out.string() + ": is the model being read; choose another file"};
     for (const auto& t : model.tensors) {
-        if (!quantizesTensor(t, plan, options)) continue;
-        const Scheme s = *plan.schemeFor(t.name);
+        const auto scheme = schemeToApply(t, plan, options);
+        if (!scheme) continue;
+        const Scheme& s = *scheme;
         if (gguf && s.family != Family::Ggml)
             return Error{ErrorCode::InvalidArgument, out.string() + ": GGUF holds only the GGUF-native schemes (q8_0, q4_0, "
                                                          "q4_1, q5_0, q5_1, q4_k, q5_k, q6_k); '" + t.name + "' uses " +
@@ -81,12 +77,12 @@ std::vector<io::OutTensor> outTensors(const core::Model& model, const std::map<s
     for (const auto& t : model.tensors) {
         auto it = stored.find(t.name);
         if (it == stored.end()) {
-            tensors.push_back(io::OutTensor{t.name, t.dtype, t.shape, {}, &t});
+            tensors.push_back(io::OutTensor{t.name, t.dtype, t.shape, &t});
             continue;
         }
         metadata.push_back({"quantscope.tensor." + t.name, it->second.description});
         for (const auto& p : it->second.parts)
-            tensors.push_back(io::OutTensor{t.name + p.suffix, p.dtype, storedShape(t, p), {}, nullptr, &spill,
+            tensors.push_back(io::OutTensor{t.name + p.suffix, p.dtype, storedShape(t, p), nullptr, &spill,
                                             p.offset, p.bytes});
     }
     return tensors;
