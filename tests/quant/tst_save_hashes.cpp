@@ -1,0 +1,156 @@
+// Saved files do not change under refactoring: every scheme the README lists, every method and
+// both containers are saved from one fixed model and the SHA-256 of each file is compared with
+// the hash recorded by the build before the engine was reorganised into codecs (commit
+// c3611cd, 2026-12-02). The expected values come from that older code, not from the code under
+// test; a changed hash means a changed file, which must be a deliberate, documented format change.
+// QS_PRINT_SAVE_HASHES=1 prints the table instead of checking it.
+#include "quant_test_support.h"
+
+#include "core/storage.h"
+#include "quant/save.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+using namespace qs;
+using namespace qs::quant;
+
+namespace {
+
+core::TensorInfo f32Tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v)
+{
+    std::vector<std::byte> bytes(v.size() * 4);
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    core::TensorInfo t;
+    t.name = name;
+    t.dtype = core::DType::F32;
+    t.typeName = "F32";
+    t.shape = std::move(shape);
+    t.bytes = bytes.size();
+    t.storage = std::make_shared<core::BufferStorage>("memory", std::move(bytes));
+    t.outAxis = 0;
+    t.inAxis = t.shape.size() > 1 ? 1 : -1;
+    return t;
+}
+
+/// Gaussian weights with what makes quantizers differ: an outlier input column, a row of
+/// heavy-tailed values, an all-zero stretch (a whole group / block), a one-signed stretch.
+std::vector<float> weights(int64_t rows, int64_t cols, uint64_t seed)
+{
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    std::student_t_distribution<float> heavy(2.0f);
+    std::vector<float> v(size_t(rows * cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < cols; ++c) {
+            float x = r == 2 ? 0.02f * heavy(gen) : normal(gen);
+            if (c == 5) x *= 25.0f;                          // outlier input channel
+            if (r == 1 && c < 64) x = 0.0f;                  // zero group / block
+            if (r == 3 && c >= 32 && c < 96) x = std::fabs(x); // one-signed blocks
+            v[size_t(r * cols + c)] = x;
+        }
+    }
+    return v;
+}
+
+struct Fixture {
+    core::Model model;
+    Calibration calib;
+};
+
+Fixture fixture(int64_t rows, int64_t cols)
+{
+    Fixture f;
+    const auto v = weights(rows, cols, 20261202);
+    f.model.path = "hash-model.safetensors";
+    f.model.format = "safetensors";
+    f.model.tensors.push_back(f32Tensor("layer.weight", {rows, cols}, v));
+    f.model.tensors.push_back(f32Tensor("layer.bias", {rows}, {v.begin(), v.begin() + rows}));
+    f.calib = syntheticCalibration(96, cols, 7, 2, 20.0f);
+    return f;
+}
+
+QByteArray sha256(const QString& path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) return {};
+    return QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex().left(32);
+}
+
+struct Case {
+    const char* scheme;
+    const char* method;
+    const char* ext;
+    const char* hash; ///< first 128 bits of the file's SHA-256, hex
+};
+
+// Recorded with the build at c3611cd (before the codec redesign).
+const Case kCases[] = {
+#include "save_hashes.inc"
+};
+
+} // namespace
+
+class TestSaveHashes : public QObject {
+    Q_OBJECT
+private slots:
+    void savedFilesUnchanged_data();
+    void savedFilesUnchanged();
+};
+
+void TestSaveHashes::savedFilesUnchanged_data()
+{
+    QTest::addColumn<QString>("scheme");
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("ext");
+    QTest::addColumn<QByteArray>("hash");
+    for (const auto& c : kCases)
+        QTest::newRow((std::string(c.scheme) + " " + c.method + " " + c.ext).c_str())
+            << QString(c.scheme) << QString(c.method) << QString(c.ext) << QByteArray(c.hash);
+}
+
+void TestSaveHashes::savedFilesUnchanged()
+{
+    QFETCH(QString, scheme);
+    QFETCH(QString, method);
+    QFETCH(QString, ext);
+    QFETCH(QByteArray, hash);
+    const bool gguf = ext == "gguf";
+    // GGUF blocks need whole 256-blocks; the safetensors case uses partial groups on purpose.
+    const Fixture f = gguf ? fixture(12, 512) : fixture(16, 200);
+
+    Plan plan;
+    auto s = parseScheme(scheme.toStdString());
+    QVERIFY2(s, s ? "" : s.error().message.c_str());
+    plan.scheme = *s;
+    auto m = parseMethod(method.toStdString());
+    QVERIFY(m);
+    plan.method = *m;
+    plan.options.spqrPercent = 2.0;
+    ApplyOptions options;
+    options.only = "layer.weight";
+    options.calib = &f.calib;
+
+    QTemporaryDir dir;
+    const QString out = dir.filePath("out." + ext);
+    auto r = saveQuantizedModel(f.model, plan, out.toStdString(), options);
+    QVERIFY2(r, r ? "" : r.error().message.c_str());
+    const QByteArray got = sha256(out);
+    if (std::getenv("QS_PRINT_SAVE_HASHES")) {
+        std::printf("    {\"%s\", \"%s\", \"%s\", \"%s\"},\n", qPrintable(scheme), qPrintable(method),
+                    qPrintable(ext), got.constData());
+        return;
+    }
+    QCOMPARE(got, hash);
+}
+
+QTEST_GUILESS_MAIN(TestSaveHashes)
+#include "tst_save_hashes.moc"
