@@ -105,14 +105,18 @@ core::Result<double> onednnOutputError(const quant::Matrix& x, const quant::Matr
 /// scales, replacing the reference dequantization.
 core::Status onednnInt8(const quant::Matrix& w, quant::Quantized& q)
 {
+    const auto& scale = std::get<quant::ScaledParams>(q.params).scale;
     std::vector<float> rowScales(size_t(w.rows));
     for (int64_t r = 0; r < w.rows; ++r)
-        rowScales[size_t(r)] = q.scales.size() == 1 ? q.scales[0] : q.scales[size_t(r)];
+        rowScales[size_t(r)] = scale.size() == 1 ? scale[0] : scale[size_t(r)];
     auto codes = backends::onednn::reorderQuantizeInt8(w, rowScales);
     if (!codes) return codes.error();
     for (int64_t r = 0; r < w.rows; ++r)
-        for (int64_t c = 0; c < w.cols; ++c)
-            q.dequant.row(r)[c] = rowScales[size_t(r)] * float((*codes)[size_t(r * w.cols + c)]);
+        for (int64_t c = 0; c < w.cols; ++c) {
+            const int8_t code = (*codes)[size_t(r * w.cols + c)];
+            q.codes[size_t(r * w.cols + c)] = uint8_t(code);
+            q.dequant.row(r)[c] = rowScales[size_t(r)] * float(code);
+        }
     return {};
 }
 
@@ -181,15 +185,15 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
                           "), oneDNN f32 matmul (output error)";
         }
     }
-    const auto metrics = quant::compareValues(w->values(), r->quantized.dequant.values());
+    const auto metrics = quant::compareValues(w->values(), r->dequant().values());
     std::optional<double> outErr;
     if (cal && cal->hasActivations()) {
         if (o.backend == "onednn") {
-            auto e = onednnOutputError(cal->x, *w, r->quantized.dequant);
+            auto e = onednnOutputError(cal->x, *w, r->dequant());
             if (!e) return fail(err, e.error().message);
             outErr = *e;
         } else {
-            outErr = quant::outputError(cal->x, *w, r->quantized.dequant);
+            outErr = quant::outputError(cal->x, *w, r->dequant());
         }
     }
 
@@ -210,8 +214,8 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
     if (o.json) {
         ordered_json j = {{"tensor", t->name}, {"scheme", scheme->spec()},
                           {"method", std::string(quant::methodName(*method))}, {"backend", o.backend},
-                          {"out_axis", t->outAxis}, {"bits_per_weight", r->quantized.bitsPerWeight},
-                          {"bytes", r->quantized.bytes}, {"metrics", metricsJson(metrics)}};
+                          {"out_axis", t->outAxis}, {"bits_per_weight", r->bitsPerWeight},
+                          {"bytes", r->bytes}, {"metrics", metricsJson(metrics)}};
         if (outErr) j["output_error"] = finite(*outErr);
         j["calibration"] = cal ? ordered_json(cal->source) : ordered_json(nullptr);
         j["backend_path"] = backendNote;
@@ -222,7 +226,7 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
     }
     out << t->name << "  " << shapeText(t->shape) << "  " << scheme->spec() << "  method "
         << quant::methodName(*method) << "  backend " << backendNote << "\n";
-    out << "  bits/weight " << numberText(r->quantized.bitsPerWeight) << ", " << humanBytes(r->quantized.bytes)
+    out << "  bits/weight " << numberText(r->bitsPerWeight) << ", " << humanBytes(r->bytes)
         << " (was " << humanBytes(t->bytes) << ")\n";
     out << "  mse " << numberText(metrics.mse) << "  rmse " << numberText(metrics.rmse) << "  sqnr "
         << numberText(metrics.sqnrDb) << " dB  max|err| " << numberText(metrics.maxAbsErr) << "  cosine "

@@ -108,8 +108,8 @@ core::Result<MethodResult> quantizeAwq(const Matrix& w, const Scheme& scheme,
         std::vector<float> inv(s.size());
         for (size_t j = 0; j < s.size(); ++j)
             inv[j] = 1.0f / s[j];
-        q->dequant = scaleColumns(q->dequant, inv);
-        auto err = candidateError(w, q->dequant, calib);
+        Matrix effective = scaleColumns(q->dequant, inv);
+        auto err = candidateError(w, effective, calib);
         if (!err) return err.error();
         if (k == 0) rtnError = *err;
         // Alpha 0 (plain RTN) is always a candidate, even when an error is NaN.
@@ -117,6 +117,7 @@ core::Result<MethodResult> quantizeAwq(const Matrix& w, const Scheme& scheme,
             bestError = *err;
             bestAlpha = alpha;
             best.quantized = std::move(q.value());
+            best.effective = std::move(effective);
             best.channelScales = s;
         }
         if (progress && progress->report) progress->report(uint64_t(k + 1), uint64_t(grid));

@@ -6,12 +6,9 @@
 /// as defined in the OCP 8-bit Floating Point Specification (OFP8) rev. 1.0 and the OCP
 /// Microscaling Formats (MX) v1.0 specification; NVFP4 as NVIDIA describes it (Blackwell /
 /// TensorRT Model Optimizer); NF4 from QLoRA (Dettmers et al. 2023, bitsandbytes).
-/// FP8 with a per-tensor/channel scale runs through the scale-group driver of intquant.h.
-#include "quantize.h"
+/// The codecs (codecs/) build the formats on these element functions.
+#include "scheme.h"
 #include "rounding.h"
-
-#include "core/progress.h"
-#include "core/result.h"
 
 #include <array>
 #include <bit>
@@ -73,35 +70,28 @@ const std::array<float, 16>& nf4Levels();
 /// level, NaN to level 7 (0.0).
 int nf4Index(float v);
 
-/// MXFP4 / MXFP8 (OCP MX v1.0, section 6.3): per row, blocks of 32 consecutive input channels
-/// (the last block of a row is shorter when cols % 32 != 0) share X = 2^(floor(log2(amax)) -
-/// emax_elem), emax_elem = 2 (E2M1) or 8 (E4M3), the exponent clamped to E8M0's [-127, 127]
-/// (an all-zero block gets 2^-127); elements are x / X rounded to nearest even, saturating.
-/// clip = the block's largest representable magnitude (max element * X).
-/// Bits: element bits per weight + 8 per block (4.25 / 8.25 for whole blocks).
-core::Result<Quantized> quantizeMx(const Matrix& w, const Scheme& scheme, core::Progress* progress,
-                                   Quantized* reuse = nullptr);
-
-/// NVFP4: a per-tensor F32 scale t = amax / (6 * 448) (1 for an all-zero tensor); per row,
-/// blocks of 16 (the last shorter when cols % 16 != 0) store s = E4M3(block amax / 6 / t)
-/// (nearest even, saturating); elements are E2M1(x / (s * t)) nearest even, saturating, and
-/// dequantize to e * (s * t). A block whose s rounds to 0 dequantizes to 0.
-/// clip = 6 * s * t per block; scales = {t}. Bits: 4 per weight + 8 per block + 32 per tensor.
-core::Result<Quantized> quantizeNvFp4(const Matrix& w, const Scheme& scheme,
-                                      core::Progress* progress, Quantized* reuse = nullptr);
-
-/// NF4 (QLoRA): per row, blocks of scheme.groupSize (64 by default; the last block of a row is
-/// shorter when cols is not a multiple) scaled by their absmax, each x / absmax mapped to the
-/// nearest of the 16 levels (nf4Index). Without double quantization the absmax is an F32:
-/// 4 + 32 / groupSize bits per weight (4.5 for 64). With `dq` (QLoRA's double quantization) the
-/// block absmax values of the tensor, minus their F32 mean, are quantized in chunks of 256
-/// blocks; bitsandbytes uses its 8-bit dynamic float map there, we use int8 symmetric absmax
-/// (code = round_even(c / s), s = max|c| / 127 per chunk, F32): 8 bits per block + 32 per chunk
-/// + 32 for the mean (4 + 8/64 + 32/16384 = 4.127 bits per weight for 64, plus 32 / weights).
-/// Elements use the dequantized absmax; one that is <= 0 (possible only for a block whose
-/// absmax is below half a second-level step) dequantizes its block to 0.
-/// clip = the absmax each block dequantizes with.
-core::Result<Quantized> quantizeNf4(const Matrix& w, const Scheme& scheme,
-                                    core::Progress* progress, Quantized* reuse = nullptr);
+/// The bit pattern of a value of `f` (what roundToMiniFloat returns), branch-free so element
+/// loops vectorise; equal to encodeMiniFloat for every float (tested). NaN -> S.1111.111
+/// (E4M3) / S.11111.11 (E5M2), +0 for E2M1; Inf (E5M2) -> S.11111.00.
+[[gnu::always_inline]] inline uint8_t miniFloatBits(float value, const MiniFloat& f)
+{
+    const uint32_t bits = std::bit_cast<uint32_t>(value);
+    const uint32_t sign = (bits >> 31) << (f.expBits + f.mantBits);
+    const uint32_t mag = bits & 0x7fffffffu;
+    const int e = int(mag >> 23) - 127;
+    const int emin = 1 - f.bias;
+    // Normal in f: rebias the exponent, keep the top mantBits of the mantissa (exact: the
+    // value is on f's grid). Subnormal in f: the value in units of 2^(emin - mantBits).
+    const uint32_t normal = (uint32_t(e + f.bias) << f.mantBits) | ((mag >> (23 - f.mantBits)) & ((1u << f.mantBits) - 1u));
+    const float units = std::bit_cast<float>(e < emin ? mag : 0u) * std::bit_cast<float>(uint32_t(127 + f.mantBits - emin) << 23);
+    const uint32_t sub = uint32_t(int32_t(units)); // an integer < 2^mantBits
+    uint32_t code = e < emin ? sub : normal;
+    const uint32_t expMax = (1u << f.expBits) - 1u;
+    code = mag == 0x7f800000u ? expMax << f.mantBits : code;
+    const uint32_t nan = f.hasNaN ? (1u << (f.expBits + f.mantBits)) - 1u : 0u;
+    code = mag > 0x7f800000u ? nan : code;
+    const uint32_t signBit = mag > 0x7f800000u && !f.hasNaN ? 0u : sign;
+    return uint8_t(code | signBit);
+}
 
 } // namespace qs::quant

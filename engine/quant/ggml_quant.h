@@ -14,31 +14,21 @@
 /// d and m are stored as IEEE half (round to nearest even), the codes use the unrounded d.
 /// K-quants search each sub-block's scale (and min) for the smallest weighted squared error
 /// and store those as 6-bit (Q4_K/Q5_K) or 8-bit (Q6_K) multiples of a half super-scale.
-#include "quantize.h"
 
 #include "core/dtype.h"
-#include "core/progress.h"
-#include "core/result.h"
 
+#include <cstddef>
 #include <cstdint>
 
 namespace qs::quant {
 
-/// True for the block types quantizeGgml() writes.
+/// True for the block types the GGUF codec writes.
 bool isGgmlQuantizable(core::DType type);
 
-/// Quantizes every row of `w` (rows x cols, cols a multiple of the type's block size) to `type`.
-/// Result: `packed` = the blocks row after row, exactly as a GGUF tensor of shape
-/// [rows, cols] stores them; `dequant` = those blocks decoded by core::dequantizeGgmlBlocks;
-/// `clip` = every block's largest finite |x| (groupsPerRow = cols / block size); `bytes` and
-/// `bitsPerWeight` exact (Q8_0 8.5, Q4_0 4.5, Q4_1 5, Q5_0 5.5, Q5_1 6, Q4_K 4.5, Q5_K 5.5,
-/// Q6_K 6.5625). Non-finite inputs are quantized as 0 (so they cannot spoil their block's
-/// scale) and keep their own value in `dequant`. Runs in parallel over rows; reports progress
-/// in rows and returns Cancelled when `progress` asks to stop. InvalidArgument for a type that
-/// is not one of the eight above, or cols not a multiple of the block size.
-core::Result<Quantized> quantizeGgml(const Matrix& w, core::DType type,
-                                     core::Progress* progress = nullptr,
-                                     Quantized* reuse = nullptr);
+/// ggml's reference quantizer of one block of `type` (all inputs finite) writing the block's
+/// bytes; null for a type that is not one of the eight above.
+using GgmlBlockFn = void (*)(const float*, std::byte*);
+GgmlBlockFn ggmlBlockFunction(core::DType type);
 
 /// The IEEE half nearest to f (ties to even; overflow to Inf; NaN to the quiet NaN 0x7E00 with
 /// f's sign), as ggml's GGML_FP32_TO_FP16 stores scales.

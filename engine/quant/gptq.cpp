@@ -3,8 +3,7 @@
 #include "backends/onednn/onednn_gemm.h"
 #include "core/largebuffer.h"
 #include "core/parallel.h"
-#include "floatquant.h"
-#include "rounding.h"
+#include "codec.h"
 
 #include <algorithm>
 #include <array>
@@ -140,168 +139,70 @@ core::Status invertLower(float* a, int64_t n)
 
 namespace {
 
-/// Quantize-dequantize of single weights with fixed per-(row, group) parameters, the operation
-/// GPTQ needs column by column, with the element formulas of intquant.h and floatquant.h:
-/// Int q = clamp(round(w / s) + z, qmin, qmax), w' = (q - z) s (symmetric: qmin = -qmax);
-/// FP8 w' = roundToMiniFloat(w / s) s (saturating); NF4 w' = level[nf4Index(w / a)] a.
-class ColumnQuantizer {
-public:
-    static core::Result<ColumnQuantizer> create(const Scheme& scheme)
-    {
-        ColumnQuantizer q;
-        q.m_scheme = scheme;
-        const bool perRowScale =
-            scheme.granularity == Granularity::Tensor || scheme.granularity == Granularity::Channel;
-        switch (scheme.family) {
-        case Family::Int:
-            if (scheme.granularity == Granularity::InChannel) break;
-            q.m_qmax = scheme.asymmetric ? float((1 << scheme.bits) - 1)
-                                         : float((1 << (scheme.bits - 1)) - 1);
-            q.m_qmin = scheme.asymmetric ? 0.0f : -q.m_qmax;
-            return q;
-        case Family::Nf4:
-            if (scheme.doubleQuant) break;
-            return q;
-        case Family::Fp8E4M3:
-        case Family::Fp8E5M2:
-            if (!perRowScale) break;
-            return q;
-        default:
-            break;
-        }
-        return makeError(ErrorCode::Unsupported,
-                         "GPTQ does not support scheme '" + scheme.spec() +
-                             "'; use int (tensor, channel or group), nf4 without dq, or fp8 "
-                             "per tensor or channel");
-    }
+core::Error unsupported(const Scheme& scheme)
+{
+    return makeError(ErrorCode::Unsupported,
+                     "GPTQ does not support scheme '" + scheme.spec() +
+                         "'; use int or fp8 (tensor, channel or group) or nf4 without dq");
+}
 
-    bool isInt() const { return m_scheme.family == Family::Int; }
-    bool grouped() const
-    {
-        return m_scheme.granularity == Granularity::Group || m_scheme.family == Family::Nf4;
-    }
-    int64_t groupSize(int64_t cols) const
-    {
-        return grouped() && m_scheme.groupSize > 0 ? m_scheme.groupSize : cols;
-    }
-
-    /// Scale and zero point of every row from a quantizeRtn result over one group's columns
-    /// (or the whole matrix), as `rows` entries; a per-tensor result is broadcast. NF4's scale
-    /// is the block absmax, which quantizeRtn reports as the clip.
-    core::Status paramsFrom(const Quantized& rtn, int64_t rows, std::vector<float>& scale,
-                            std::vector<float>& zero) const
-    {
-        const std::vector<float>& src = m_scheme.family == Family::Nf4 ? rtn.clip : rtn.scales;
-        const bool broadcast = src.size() == 1;
-        if (!broadcast && int64_t(src.size()) != rows) {
-            return makeError(ErrorCode::Unsupported,
-                             "GPTQ: scheme '" + m_scheme.spec() + "' reported " +
-                                 std::to_string(src.size()) + " scales for " +
-                                 std::to_string(rows) + " rows of a group");
-        }
-        scale.resize(size_t(rows));
-        zero.assign(size_t(rows), 0.0f);
-        for (int64_t r = 0; r < rows; ++r) {
-            scale[r] = src[broadcast ? 0 : r];
-            if (isInt() && m_scheme.asymmetric && !rtn.zeroPoints.empty()) {
-                zero[r] = float(rtn.zeroPoints[broadcast ? 0 : r]);
-            }
-        }
-        return core::Status::success();
-    }
-
-    float quantize(float w, float scale, float zero, uint64_t position) const
-    {
-        switch (m_scheme.family) {
-        case Family::Nf4:
-            if (!(scale > 0.0f)) return 0.0f;
-            return nf4Levels()[size_t(nf4Index(w / scale))] * scale;
-        case Family::Fp8E4M3:
-            return roundToMiniFloat(w / scale, kE4M3, Overflow::Saturate) * scale;
-        case Family::Fp8E5M2:
-            return roundToMiniFloat(w / scale, kE5M2, Overflow::Saturate) * scale;
-        default:
-            break;
-        }
-        const float v = std::clamp(w / scale, -kRoundLimit, kRoundLimit);
-        const float q = std::clamp(roundValue(v, position) + zero, m_qmin, m_qmax);
-        return (q - zero) * scale;
-    }
-
-private:
-    /// Beyond 2^22 every float is an integer; the clamp keeps the magic-number rounding exact.
-    static constexpr float kRoundLimit = 4194304.0f;
-
-    float roundValue(float v, uint64_t position) const
-    {
-        switch (m_scheme.rounding) {
-        case Rounding::HalfAway:
-            return roundHalfAway(v);
-        case Rounding::Stochastic: {
-            // A hash of (seed, position) so the result does not depend on thread scheduling.
-            uint64_t z = m_scheme.seed + 0x9E3779B97F4A7C15ull * (position + 1);
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            z ^= z >> 31;
-            return floorSmall(v + float(double(z >> 40) * (1.0 / 16777216.0)));
-        }
-        case Rounding::NearestEven:
-        default:
-            return roundHalfEven(v);
-        }
-    }
-
-    Scheme m_scheme;
-    float m_qmin = 0.0f;
-    float m_qmax = 0.0f;
-};
-
-/// Per-group quantizer parameters (one group for tensor/channel schemes), fitted through
-/// quantizeRtn on the group's columns so that ranges and clipping are exactly the scheme's.
-struct GroupParams {
-    std::vector<std::vector<float>> scale, zero, clip; ///< [group][row] (clip: [row * perRow])
-    Quantized whole; ///< the whole-matrix fit of a non-grouped scheme, for its reported fields
-};
-
+/// One GPTQ run. Columns are coded in processing order (act-order permutes them); the result
+/// keeps the codec's grid in file order, and every code goes through the codec's element
+/// coder, so the codes are the codec's and dequant = decode(codes).
 struct GptqRun {
     const Scheme& scheme;
     const MethodOptions& options;
-    const ColumnQuantizer& quantizer;
+    const Codec& codec;
+    const ElementCoder& coder;
     core::Progress* progress;
     Matrix w;                  ///< working weights, columns in processing order
-    Matrix q;                  ///< dequantized result, processing order
+    std::vector<uint8_t> codes; ///< codes, processing order
+    Matrix q;                  ///< decoded codes, processing order
     std::vector<float> hinv;   ///< upper Cholesky factor of H^-1, processing order
     std::vector<int64_t> perm; ///< processing position -> original column
-    GroupParams params;
+    Quantized result;          ///< grid, params and clip in file order
+    std::vector<GroupCoding> coding; ///< element parameters of every group of result.grid
     int64_t groupSize = 0;
     bool staticGroups = false;
 
-    int64_t groupOf(int64_t j) const { return perm[size_t(j)] / groupSize; }
+    bool grouped() const { return result.grid.granularity == Granularity::Group; }
 };
 
-/// Fits the group that starts at original column `start` on the current weights in `m`
-/// (original column order).
+/// Fits the groups that start at original column `start` (width columns) on the current
+/// weights in `m` (original column order), one group per row, through the codec's RTN so that
+/// ranges and clipping are exactly the scheme's.
 core::Status fitGroup(GptqRun& run, const Matrix& m, int64_t start, int64_t width)
 {
     Matrix slice;
     slice.rows = m.rows;
     slice.cols = width;
     slice.data.resize(size_t(m.rows * width));
-    for (int64_t r = 0; r < m.rows; ++r)
-        std::copy_n(m.row(r) + start, width, slice.row(r));
+    for (int64_t r = 0; r < m.rows; ++r) std::copy_n(m.row(r) + start, width, slice.row(r));
     auto rtn = quantizeRtn(slice, run.scheme, run.options.range);
     if (!rtn) return rtn.error();
     const int64_t g = start / run.groupSize;
-    auto st = run.quantizer.paramsFrom(*rtn, m.rows, run.params.scale[g], run.params.zero[g]);
-    if (!st) return st;
-    run.params.clip[g] = rtn->clip;
+    for (int64_t r = 0; r < m.rows; ++r) {
+        const int64_t to = r * run.result.grid.perRow + g;
+        run.codec.elements()->copyGroup(*rtn, rtn->grid.groupOf(r, 0), run.result, to);
+        run.coding[size_t(to)] = run.coder.coding(run.result, to);
+    }
     return core::Status::success();
 }
 
-/// Quantizes working columns [s, e) of the block [i1, i2) row by row: rows are independent
+/// Fits a tensor or per-channel scheme once on the whole (original order) matrix.
+core::Status fitWhole(GptqRun& run)
+{
+    auto whole = quantizeRtn(run.w, run.scheme, run.options.range);
+    if (!whole) return whole.error();
+    run.result.params = std::move(whole->params);
+    run.result.clip = std::move(whole->clip);
+    for (int64_t g = 0; g < run.result.grid.count(); ++g) run.coding[size_t(g)] = run.coder.coding(run.result, g);
+    return core::Status::success();
+}
+
+/// Codes working columns [s, e) of the block [i1, i2) row by row: rows are independent
 /// within a block because every quantizer parameter is per row (or fixed for the tensor).
-void quantizeSegment(GptqRun& run, int64_t i1, int64_t i2, int64_t s, int64_t e,
-                     std::vector<float>& err)
+void quantizeSegment(GptqRun& run, int64_t i1, int64_t i2, int64_t s, int64_t e, std::vector<float>& err)
 {
     const int64_t cols = run.w.cols;
     const int64_t count = i2 - i1;
@@ -313,17 +214,18 @@ void quantizeSegment(GptqRun& run, int64_t i1, int64_t i2, int64_t s, int64_t e,
         for (int64_t r = r0; r < r1; ++r) {
             float* wr = run.w.row(r);
             float* qr = run.q.row(r);
+            uint8_t* cr = run.codes.data() + r * cols;
             for (int64_t i = s; i < e; ++i) {
-                const int64_t g = run.groupOf(i);
-                const uint64_t pos = uint64_t(r * cols + run.perm[size_t(i)]);
-                const float qv = run.quantizer.quantize(wr[i], run.params.scale[g][r],
-                                                        run.params.zero[g][r], pos);
+                const int64_t c = run.perm[size_t(i)];
+                const GroupCoding& g = run.coding[size_t(run.result.grid.groupOf(r, c))];
+                const uint8_t code = run.coder.encode(wr[i], g, uint64_t(r * cols + c));
+                const float qv = run.coder.decode(code, g);
+                cr[i] = code;
                 qr[i] = qv;
                 const float* h = run.hinv.data() + i * cols;
                 const float eq = (wr[i] - qv) / h[i];
                 err[size_t(r * count + (i - i1))] = eq;
-                for (int64_t t = i + 1; t < i2; ++t)
-                    wr[t] -= eq * h[t];
+                for (int64_t t = i + 1; t < i2; ++t) wr[t] -= eq * h[t];
             }
         }
     });
@@ -336,9 +238,7 @@ core::Status runBlocks(GptqRun& run)
     const int64_t block = std::max(1, run.options.gptqBlock);
     std::vector<float> err;
     for (int64_t i1 = 0; i1 < cols; i1 += block) {
-        if (run.progress && run.progress->cancelled()) {
-            return makeError(ErrorCode::Cancelled, "GPTQ: cancelled");
-        }
+        if (run.progress && run.progress->cancelled()) return makeError(ErrorCode::Cancelled, "GPTQ: cancelled");
         const int64_t i2 = std::min(cols, i1 + block);
         const int64_t count = i2 - i1;
         err.assign(size_t(rows * count), 0.0f);
@@ -347,8 +247,7 @@ core::Status runBlocks(GptqRun& run)
             if (!run.staticGroups) {
                 if (s % run.groupSize == 0) {
                     // Without act-order the working order is the file order.
-                    const int64_t width = std::min(run.groupSize, cols - s);
-                    auto st = fitGroup(run, run.w, s, width);
+                    auto st = fitGroup(run, run.w, s, std::min(run.groupSize, cols - s));
                     if (!st) return st;
                 }
                 e = std::min(i2, (s / run.groupSize + 1) * run.groupSize);
@@ -357,13 +256,11 @@ core::Status runBlocks(GptqRun& run)
             s = e;
         }
         if (i2 < cols) {
-            auto st =
-                sgemm(false, false, rows, cols - i2, count, -1.0f, err.data(), count,
-                      run.hinv.data() + i1 * cols + i2, cols, 1.0f, run.w.data.data() + i2, cols);
+            auto st = sgemm(false, false, rows, cols - i2, count, -1.0f, err.data(), count,
+                            run.hinv.data() + i1 * cols + i2, cols, 1.0f, run.w.data.data() + i2, cols);
             if (!st) return st;
         }
-        if (run.progress && run.progress->report)
-            run.progress->report(uint64_t(i2), uint64_t(cols));
+        if (run.progress && run.progress->report) run.progress->report(uint64_t(i2), uint64_t(cols));
     }
     return core::Status::success();
 }
@@ -415,53 +312,19 @@ void applyPermutation(Matrix& w, std::vector<float>& h, const std::vector<int64_
     h.swap(hp);
 }
 
-/// Fills the reported fields: result in file order, exact storage, per-group clips, scales.
-Quantized assemble(const GptqRun& run)
+/// The result in file order: codes and their decoded values, the codec's storage cost.
+Quantized assemble(GptqRun& run)
 {
     const int64_t rows = run.q.rows, cols = run.q.cols;
-    Quantized out;
-    out.dequant.rows = rows;
-    out.dequant.cols = cols;
-    core::resizeLarge(out.dequant.data, run.q.data.size());
+    Quantized out = std::move(run.result);
     for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t j = 0; j < cols; ++j)
-            out.dequant.row(r)[run.perm[j]] = run.q.row(r)[j];
-    }
-    out.bytes = storageBytes(run.scheme, rows, cols);
-    out.bitsPerWeight = rows * cols > 0 ? double(out.bytes) * 8.0 / double(rows * cols) : 0.0;
-    if (!run.quantizer.grouped()) {
-        out.clip = run.params.whole.clip;
-        out.groupsPerRow = run.params.whole.groupsPerRow;
-        out.scales = run.params.whole.scales;
-        out.zeroPoints = run.params.whole.zeroPoints;
-    } else {
-        const int64_t groups = int64_t(run.params.scale.size());
-        out.groupsPerRow = groups;
-        const size_t perRow = rows > 0 ? run.params.clip[0].size() / size_t(rows) : 0;
-        for (int64_t r = 0; r < rows; ++r) {
-            for (int64_t g = 0; g < groups; ++g) {
-                for (size_t e = 0; e < perRow; ++e)
-                    out.clip.push_back(run.params.clip[g][r * perRow + e]);
-                if (run.quantizer.isInt()) {
-                    out.scales.push_back(run.params.scale[g][r]);
-                    if (run.scheme.asymmetric)
-                        out.zeroPoints.push_back(int32_t(run.params.zero[g][r]));
-                }
-            }
+        for (int64_t j = 0; j < cols; ++j) {
+            const auto c = size_t(run.perm[size_t(j)]);
+            out.dequant.row(r)[c] = run.q.row(r)[j];
+            out.codes[size_t(r * cols) + c] = run.codes[size_t(r * cols + j)];
         }
     }
-    const bool int8Codes =
-        run.scheme.family == Family::Int && run.scheme.bits == 8 && !run.scheme.asymmetric;
-    if (int8Codes) {
-        out.packed.resize(size_t(rows * cols));
-        for (int64_t r = 0; r < rows; ++r) {
-            for (int64_t c = 0; c < cols; ++c) {
-                const float sc = run.params.scale[size_t(c / run.groupSize)][r];
-                const float code = sc != 0.0f ? std::nearbyint(out.dequant.row(r)[c] / sc) : 0.0f;
-                out.packed[size_t(r * cols + c)] = std::byte(uint8_t(int8_t(code)));
-            }
-        }
-    }
+    setStorageCost(run.codec, out);
     return out;
 }
 
@@ -483,13 +346,61 @@ core::Status upperCholeskyOfInverse(std::vector<float>& a, int64_t n)
     return core::Status::success();
 }
 
+namespace {
+
+/// Zeroes the weights of inputs that are always zero (they carry no information, as the
+/// reference does) and returns how many there were.
+int64_t zeroDeadInputs(GptqRun& run)
+{
+    const int64_t cols = run.w.cols;
+    int64_t dead = 0;
+    for (int64_t i = 0; i < cols; ++i) {
+        if (run.hinv[size_t(i * cols + i)] != 0.0f) continue;
+        run.hinv[size_t(i * cols + i)] = 1.0f;
+        for (int64_t r = 0; r < run.w.rows; ++r) run.w.row(r)[i] = 0.0f;
+        ++dead;
+    }
+    return dead;
+}
+
+/// Static parameters (tensor / channel schemes, or every group up front with act-order), the
+/// processing order, and the damped upper Cholesky factor of H^-1. Returns lambda.
+core::Result<double> prepare(GptqRun& run)
+{
+    const int64_t cols = run.w.cols;
+    if (!run.grouped()) {
+        if (auto st = fitWhole(run); !st) return st.error();
+    } else if (run.options.gptqActOrder) {
+        for (int64_t c0 = 0; c0 < cols; c0 += run.groupSize)
+            if (auto st = fitGroup(run, run.w, c0, std::min(run.groupSize, cols - c0)); !st) return st.error();
+    }
+    run.perm.resize(size_t(cols));
+    std::iota(run.perm.begin(), run.perm.end(), int64_t(0));
+    if (run.options.gptqActOrder) {
+        std::stable_sort(run.perm.begin(), run.perm.end(), [&](int64_t a, int64_t b) {
+            return run.hinv[size_t(a * cols + a)] > run.hinv[size_t(b * cols + b)];
+        });
+        applyPermutation(run.w, run.hinv, run.perm);
+    }
+    double meanDiag = 0.0;
+    for (int64_t i = 0; i < cols; ++i) meanDiag += run.hinv[size_t(i * cols + i)];
+    meanDiag /= double(std::max<int64_t>(cols, 1));
+    const double lambda = run.options.gptqDamp * meanDiag;
+    for (int64_t i = 0; i < cols; ++i) run.hinv[size_t(i * cols + i)] += float(lambda);
+    if (auto st = upperCholeskyOfInverse(run.hinv, cols); !st) return st.error();
+    return lambda;
+}
+
+} // namespace
+
 core::Result<MethodResult> quantizeGptq(const Matrix& w, const Scheme& scheme, const Matrix& x,
                                         const MethodOptions& options, core::Progress* progress)
 {
-    auto quantizer = ColumnQuantizer::create(scheme);
-    if (!quantizer) return quantizer.error();
-    auto st = checkInputs(w, x);
-    if (!st) return st.error();
+    auto codec = makeCodec(scheme);
+    if (!codec) return codec.error();
+    const ElementCoder* coder = (*codec)->elements();
+    if (coder == nullptr) return unsupported(scheme);
+    if (auto st = checkInputs(w, x); !st) return st.error();
     if (w.data.empty()) { // nothing to correct: an empty tensor quantizes as RTN does
         auto rtn = quantizeRtn(w, scheme, options.range, progress);
         if (!rtn) return rtn.error();
@@ -500,66 +411,26 @@ core::Result<MethodResult> quantizeGptq(const Matrix& w, const Scheme& scheme, c
     }
     auto h = hessian(x);
     if (!h) return h.error();
-    const int64_t cols = w.cols;
-    GptqRun run{scheme, options, *quantizer, progress, w, {}, std::move(h.value()),
-                {},     {},      0,          false};
-    // Inputs that are always zero carry no information: the reference zeroes their weights.
-    int64_t dead = 0;
-    for (int64_t i = 0; i < cols; ++i) {
-        if (run.hinv[i * cols + i] != 0.0f) continue;
-        run.hinv[i * cols + i] = 1.0f;
-        for (int64_t r = 0; r < w.rows; ++r)
-            run.w.row(r)[i] = 0.0f;
-        ++dead;
-    }
-    run.groupSize = std::max<int64_t>(1, quantizer->groupSize(cols));
-    const int64_t groups = cols > 0 ? (cols + run.groupSize - 1) / run.groupSize : 0;
-    run.params.scale.resize(size_t(groups));
-    run.params.zero.resize(size_t(groups));
-    run.params.clip.resize(size_t(groups));
-    run.staticGroups = !quantizer->grouped() || options.gptqActOrder;
-    if (!quantizer->grouped()) {
-        auto whole = quantizeRtn(run.w, scheme, options.range);
-        if (!whole) return whole.error();
-        st = quantizer->paramsFrom(*whole, w.rows, run.params.scale[0], run.params.zero[0]);
-        if (!st) return st.error();
-        run.params.whole = std::move(whole.value());
-    } else if (options.gptqActOrder) {
-        for (int64_t g = 0; g < groups; ++g) {
-            st = fitGroup(run, run.w, g * run.groupSize,
-                          std::min(run.groupSize, cols - g * run.groupSize));
-            if (!st) return st.error();
-        }
-    }
-    run.perm.resize(size_t(cols));
-    std::iota(run.perm.begin(), run.perm.end(), int64_t(0));
-    if (options.gptqActOrder) {
-        std::stable_sort(run.perm.begin(), run.perm.end(), [&](int64_t a, int64_t b) {
-            return run.hinv[a * cols + a] > run.hinv[b * cols + b];
-        });
-        applyPermutation(run.w, run.hinv, run.perm);
-    }
-    double meanDiag = 0.0;
-    for (int64_t i = 0; i < cols; ++i)
-        meanDiag += run.hinv[i * cols + i];
-    meanDiag /= double(std::max<int64_t>(cols, 1));
-    const double lambda = options.gptqDamp * meanDiag;
-    for (int64_t i = 0; i < cols; ++i)
-        run.hinv[i * cols + i] += float(lambda);
-    st = upperCholeskyOfInverse(run.hinv, cols);
-    if (!st) return st.error();
+    GptqRun run{scheme, options, **codec, *coder, progress, w, {}, {}, std::move(h.value()), {}, {}, {}, 0, false};
+    run.result = startResult(**codec, w.rows, w.cols, nullptr);
+    run.coding.resize(size_t(run.result.grid.count()));
+    run.groupSize = run.grouped() ? run.result.grid.width : std::max<int64_t>(1, w.cols);
+    run.staticGroups = !run.grouped() || options.gptqActOrder;
+    const int64_t dead = zeroDeadInputs(run);
+    auto lambda = prepare(run);
+    if (!lambda) return lambda.error();
+    run.codes.assign(w.data.size(), 0);
     run.q.rows = w.rows;
-    run.q.cols = cols;
+    run.q.cols = w.cols;
     run.q.data.assign(w.data.size(), 0.0f);
-    st = runBlocks(run);
-    if (!st) return st.error();
+    if (auto st = runBlocks(run); !st) return st.error();
 
     MethodResult result;
     result.quantized = assemble(run);
-    result.note = "GPTQ: damp " + std::to_string(options.gptqDamp) + " (lambda " +
-                  std::to_string(lambda) + "), block " + std::to_string(options.gptqBlock) +
-                  (options.gptqActOrder ? ", act-order (static groups)" : "") + ", " +
-                  std::to_string(dead) + " dead input channels zeroed";
+    result.note = "GPTQ: damp " + std::to_string(options.gptqDamp) + " (lambda " + std::to_string(*lambda) +
+                  "), block " + std::to_string(options.gptqBlock) +
+                  (options.gptqActOrder ? ", act-order (static groups)" : "") + ", " + std::to_string(dead) +
+                  " dead input channels zeroed";
     return result;
 }
 

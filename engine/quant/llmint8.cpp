@@ -2,6 +2,8 @@
 
 #include "ggml_quant.h"
 
+#include "core/dtype.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -44,41 +46,31 @@ core::Result<MethodResult> quantizeLlmInt8(const Matrix& w, const Scheme& scheme
     const int64_t kept = w.cols - int64_t(rest.size());
     result.keptChannels = kept;
     result.keptWeights = kept * w.rows;
-    Quantized& q = result.quantized;
-    q.dequant.rows = w.rows;
-    q.dequant.cols = w.cols;
-    q.dequant.data.resize(w.data.size());
+    Matrix effective;
+    effective.rows = w.rows;
+    effective.cols = w.cols;
+    effective.data.resize(w.data.size());
     for (int64_t r = 0; r < w.rows; ++r) {
-        for (int64_t c = 0; c < w.cols; ++c) {
-            if (keep[c]) q.dequant.row(r)[c] = roundToHalf(w.row(r)[c]);
+        for (int64_t c : result.outlierIndex) {
+            const uint16_t half = f32ToF16RoundNearestEven(w.row(r)[c]);
+            result.outlierValues.push_back(half);
+            effective.row(r)[c] = core::f16ToF32(half);
         }
     }
-    uint64_t quantBytes = 0;
-    result.part = Quantized{};
-    result.part->dequant.rows = w.rows; // every column kept: an empty quantized part
-    if (!rest.empty()) {
-        Matrix part;
-        part.rows = w.rows;
-        part.cols = int64_t(rest.size());
-        part.data.resize(size_t(part.rows * part.cols));
-        for (int64_t r = 0; r < w.rows; ++r) {
-            for (size_t k = 0; k < rest.size(); ++k)
-                part.row(r)[k] = w.row(r)[rest[k]];
-        }
-        auto pq = quantizeRtn(part, scheme, options.range, progress);
-        if (!pq) return pq.error();
-        for (int64_t r = 0; r < w.rows; ++r) {
-            for (size_t k = 0; k < rest.size(); ++k)
-                q.dequant.row(r)[rest[k]] = pq->dequant.row(r)[k];
-        }
-        quantBytes = pq->bytes;
-        q.clip = pq->clip;
-        q.groupsPerRow = pq->groupsPerRow;
-        result.part = std::move(*pq);
+    Matrix part;
+    part.rows = w.rows;
+    part.cols = int64_t(rest.size());
+    part.data.resize(size_t(part.rows * part.cols));
+    for (int64_t r = 0; r < w.rows; ++r) {
+        for (size_t k = 0; k < rest.size(); ++k) part.row(r)[k] = w.row(r)[rest[k]];
     }
-    q.bytes = uint64_t(result.keptWeights) * 2 + quantBytes + uint64_t(kept) * 4;
-    const double weights = double(w.rows) * double(w.cols);
-    q.bitsPerWeight = weights > 0 ? double(q.bytes) * 8.0 / weights : 0.0;
+    auto pq = quantizeRtn(part, scheme, options.range, progress);
+    if (!pq) return pq.error();
+    for (int64_t r = 0; r < w.rows; ++r) {
+        for (size_t k = 0; k < rest.size(); ++k) effective.row(r)[rest[k]] = pq->dequant.row(r)[k];
+    }
+    result.quantized = std::move(*pq);
+    result.effective = std::move(effective);
     result.note = "LLM.int8: " + std::to_string(kept) + " of " + std::to_string(w.cols) +
                   " input channels kept in fp16 (max |" + (byActivation ? "activation" : "weight") +
                   "| > " + std::to_string(options.outlierThreshold) + ")";

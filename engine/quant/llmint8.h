@@ -3,10 +3,8 @@
 /// reach above a threshold (max_n |x[n][j]| > threshold; without activations, max_r |w[r][j]|
 /// > threshold, and the note says which) stay in 16 bit (IEEE half, round to nearest even);
 /// the other channels, gathered into a [rows, in - kept] matrix, are quantized with the scheme.
-/// Storage: 2 bytes per kept weight + the quantized part's bytes + a 32-bit index per kept
-/// channel, so bits per weight = (16 rows kept + 8 quantizedBytes + 32 kept) / (rows cols).
-/// `clip` and `groupsPerRow` describe the quantized part; `packed`, `scales` and `zeroPoints`
-/// are cleared because its columns no longer line up with the tensor's.
+/// Stored (stored.h): the quantized part, the kept columns' indices (I64) and their fp16
+/// weights; `quantized` is the part [rows, in - kept], `effective` the whole layer.
 #include "methods.h"
 
 namespace qs::quant {

@@ -1,4 +1,5 @@
 #include "methods.h"
+#include "stored.h"
 
 #include "awq.h"
 #include "gptq.h"
@@ -123,9 +124,10 @@ core::Result<MethodResult> quantizeWithMethod(const Matrix& w, const Scheme& sch
         result = quantizeSpqr(w, scheme, options, progress);
         break;
     }
-    if (result && calib && method != Method::Rtn && method != Method::Spqr) {
-        result->note += "; calibrated on " + calib->source;
-    }
+    if (!result) return result;
+    result->method = method;
+    setStoredCost(*result, w.rows * w.cols);
+    if (calib && method != Method::Rtn && method != Method::Spqr) result->note += "; calibrated on " + calib->source;
     return result;
 }
 

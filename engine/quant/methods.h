@@ -32,22 +32,31 @@ struct MethodOptions {
 };
 
 struct MethodResult {
-    /// dequant is in the original weight space. For AWQ and SmoothQuant, clip, scales,
-    /// zeroPoints and packed describe the stored weights W diag(s) (1/s folds into the
-    /// previous operation); LLM.int8 and SpQR clear packed (it no longer covers every weight).
+    Method method = Method::Rtn;
+    /// The quantized tensor as a file stores it: codes and parameters. AWQ / SmoothQuant: of
+    /// W diag(s) (1/s folds into the previous operation); LLM.int8: of the input columns not
+    /// kept [rows, cols - k]; SpQR: of every weight (the outliers replace some).
     Quantized quantized;
-    /// Weights kept in 16 bit (LLM.int8 columns x rows, SpQR outliers); included in bytes and
-    /// bitsPerWeight, with an index cost for sparse SpQR entries (32-bit position each).
-    int64_t keptWeights = 0;
-    int64_t keptChannels = 0;   ///< LLM.int8: input channels kept in 16 bit
-    std::vector<float> channelScales; ///< AWQ / SmoothQuant: the per-input-channel scales s
+    /// The layer's effective weights in the original space where they differ from
+    /// quantized.dequant: decode / s (AWQ, SmoothQuant), decode with the fp16 outliers put in
+    /// (LLM.int8, SpQR). Empty for RTN and GPTQ.
+    std::optional<Matrix> effective;
+    /// AWQ / SmoothQuant: the per-input-channel scales s (stored as NAME.smooth).
+    std::vector<float> channelScales;
     /// LLM.int8: the input columns kept in fp16, ascending; SpQR: the flat (row-major)
-    /// positions of the fp16 outliers, ascending. Their values are in quantized.dequant.
+    /// positions of the fp16 outliers, ascending.
     std::vector<int64_t> outlierIndex;
-    /// LLM.int8: the quantized other columns [rows, cols - kept]; SpQR: the RTN result the
-    /// outliers overlay. What a saved file stores besides the outliers.
-    std::optional<Quantized> part;
-    std::string note;           ///< what the method did, with the calibration source
+    /// The fp16 bits of the outliers as stored: LLM.int8 [rows, k] row-major, SpQR [k].
+    std::vector<uint16_t> outlierValues;
+    int64_t keptWeights = 0;  ///< weights kept in fp16
+    int64_t keptChannels = 0; ///< LLM.int8: input channels kept in fp16
+    /// Bytes of every part a file stores for the tensor (stored.h), and bits per weight.
+    uint64_t bytes = 0;
+    double bitsPerWeight = 0;
+    std::string note; ///< what the method did, with the calibration source
+
+    /// The weights the layer computes with: effective when set, else quantized.dequant.
+    const Matrix& dequant() const { return effective ? *effective : quantized.dequant; }
 };
 
 /// Runs `method`. `calib` may be null for RTN, LLM.int8 with a weight threshold and SpQR;

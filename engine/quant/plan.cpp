@@ -177,9 +177,9 @@ core::Status quantizeTensor(const core::TensorInfo& t, const Scheme& scheme, con
     }
     row.quantized = true;
     row.status = "quantized";
-    row.bytesAfter = r->quantized.bytes;
-    row.bitsPerWeight = r->quantized.bitsPerWeight;
-    row.metrics = compareValues(w->values(), r->quantized.dequant.values());
+    row.bytesAfter = r->bytes;
+    row.bitsPerWeight = r->bitsPerWeight;
+    row.metrics = compareValues(w->values(), r->dequant().values());
     return {};
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 /// Choice of the clipping range of one scale group (min-max, percentile, MSE-optimal search)
 /// and the entropy (KL divergence) calibration of activation samples used by TensorRT.
-#include "quantize.h"
+#include "codec.h"
 
 #include "core/result.h"
 
@@ -11,13 +11,6 @@
 #include <vector>
 
 namespace qs::quant {
-
-/// The range [lo, hi] a group keeps; symmetric formats use lo = -hi.
-struct ClipRange {
-    float lo = 0;
-    float hi = 0;
-    bool operator==(const ClipRange&) const = default;
-};
 
 /// InvalidArgument unless percentile is in (0, 100] and mseSteps in [1, 100] (the ratio
 /// 1 - k/100 must stay positive).

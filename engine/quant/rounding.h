@@ -7,7 +7,6 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <random>
 
 namespace qs::quant {
 
@@ -44,21 +43,18 @@ inline bool isFiniteBits(float v)
     return (std::bit_cast<uint32_t>(v) & 0x7fffffffu) < 0x7f800000u;
 }
 
-/// The generator of stochastic rounding for one segment of work. Seeding from the scheme seed
-/// and the segment index (never the thread) makes the result independent of scheduling.
-inline std::mt19937_64 segmentGenerator(uint64_t seed, uint64_t segment)
+/// The uniform draw of stochastic rounding for the weight at `position` (row * cols + col of
+/// the [out, in] matrix): splitmix64 of (seed, position), its top 24 bits scaled to [0, 1).
+/// Counter-based, so RTN, GPTQ (which codes columns out of order) and a GPU kernel draw the
+/// same number for the same weight whatever the order or the thread count. The one
+/// definition of the stream.
+[[gnu::always_inline]] inline float stochasticUniform(uint64_t seed, uint64_t position)
 {
-    // splitmix64 of the pair, so that neighbouring segments get unrelated streams.
-    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (segment + 1);
+    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (position + 1);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return std::mt19937_64(z ^ (z >> 31));
-}
-
-/// A uniform float in [0, 1) from the top 24 bits of one 64-bit draw.
-inline float uniformFloat(std::mt19937_64& gen)
-{
-    return float(gen() >> 40) * (1.0f / 16777216.0f);
+    z ^= z >> 31;
+    return float(z >> 40) * (1.0f / 16777216.0f);
 }
 
 } // namespace qs::quant

@@ -1,6 +1,6 @@
 #include "save.h"
 
-#include "encode.h"
+#include "stored.h"
 
 #include "io/model_writer.h"
 #include "io/spill_file.h"
@@ -108,7 +108,7 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
     std::map<std::string, StoredTensor> stored;
     ApplyOptions run = options;
     run.sink = [&](const core::TensorInfo& t, const Scheme& s, const MethodResult& r) -> core::Status {
-        auto parts = encodeResult(r, s, plan.method);
+        auto parts = storedParts(r);
         if (!parts) return Error{parts.error().code, model.path + ": '" + t.name + "': " + parts.error().message};
         StoredTensor entry{{}, describe(t, s, plan.method)};
         for (const auto& p : *parts) {

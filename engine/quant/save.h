@@ -1,6 +1,6 @@
 #pragma once
 /// Saving a quantized model: every tensor the plan quantizes is stored in its encoded form
-/// (encode.h), every other tensor is copied byte for byte from the source file.
+/// (stored.h), every other tensor is copied byte for byte from the source file.
 ///   .gguf         GGUF-native schemes only (q8_0, q4_k, ...): the blocks as llama.cpp stores
 ///                 them; kept tensors must have a GGUF type.
 ///   .safetensors  every other scheme: codes, scales and zero points as separate tensors.

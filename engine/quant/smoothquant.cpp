@@ -59,8 +59,8 @@ core::Result<MethodResult> quantizeSmoothQuant(const Matrix& w, const Scheme& sc
         after = std::max(after, act[j] * inv[j]);
     }
     MethodResult result;
+    result.effective = scaleColumns(q->dequant, inv);
     result.quantized = std::move(q.value());
-    result.quantized.dequant = scaleColumns(result.quantized.dequant, inv);
     result.channelScales = s;
     const std::string what =
         calib.hasActivations() ? "activation absmax" : "activation RMS (imatrix)";

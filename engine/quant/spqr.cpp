@@ -1,6 +1,9 @@
 #include "spqr.h"
 
+#include "ggml_quant.h"
 #include "llmint8.h"
+
+#include "core/dtype.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,9 +22,7 @@ core::Result<MethodResult> quantizeSpqr(const Matrix& w, const Scheme& scheme,
     auto rtn = quantizeRtn(w, scheme, options.range, progress);
     if (!rtn) return rtn.error();
     MethodResult result;
-    result.quantized = rtn.value();
-    result.part = std::move(rtn.value());
-    Matrix& q = result.quantized.dequant;
+    Matrix q = rtn->dequant;
     std::vector<uint64_t> order;
     order.reserve(w.data.size());
     for (uint64_t i = 0; i < w.data.size(); ++i) {
@@ -36,16 +37,16 @@ core::Result<MethodResult> quantizeSpqr(const Matrix& w, const Scheme& scheme,
                          const double ea = error(a), eb = error(b);
                          return ea != eb ? ea > eb : a < b;
                      });
-    for (uint64_t n = 0; n < k; ++n)
-        q.data[order[n]] = roundToHalf(w.data[order[n]]);
     result.outlierIndex.assign(order.begin(), order.begin() + ptrdiff_t(k));
     std::sort(result.outlierIndex.begin(), result.outlierIndex.end());
+    for (int64_t i : result.outlierIndex) {
+        const uint16_t half = f32ToF16RoundNearestEven(w.data[size_t(i)]);
+        result.outlierValues.push_back(half);
+        q.data[size_t(i)] = core::f16ToF32(half);
+    }
     result.keptWeights = int64_t(k);
-    result.quantized.bytes += k * 6;
-    const double weights = double(w.data.size());
-    result.quantized.bitsPerWeight =
-        weights > 0 ? double(result.quantized.bytes) * 8.0 / weights : 0.0;
-    result.quantized.packed.clear(); // the codes no longer describe every weight
+    result.quantized = std::move(*rtn);
+    result.effective = std::move(q);
     result.note = "SpQR: " + std::to_string(k) + " weights (" +
                   std::to_string(options.spqrPercent) +
                   "%) with the largest error kept in fp16 as sparse outliers";

@@ -22,3 +22,76 @@ inline qs::quant::Matrix matrixOf(int64_t rows, int64_t cols, std::vector<float>
 }
 
 } // namespace quanttest
+
+// Accessors for the typed parameters of a quantization result.
+#include "quant/quantize.h"
+
+#include <variant>
+
+namespace quanttest {
+
+/// Int / FP8: the scale of every group.
+inline std::vector<float> scalesOf(const qs::quant::Quantized& q)
+{
+    const auto* p = std::get_if<qs::quant::ScaledParams>(&q.params);
+    return p ? p->scale : std::vector<float>{};
+}
+
+/// Int asymmetric: the zero point of every group.
+inline std::vector<int32_t> zeroPointsOf(const qs::quant::Quantized& q)
+{
+    const auto* p = std::get_if<qs::quant::ScaledParams>(&q.params);
+    return p ? std::vector<int32_t>(p->zeroPoint.begin(), p->zeroPoint.end()) : std::vector<int32_t>{};
+}
+
+/// The upper end of every group's range (the kept magnitude of symmetric formats).
+inline std::vector<float> clipHi(const qs::quant::Quantized& q)
+{
+    std::vector<float> out;
+    for (const auto& c : q.clip) out.push_back(c.hi);
+    return out;
+}
+
+/// Every group's range as lo, hi pairs.
+inline std::vector<float> clipPairs(const qs::quant::Quantized& q)
+{
+    std::vector<float> out;
+    for (const auto& c : q.clip) {
+        out.push_back(c.lo);
+        out.push_back(c.hi);
+    }
+    return out;
+}
+
+inline int64_t groupsPerRow(const qs::quant::Quantized& q) { return q.grid.perRow; }
+
+/// The codes as signed bytes (symmetric int).
+inline std::vector<int8_t> signedCodes(const qs::quant::Quantized& q)
+{
+    return std::vector<int8_t>(q.codes.begin(), q.codes.end());
+}
+
+/// GGUF results: the blocks (the codes) as bytes.
+inline std::vector<std::byte> blocksOf(const qs::quant::Quantized& q)
+{
+    const auto* p = reinterpret_cast<const std::byte*>(q.codes.data());
+    return std::vector<std::byte>(p, p + q.codes.size());
+}
+
+inline const std::byte* blockData(const qs::quant::Quantized& q)
+{
+    return reinterpret_cast<const std::byte*>(q.codes.data());
+}
+
+/// A GGUF block type through the codec (quantizeRtn with that scheme).
+inline qs::core::Result<qs::quant::Quantized> quantizeGgml(const qs::quant::Matrix& w, qs::core::DType type,
+                                                           qs::core::Progress* progress = nullptr)
+{
+    qs::quant::Scheme s;
+    s.family = qs::quant::Family::Ggml;
+    s.ggmlType = type;
+    s.granularity = qs::quant::Granularity::Group;
+    return qs::quant::quantizeRtn(w, s, {}, progress);
+}
+
+} // namespace quanttest

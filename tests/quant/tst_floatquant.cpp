@@ -179,20 +179,20 @@ void TestFloatQuant::fp8Scaled()
     const Matrix w = matrixOf(2, 4, {448.f, 1.0625f, 0.001953125f, -300.f,  //
                                      896.f, 3.f, 2.125f, 0.f});
     const auto q = run(w, "fp8_e4m3");
-    QCOMPARE(q.scales, (std::vector<float>{1.f, 2.f}));
-    QCOMPARE(q.clip, (std::vector<float>{448.f, 896.f}));
+    QCOMPARE(scalesOf(q), (std::vector<float>{1.f, 2.f}));
+    QCOMPARE(clipHi(q), (std::vector<float>{448.f, 896.f}));
     // 2.125 / 2 = 1.0625 ties to 1 -> 2.
     QCOMPARE(q.dequant.data,
              (std::vector<float>{448.f, 1.f, 0.001953125f, -288.f, 896.f, 3.f, 2.f, 0.f}));
     // Per tensor: scale 896 / 448 = 2; 1.0625 / 2 = 0.53125 (exponent -1, step 1/16) ties to
     // 0.5 -> 1.0; 0.001953125 / 2 = 2^-10 ties to 0.
     const auto t = run(w, "fp8_e4m3:tensor");
-    QCOMPARE(t.scales, std::vector<float>{2.f});
+    QCOMPARE(scalesOf(t), std::vector<float>{2.f});
     QCOMPARE(t.dequant.data,
              (std::vector<float>{448.f, 1.f, 0.f, -288.f, 896.f, 3.f, 2.f, 0.f}));
     // E5M2 per channel, absmax 28672 -> scale 0.5: 1.375 / 0.5 = 2.75 ties to 3 -> 1.5.
     const auto e5 = run(matrixOf(1, 3, {28672.f, 1.375f, 1.25f}), "fp8_e5m2");
-    QCOMPARE(e5.scales, std::vector<float>{0.5f});
+    QCOMPARE(scalesOf(e5), std::vector<float>{0.5f});
     QCOMPARE(e5.dequant.data, (std::vector<float>{28672.f, 1.5f, 1.25f}));
     QCOMPARE(e5.bytes, uint64_t(3 + 4));
 }
@@ -206,8 +206,8 @@ void TestFloatQuant::fp8OverflowModes()
     p50.percentile = 50;
     const Matrix w = matrixOf(1, 5, {1.f, 1.f, -1.f, 1.f, 100.f});
     const auto sat = run(w, "fp8_e4m3", p50);
-    QCOMPARE(sat.clip, std::vector<float>{1.f});
-    QCOMPARE(sat.scales, std::vector<float>{1.f / 448.f});
+    QCOMPARE(clipHi(sat), std::vector<float>{1.f});
+    QCOMPARE(scalesOf(sat), std::vector<float>{1.f / 448.f});
     QCOMPARE(sat.dequant.data[4], 448.f * (1.f / 448.f));
     const auto nan = run(w, "fp8_e4m3:nan", p50);
     QVERIFY(std::isnan(nan.dequant.data[4]));
@@ -230,8 +230,8 @@ void TestFloatQuant::mxfp4Blocks()
     const std::vector<float> e1 = padded({96.f, 48.f, 8.f, -16.f}, 32);
     expect.insert(expect.end(), e1.begin(), e1.end());
     QCOMPARE(q.dequant.data, expect);
-    QCOMPARE(q.clip, (std::vector<float>{6.f, 96.f}));
-    QCOMPARE(q.groupsPerRow, int64_t(2));
+    QCOMPARE(clipHi(q), (std::vector<float>{6.f, 96.f}));
+    QCOMPARE(groupsPerRow(q), int64_t(2));
     QCOMPARE(q.bitsPerWeight, 4.25);
     // amax 7.9: X = 1 and 7.9 saturates to 6; amax 0.75: X = 2^(-1 - 2), 0.75 / X = 6.
     const auto s = run(matrixOf(2, 1, {7.9f, 0.75f}), "mxfp4"); // one block per row
@@ -244,7 +244,7 @@ void TestFloatQuant::mxfp8Block()
     // 3 / 2 = 1.5 exact; 0.1 / 2 = 0.05 -> E4M3 exponent -5, step 2^-8: 12.8 -> 13 -> 0.05078125.
     const auto q = run(matrixOf(1, 3, {1000.f, 3.f, 0.1f}), "mxfp8");
     QCOMPARE(q.dequant.data, (std::vector<float>{896.f, 3.f, 0.1015625f}));
-    QCOMPARE(q.clip, std::vector<float>{896.f});
+    QCOMPARE(clipHi(q), std::vector<float>{896.f});
     // 3 bytes + 1 scale byte.
     QCOMPARE(q.bytes, uint64_t(4));
 }
@@ -256,10 +256,10 @@ void TestFloatQuant::mxShortAndZeroBlocks()
     v[0] = 1.f;
     v[35] = 3.f; // second (short) block: X = 2^(1 - 2), 3 / 0.5 = 6
     const auto q = run(matrixOf(2, 40, v), "mxfp4");
-    QCOMPARE(q.groupsPerRow, int64_t(2));
-    QCOMPARE(q.clip.size(), size_t(4));
-    QCOMPARE(q.clip[1], 3.f);
-    QCOMPARE(q.clip[2], 6.f * std::ldexp(1.f, -127)); // E8M0's smallest scale
+    QCOMPARE(groupsPerRow(q), int64_t(2));
+    QCOMPARE(clipHi(q).size(), size_t(4));
+    QCOMPARE(clipHi(q)[1], 3.f);
+    QCOMPARE(clipHi(q)[2], 6.f * std::ldexp(1.f, -127)); // E8M0's smallest scale
     QCOMPARE(q.dequant.data, v);
     // 80 x 4 bits + 4 blocks x 8 = 352 bits = 44 bytes.
     QCOMPARE(q.bytes, uint64_t(44));
@@ -280,15 +280,15 @@ void TestFloatQuant::nvfp4Example()
     const std::vector<float> e1 = padded({2.8125f, 0.9375f, 0.234375f}, 16);
     expect.insert(expect.end(), e1.begin(), e1.end());
     QCOMPARE(q.dequant.data, expect);
-    QCOMPARE(q.clip, (std::vector<float>{2688.f, 2.8125f}));
-    QCOMPARE(q.scales, std::vector<float>{1.f});
+    QCOMPARE(clipHi(q), (std::vector<float>{2688.f, 2.8125f}));
+    QCOMPARE(std::get<BlockScaleParams>(q.params).tensorScale, 1.f);
     // 32 x 4 + 2 x 8 + 32 = 176 bits = 22 bytes = 5.5 bits per weight.
     QCOMPARE(q.bitsPerWeight, 5.5);
     // Doubling every value doubles the tensor scale and every result (powers of two are exact).
     std::vector<float> twice = row;
     for (float& x : twice) x *= 2.f;
     const auto q2 = run(matrixOf(1, 32, twice), "nvfp4");
-    QCOMPARE(q2.scales, std::vector<float>{2.f});
+    QCOMPARE(std::get<BlockScaleParams>(q2.params).tensorScale, 2.f);
     for (size_t i = 0; i < expect.size(); ++i) QCOMPARE(q2.dequant.data[i], 2.f * expect[i]);
 }
 
@@ -322,7 +322,7 @@ void TestFloatQuant::nf4Blocks()
     v[2] = 1.2f;
     v[3] = -2.f;
     const auto q = run(matrixOf(1, 64, v), "nf4");
-    QCOMPARE(q.clip, std::vector<float>{2.f});
+    QCOMPARE(clipHi(q), std::vector<float>{2.f});
     QCOMPARE(q.dequant.data[0], 2.f);
     QCOMPARE(q.dequant.data[1], l[3] * 2.f);
     QCOMPARE(q.dequant.data[2], l[13] * 2.f);
@@ -334,8 +334,8 @@ void TestFloatQuant::nf4Blocks()
     std::vector<float> w(40, 0.5f);
     w[39] = 4.f;
     const auto g = run(matrixOf(1, 40, w), "nf4:g32");
-    QCOMPARE(g.clip, (std::vector<float>{0.5f, 4.f}));
-    QCOMPARE(g.groupsPerRow, int64_t(2));
+    QCOMPARE(clipHi(g), (std::vector<float>{0.5f, 4.f}));
+    QCOMPARE(groupsPerRow(g), int64_t(2));
     QCOMPARE(g.dequant.data[0], 0.5f);
     QCOMPARE(g.dequant.data[32], l[9] * 4.f); // 0.125 between 0.0796 and 0.1609, nearer 0.1609
 }
@@ -352,8 +352,8 @@ void TestFloatQuant::nf4DoubleQuant()
     const float mean = float((1.0 + 2.0 + 4.0) / 3.0);
     const float s = (4.f - mean) / 127.f;
     const std::vector<float> expect{-102.f * s + mean, -25.f * s + mean, 127.f * s + mean};
-    QCOMPARE(q.clip, expect);
-    for (size_t i = 0; i < 3; ++i) QVERIFY(std::fabs(q.clip[i] - float(1 << i)) <= s / 2);
+    QCOMPARE(clipHi(q), expect);
+    for (size_t i = 0; i < 3; ++i) QVERIFY(std::fabs(clipHi(q)[i] - float(1 << i)) <= s / 2);
     // Each block's extreme value dequantizes to +-its dequantized absmax (level +-1).
     QCOMPARE(q.dequant.data[0], expect[0]);
     QCOMPARE(q.dequant.data[64], -expect[1]);
@@ -370,18 +370,32 @@ void TestFloatQuant::nf4DoubleQuant()
 void TestFloatQuant::nonFiniteAndEmpty_data()
 {
     QTest::addColumn<QString>("spec");
-    for (const char* s : {"fp8_e4m3", "fp8_e5m2:tensor", "mxfp4", "mxfp8", "nvfp4", "nf4",
-                          "nf4:dq"})
-        QTest::newRow(s) << s;
+    QTest::addColumn<float>("nan");     ///< what a NaN weight is stored as (decoded)
+    QTest::addColumn<float>("inf");     ///< what +Inf is stored as (-Inf: the negative)
+    QTest::addColumn<quint64>("emptyBytes"); ///< bytes stored for an empty [0, 64] tensor
+    // FP8 has a NaN; Inf saturates to the largest value (448 / 57344 x scale = the absmax 1).
+    // MX and NVFP4 store non-finite weights as code 0. NF4: NaN -> level 0.0, +-Inf -> the
+    // levels +-1 (x absmax). Empty tensors still store their per-tensor scalars (an F32 tensor
+    // scale, NVFP4's scale_2, NF4 dq's mean).
+    QTest::newRow("fp8_e4m3") << "fp8_e4m3" << kNaN << 1.f << 0ull;
+    QTest::newRow("fp8_e5m2:tensor") << "fp8_e5m2:tensor" << kNaN << 1.f << 4ull;
+    QTest::newRow("mxfp4") << "mxfp4" << 0.f << 0.f << 0ull;
+    QTest::newRow("mxfp8") << "mxfp8" << 0.f << 0.f << 0ull;
+    QTest::newRow("nvfp4") << "nvfp4" << 0.f << 0.f << 4ull;
+    QTest::newRow("nf4") << "nf4" << 0.f << 1.f << 0ull;
+    QTest::newRow("nf4:dq") << "nf4:dq" << 0.f << 1.f << 4ull;
 }
 
 void TestFloatQuant::nonFiniteAndEmpty()
 {
     QFETCH(QString, spec);
+    QFETCH(float, nan);
+    QFETCH(float, inf);
+    QFETCH(quint64, emptyBytes);
     const QByteArray s = spec.toUtf8();
-    // NaN and Inf stay as they are and do not spoil the scale of their block: the block's
-    // absmax 1.0 comes back (up to the rounding of a non-power-of-two scale) and 0.5 is a level
-    // of every format but NF4 (0.5 -> 0.4407, below the midpoint 0.5017).
+    // NaN and Inf do not spoil the scale of their block: the block's absmax 1.0 comes back (up
+    // to the rounding of a non-power-of-two scale) and 0.5 is a level of every format but NF4
+    // (0.5 -> 0.4407, below the midpoint 0.5017). They are stored as the format can hold them.
     std::vector<float> v(64, 0.f);
     v[0] = kNaN;
     v[1] = 1.f;
@@ -389,9 +403,10 @@ void TestFloatQuant::nonFiniteAndEmpty()
     v[3] = 0.5f;
     v[4] = -kInf;
     const auto q = run(matrixOf(1, 64, v), s.constData());
-    QVERIFY(std::isnan(q.dequant.data[0]));
-    QCOMPARE(q.dequant.data[2], kInf);
-    QCOMPARE(q.dequant.data[4], -kInf);
+    if (std::isnan(nan)) QVERIFY(std::isnan(q.dequant.data[0]));
+    else QCOMPARE(q.dequant.data[0], nan);
+    QVERIFY(std::fabs(q.dequant.data[2] - inf) < 1e-2f);
+    QVERIFY(std::fabs(q.dequant.data[4] + inf) < 1e-2f);
     if (!spec.startsWith("nf4")) {
         QVERIFY(std::fabs(q.dequant.data[1] - 1.f) < 1e-6f);
         QVERIFY(std::fabs(q.dequant.data[3] - 0.5f) < 1e-6f);
@@ -399,11 +414,11 @@ void TestFloatQuant::nonFiniteAndEmpty()
         QVERIFY(std::fabs(q.dequant.data[1] - 1.f) < 1e-2f); // dq moves the absmax slightly
         QVERIFY(std::fabs(q.dequant.data[3] - 0.44070982933044434f) < 1e-2f);
     }
-    for (float c : q.clip) QVERIFY(std::isfinite(c));
+    for (float c : clipHi(q)) QVERIFY(std::isfinite(c));
     // Empty matrices give defined, empty results.
     const auto e = run(matrixOf(0, 64, {}), s.constData());
     QVERIFY(e.dequant.data.empty());
-    QCOMPARE(e.bytes, uint64_t(0));
+    QCOMPARE(e.bytes, uint64_t(emptyBytes));
     QCOMPARE(e.bitsPerWeight, 0.0);
     // All zero: zeros back.
     const auto z = run(matrixOf(2, 32, std::vector<float>(64, 0.f)), s.constData());

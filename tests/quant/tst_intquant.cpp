@@ -84,7 +84,7 @@ struct Reference {
         for (size_t i = 0; i < in.size(); ++i) {
             const float x = *in[i];
             const float q = std::clamp(std::nearbyint(x / s) + zp, qmin, qmax);
-            *out[i] = std::isfinite(x) ? (q - zp) * s : x;
+            *out[i] = std::isfinite(x) ? (q - zp) * s : 0.f; // stored as the zero point
         }
     }
 };
@@ -104,7 +104,7 @@ private slots:
     void halfAwayVersusEven();
     void stochasticIsUnbiasedAndSeeded();
     void allZeroChannel();
-    void nanAndInfKeptAndExcluded();
+    void nanAndInfExcluded();
     void emptyMatrices();
     void invalidRequests();
     void matchesNaiveReference_data();
@@ -117,11 +117,11 @@ void TestIntQuant::int4SymmetricHandExample()
     // absmax 1.75, qmax 7 -> scale 0.25; x / scale = 3.5, -7, 1.75, 0.5 -> codes 4 (tie to
     // even), -7, 2, 0 (tie to even) -> 1.0, -1.75, 0.5, 0.
     const auto q = run(matrixOf(1, 4, {0.875f, -1.75f, 0.4375f, 0.125f}), "int4");
-    QCOMPARE(q.scales, std::vector<float>{0.25f});
-    QCOMPARE(q.clip, std::vector<float>{1.75f});
-    QVERIFY(q.zeroPoints.empty());
+    QCOMPARE(scalesOf(q), std::vector<float>{0.25f});
+    QCOMPARE(clipHi(q), std::vector<float>{1.75f});
+    QVERIFY(zeroPointsOf(q).empty());
     QCOMPARE(q.dequant.data, (std::vector<float>{1.0f, -1.75f, 0.5f, 0.0f}));
-    QCOMPARE(q.groupsPerRow, int64_t(1));
+    QCOMPARE(groupsPerRow(q), int64_t(1));
     // 4 x 4 bits + one F32 scale = 48 bits = 6 bytes.
     QCOMPARE(q.bytes, uint64_t(6));
     QCOMPARE(q.bitsPerWeight, 12.0);
@@ -132,45 +132,41 @@ void TestIntQuant::int4AsymmetricHandExample()
     // [lo, hi] = [-0.75, 3]: scale = 3.75 / 15 = 0.25, zp = round(0.75 / 0.25) = 3.
     // x / s = -3, 0, 2.5, 4.4, 12 -> round 2 (even), 4 -> +3 = 0, 3, 5, 7, 15.
     const auto q = run(matrixOf(1, 5, {-0.75f, 0.0f, 0.625f, 1.1f, 3.0f}), "int4:asym");
-    QCOMPARE(q.scales, std::vector<float>{0.25f});
-    QCOMPARE(q.zeroPoints, std::vector<int32_t>{3});
-    QCOMPARE(q.clip, (std::vector<float>{-0.75f, 3.0f}));
+    QCOMPARE(scalesOf(q), std::vector<float>{0.25f});
+    QCOMPARE(zeroPointsOf(q), std::vector<int32_t>{3});
+    QCOMPARE(clipPairs(q), (std::vector<float>{-0.75f, 3.0f}));
     QCOMPARE(q.dequant.data, (std::vector<float>{-0.75f, 0.0f, 0.5f, 1.0f, 3.0f}));
-    // 5 x 4 bits + F32 scale + 4-bit zero point = 56 bits = 7 bytes.
-    QCOMPARE(q.bytes, uint64_t(7));
+    // As stored: 5 x 4 bits in ceil(20 / 8) = 3 bytes + an F32 scale + a U8 zero point = 8.
+    QCOMPARE(q.bytes, uint64_t(8));
 }
 
 void TestIntQuant::asymmetricRangeIncludesZero()
 {
     // All positive [0.5, 3.75]: the range becomes [0, 3.75], scale 0.25, zp 0.
     const auto q = run(matrixOf(1, 3, {0.5f, 3.75f, 1.3f}), "int4:asym");
-    QCOMPARE(q.scales, std::vector<float>{0.25f});
-    QCOMPARE(q.zeroPoints, std::vector<int32_t>{0});
-    QCOMPARE(q.clip, (std::vector<float>{0.0f, 3.75f}));
+    QCOMPARE(scalesOf(q), std::vector<float>{0.25f});
+    QCOMPARE(zeroPointsOf(q), std::vector<int32_t>{0});
+    QCOMPARE(clipPairs(q), (std::vector<float>{0.0f, 3.75f}));
     QCOMPARE(q.dequant.data, (std::vector<float>{0.5f, 3.75f, 1.25f})); // 5.2 -> 5
     // All negative [-2, -1] with int2 asym (levels 0..3): [-2, 0], scale 2/3, zp 3.
     const auto n = run(matrixOf(1, 2, {-2.0f, -1.0f}), "int2:asym");
-    QCOMPARE(n.zeroPoints, std::vector<int32_t>{3});
-    QCOMPARE(n.scales, std::vector<float>{2.0f / 3.0f});
+    QCOMPARE(zeroPointsOf(n), std::vector<int32_t>{3});
+    QCOMPARE(scalesOf(n), std::vector<float>{2.0f / 3.0f});
 }
 
 void TestIntQuant::int8CodesPacked()
 {
     // absmax 63.5 -> scale 0.5; codes 127, -2 (-2.5 to even), 2 (1.5 to even), 0 (0.4).
     const auto q = run(matrixOf(1, 4, {63.5f, -1.25f, 0.75f, 0.2f}), "int8");
-    QCOMPARE(q.packed.size(), size_t(4));
-    int8_t codes[4];
-    std::memcpy(codes, q.packed.data(), 4);
-    QCOMPARE(codes[0], int8_t(127));
-    QCOMPARE(codes[1], int8_t(-2));
-    QCOMPARE(codes[2], int8_t(2));
-    QCOMPARE(codes[3], int8_t(0));
+    QCOMPARE(signedCodes(q), (std::vector<int8_t>{127, -2, 2, 0}));
     QCOMPARE(q.dequant.data, (std::vector<float>{63.5f, -1.0f, 1.0f, 0.0f}));
     // Restricted range: -63.5 maps to -127, never -128.
     const auto neg = run(matrixOf(1, 2, {-63.5f, 10.0f}), "int8");
-    QCOMPARE(int8_t(neg.packed[0]), int8_t(-127));
-    QVERIFY(run(matrixOf(1, 2, {1.f, 2.f}), "int8:asym").packed.empty());
-    QVERIFY(run(matrixOf(1, 2, {1.f, 2.f}), "int4").packed.empty());
+    QCOMPARE(signedCodes(neg)[0], int8_t(-127));
+    // Asymmetric codes are unsigned: [1, 255] -> range [0, 255], scale 1, zp 0: 1, 255.
+    // int4 symmetric [3.5, 7]: scale 1, codes 3.5 -> 4 (to even), 7.
+    QCOMPARE(run(matrixOf(1, 2, {1.f, 255.f}), "int8:asym").codes, (std::vector<uint8_t>{1, 255}));
+    QCOMPARE(signedCodes(run(matrixOf(1, 2, {3.5f, 7.f}), "int4")), (std::vector<int8_t>{4, 7}));
 }
 
 void TestIntQuant::int2Levels()
@@ -213,11 +209,11 @@ void TestIntQuant::granularities()
     QFETCH(qint64, groupsPerRow);
     const Matrix w = matrixOf(2, 4, {1.75f, 3.5f, -7.f, 0.4375f, 0.25f, -0.875f, 0.125f, 14.f});
     const auto q = run(w, spec.toUtf8().constData());
-    QCOMPARE(q.scales, scales);
+    QCOMPARE(scalesOf(q), scales);
     QVERIFY2(q.dequant.data == dequant, qPrintable(dump(q.dequant.data)));
-    QCOMPARE(q.groupsPerRow, groupsPerRow);
-    QCOMPARE(q.clip.size(), scales.size());
-    for (size_t i = 0; i < scales.size(); ++i) QCOMPARE(q.clip[i], scales[i] * 7.f);
+    QCOMPARE(q.grid.perRow, groupsPerRow);
+    QCOMPARE(clipHi(q).size(), scales.size());
+    for (size_t i = 0; i < scales.size(); ++i) QCOMPARE(clipHi(q)[i], scales[i] * 7.f);
 }
 
 void TestIntQuant::halfAwayVersusEven()
@@ -275,55 +271,77 @@ void TestIntQuant::allZeroChannel()
     const Matrix w = matrixOf(2, 3, {0.f, 0.f, 0.f, 1.f, -2.f, 0.5f});
     for (const char* spec : {"int8", "int4:asym", "int4:g2", "int3:g2:asym", "int8:inchannel"}) {
         const auto q = run(w, spec);
-        QVERIFY2(std::all_of(q.scales.begin(), q.scales.end(), [](float s) { return s > 0; }),
-                 spec);
+        const auto scales = scalesOf(q);
+        QVERIFY2(std::all_of(scales.begin(), scales.end(), [](float s) { return s > 0; }), spec);
         QCOMPARE(q.dequant.data[0], 0.f);
         QCOMPARE(q.dequant.data[1], 0.f);
         QCOMPARE(q.dequant.data[2], 0.f);
     }
     const auto q = run(w, "int8");
-    QCOMPARE(q.scales[0], 1.f);
+    QCOMPARE(scalesOf(q)[0], 1.f);
     const auto a = run(w, "int4:asym");
-    QCOMPARE(a.scales[0], 1.f);
-    QCOMPARE(a.zeroPoints[0], 0);
+    QCOMPARE(scalesOf(a)[0], 1.f);
+    QCOMPARE(zeroPointsOf(a)[0], 0);
     // A whole zero tensor.
     const auto z = run(matrixOf(2, 2, {0, 0, 0, 0}), "int8:tensor");
-    QCOMPARE(z.scales, std::vector<float>{1.f});
+    QCOMPARE(scalesOf(z), std::vector<float>{1.f});
     QCOMPARE(z.dequant.data, (std::vector<float>{0, 0, 0, 0}));
 }
 
-void TestIntQuant::nanAndInfKeptAndExcluded()
+void TestIntQuant::nanAndInfExcluded()
 {
     // Row 0: NaN and Inf do not enter the range: absmax 3.5 -> scale 0.5.
     const Matrix w = matrixOf(2, 4, {kNaN, 1.75f, -3.5f, kInf, 7.f, 1.f, -kInf, 0.5f});
     const auto q = run(w, "int4");
-    QCOMPARE(q.scales, (std::vector<float>{0.5f, 1.f}));
-    QVERIFY(sameFloats(q.dequant.data, {kNaN, 2.f, -3.5f, kInf, 7.f, 1.f, -kInf, 0.f}));
+    QCOMPARE(scalesOf(q), (std::vector<float>{0.5f, 1.f}));
+    // An integer code cannot hold NaN or Inf: they are stored as the zero point (value 0), and
+    // dequant shows what is stored.
+    QVERIFY(sameFloats(q.dequant.data, {0.f, 2.f, -3.5f, 0.f, 7.f, 1.f, 0.f, 0.f}));
     // Per tensor, the range ignores them too (absmax 7 -> scale 1).
     const auto t = run(w, "int4:tensor");
-    QCOMPARE(t.scales, std::vector<float>{1.f});
-    QVERIFY(sameFloats(t.dequant.data, {kNaN, 2.f, -4.f, kInf, 7.f, 1.f, -kInf, 0.f}));
+    QCOMPARE(scalesOf(t), std::vector<float>{1.f});
+    QVERIFY(sameFloats(t.dequant.data, {0.f, 2.f, -4.f, 0.f, 7.f, 1.f, 0.f, 0.f}));
     // int8 codes of non-finite values are 0.
     const auto c = run(matrixOf(1, 2, {kNaN, 127.f}), "int8");
-    QCOMPARE(int8_t(c.packed[0]), int8_t(0));
-    // A group of only NaN gets scale 1.
+    QCOMPARE(signedCodes(c)[0], int8_t(0));
+    // A group of only NaN gets scale 1 and zero point 0; asymmetric codes are the zero point.
     const auto g = run(matrixOf(1, 4, {kNaN, kNaN, 1.f, 2.f}), "int8:g2:asym");
-    QCOMPARE(g.scales[0], 1.f);
-    QVERIFY(std::isnan(g.dequant.data[0]));
+    QCOMPARE(scalesOf(g)[0], 1.f);
+    QCOMPARE(zeroPointsOf(g)[0], 0);
+    QCOMPARE(g.codes[0], uint8_t(0));
+    QCOMPARE(g.dequant.data[0], 0.f);
+    // Asymmetric: [-1, 3] -> scale 4/255, zp round(63.75) = 64; NaN is stored as 64.
+    const auto a = run(matrixOf(1, 3, {-1.f, kNaN, 3.f}), "int8:asym");
+    QCOMPARE(zeroPointsOf(a)[0], 64);
+    QCOMPARE(a.codes[1], uint8_t(64));
+    QCOMPARE(a.dequant.data[1], 0.f);
 }
 
 void TestIntQuant::emptyMatrices()
 {
-    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{0, 0}, {0, 7}, {5, 0}}) {
-        for (const char* spec : {"int8", "int4:g32:asym", "int8:tensor", "int8:inchannel"}) {
-            const auto q = run(matrixOf(rows, cols, {}), spec);
-            QCOMPARE(q.dequant.rows, rows);
-            QCOMPARE(q.dequant.cols, cols);
-            QVERIFY(q.dequant.data.empty());
-            QCOMPARE(q.bytes, uint64_t(0));
-            QCOMPARE(q.bitsPerWeight, 0.0);
-            QVERIFY(q.clip.empty());
-        }
+    // What a file stores for an empty tensor: no codes, but the scales of the groups that
+    // exist (one F32 per tensor; one per row for channel scales; none for empty groups).
+    struct Case {
+        int64_t rows, cols;
+        const char* spec;
+        uint64_t bytes;
+        size_t groups;
+    };
+    const Case cases[] = {
+        {0, 0, "int8", 0, 0},       {0, 0, "int4:g32:asym", 0, 0}, {0, 0, "int8:tensor", 4, 1},
+        {0, 0, "int8:inchannel", 0, 0}, {0, 7, "int8", 0, 0},      {0, 7, "int4:g32:asym", 0, 0},
+        {0, 7, "int8:tensor", 4, 1}, {0, 7, "int8:inchannel", 28, 7}, {5, 0, "int8", 20, 5},
+        {5, 0, "int4:g32:asym", 0, 0}, {5, 0, "int8:tensor", 4, 1}, {5, 0, "int8:inchannel", 0, 0},
+    };
+    for (const Case& c : cases) {
+        const auto q = run(matrixOf(c.rows, c.cols, {}), c.spec);
+        QCOMPARE(q.dequant.rows, c.rows);
+        QCOMPARE(q.dequant.cols, c.cols);
+        QVERIFY(q.dequant.data.empty());
+        QVERIFY(q.codes.empty());
+        QCOMPARE(q.bytes, c.bytes);
+        QCOMPARE(q.bitsPerWeight, 0.0);
+        QCOMPARE(q.clip.size(), c.groups);
     }
 }
 
@@ -419,10 +437,10 @@ void TestIntQuant::fp16GroupScales()
     // Group scale 1/7 is stored as the nearest half: 0x3092 = 0.142822265625 (1/7 =
     // 0.142857...; half has 10 fraction bits: 1.0010010010b * 2^-3 = 0.142822265625).
     const auto q = run(matrixOf(1, 2, {1.f, 0.5f}), "int4:g2");
-    QCOMPARE(q.scales, std::vector<float>{0.142822265625f});
+    QCOMPARE(scalesOf(q), std::vector<float>{0.142822265625f});
     // Per channel the same scale stays F32.
     const auto c = run(matrixOf(1, 2, {1.f, 0.5f}), "int4");
-    QCOMPARE(c.scales, std::vector<float>{1.f / 7.f});
+    QCOMPARE(scalesOf(c), std::vector<float>{1.f / 7.f});
 }
 
 QTEST_APPLESS_MAIN(TestIntQuant)

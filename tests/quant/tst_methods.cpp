@@ -3,6 +3,8 @@
 // this file, and the methods' published properties (GPTQ with a diagonal Hessian is RTN; AWQ
 // at alpha 0 is RTN; LLM.int8 keeps exactly the planted outlier channels).
 #include "backends/onednn/onednn_gemm.h"
+#include "quant_test_support.h"
+
 #include "quant/gptq.h"
 #include "quant/methods.h"
 
@@ -15,6 +17,7 @@
 
 using namespace qs;
 using namespace qs::quant;
+using namespace quanttest;
 
 namespace {
 
@@ -191,7 +194,7 @@ Matrix referenceGptq(const Matrix& w0, const Matrix& x, int bits, const Quantize
     const double qmax = std::pow(2.0, bits) - 1;
     for (int64_t i = 0; i < n; ++i) {
         for (int64_t r = 0; r < w0.rows; ++r) {
-            const double s = rtnFit.scales[r], z = rtnFit.zeroPoints[r];
+            const double s = scalesOf(rtnFit)[r], z = zeroPointsOf(rtnFit)[r];
             const double code = std::clamp(std::nearbyint(w[r * n + i] / s) + z, 0.0, qmax);
             const double qv = s * (code - z);
             q.row(r)[i] = float(qv);
@@ -369,9 +372,9 @@ void TestMethods::gptqDiagonalHessianIsRtn()
     o.gptqActOrder = actOrder;
     const MethodResult g = run(w, spec.toUtf8().constData(), Method::Gptq, &c, o);
     const Matrix r = rtn(w, scheme(spec.toUtf8().constData()));
-    QCOMPARE(g.quantized.dequant.data, r.data);
+    QCOMPARE(g.dequant().data, r.data);
     auto rq = quantizeRtn(w, scheme(spec.toUtf8().constData()));
-    QCOMPARE(g.quantized.bytes, rq->bytes);
+    QCOMPARE(g.bytes, rq->bytes);
 }
 
 void TestMethods::gptqBeatsRtn_data()
@@ -398,7 +401,7 @@ void TestMethods::gptqBeatsRtn()
         const Matrix w = gaussianMatrix(256, 128, 0.05f, rng);
         const Calibration c = plantedActivations(512, 128, seed);
         const MethodResult g = run(w, spec.toUtf8().constData(), Method::Gptq, &c, o);
-        const double eg = outputErr(c.x, w, g.quantized.dequant);
+        const double eg = outputErr(c.x, w, g.dequant());
         const double er = outputErr(c.x, w, rtn(w, scheme(spec.toUtf8().constData())));
         QVERIFY2(eg < 0.9 * er, (std::to_string(eg) + " vs RTN " + std::to_string(er)).c_str());
     }
@@ -440,14 +443,14 @@ void TestMethods::gptqMatchesUnblockedReference()
     const MethodResult g = run(w, spec.c_str(), Method::Gptq, &c, o);
     auto fit = quantizeRtn(w, scheme(spec.c_str()));
     QVERIFY(fit.ok());
-    QCOMPARE(fit->scales.size(), size_t(24));
-    QCOMPARE(fit->zeroPoints.size(), size_t(24));
+    QCOMPARE(scalesOf(*fit).size(), size_t(24));
+    QCOMPARE(zeroPointsOf(*fit).size(), size_t(24));
     const Matrix ref = referenceGptq(w, c.x, bits, *fit, o.gptqDamp);
     int differ = 0;
     for (size_t i = 0; i < ref.data.size(); ++i)
-        differ += std::fabs(ref.data[i] - g.quantized.dequant.data[i]) > 1e-5f;
+        differ += std::fabs(ref.data[i] - g.dequant().data[i]) > 1e-5f;
     QVERIFY2(differ <= int(ref.data.size() / 50), std::to_string(differ).c_str());
-    const double eg = outputErr(c.x, w, g.quantized.dequant), er = outputErr(c.x, w, ref);
+    const double eg = outputErr(c.x, w, g.dequant()), er = outputErr(c.x, w, ref);
     QVERIFY2(std::fabs(eg - er) < 0.02 * er,
              (std::to_string(eg) + " vs " + std::to_string(er)).c_str());
 }
@@ -463,9 +466,9 @@ void TestMethods::gptqDeadInputZeroed()
         c.x.row(r)[10] = 0.0f;
     const MethodResult g = run(w, "int4", Method::Gptq, &c);
     for (int64_t r = 0; r < w.rows; ++r)
-        QCOMPARE(g.quantized.dequant.row(r)[10], 0.0f);
+        QCOMPARE(g.dequant().row(r)[10], 0.0f);
     QVERIFY(g.note.find("1 dead") != std::string::npos);
-    QVERIFY(outputErr(c.x, w, g.quantized.dequant) < outputErr(c.x, w, rtn(w, scheme("int4"))));
+    QVERIFY(outputErr(c.x, w, g.dequant()) < outputErr(c.x, w, rtn(w, scheme("int4"))));
 }
 
 void TestMethods::gptqCancelled()
@@ -487,7 +490,7 @@ void TestMethods::awqBeatsRtn()
         const Matrix w = gaussianMatrix(256, 128, 0.05f, rng);
         const Calibration c = plantedActivations(512, 128, seed);
         const MethodResult a = run(w, "int3:g32", Method::Awq, &c);
-        const double ea = outputErr(c.x, w, a.quantized.dequant);
+        const double ea = outputErr(c.x, w, a.dequant());
         const double er = outputErr(c.x, w, rtn(w, scheme("int3:g32")));
         QVERIFY2(ea < 0.95 * er, (std::to_string(ea) + " vs RTN " + std::to_string(er)).c_str());
         QCOMPARE(int64_t(a.channelScales.size()), w.cols);
@@ -517,7 +520,7 @@ void TestMethods::awqWithImatrixOnly()
         }
         return s;
     };
-    QVERIFY(weighted(a.quantized.dequant) < weighted(r));
+    QVERIFY(weighted(a.dequant()) < weighted(r));
 }
 
 void TestMethods::smoothQuantScalesByHand_data()
@@ -554,7 +557,7 @@ void TestMethods::smoothQuantScalesByHand()
     const Matrix q = rtn(scaled, scheme("int8"));
     for (int i = 0; i < 4; ++i) {
         const float s = i % 2 == 0 ? s0 : s1;
-        QVERIFY(std::fabs(r.quantized.dequant.data[i] - q.data[i] / s) < 1e-5f);
+        QVERIFY(std::fabs(r.dequant().data[i] - q.data[i] / s) < 1e-5f);
     }
     QVERIFY(r.note.find("16") != std::string::npos); // activation absmax before smoothing
 }
@@ -572,12 +575,13 @@ void TestMethods::llmInt8PlantedWeightOutliers()
     QCOMPARE(m.keptChannels, int64_t(3));
     QCOMPARE(m.keptWeights, int64_t(3 * 64));
     QVERIFY(m.note.find("weight") != std::string::npos);
-    const double gain = sqnrDb(w, m.quantized.dequant) - sqnrDb(w, rtn(w, scheme("int8")));
+    const double gain = sqnrDb(w, m.dequant()) - sqnrDb(w, rtn(w, scheme("int8")));
     QVERIFY2(gain > 10.0, std::to_string(gain).c_str());
     // Kept columns are the fp16 values: 20..24 are exact in half precision.
     for (int j : planted)
-        QCOMPARE(m.quantized.dequant.row(3)[j], w.row(3)[j]);
-    // Bits by hand: 16 bits x 64 x 3 kept + the quantized 64 x 125 part + 32-bit column indexes.
+        QCOMPARE(m.dequant().row(3)[j], w.row(3)[j]);
+    // Bytes as stored: F16 x 64 x 3 kept + the quantized 64 x 125 part (int8: 64 x 125 codes
+    // + 64 F32 scales) + I64 column indexes.
     Matrix part{64, 125, {}};
     for (int64_t r = 0; r < 64; ++r) {
         for (int64_t j = 0; j < 128; ++j) {
@@ -585,9 +589,9 @@ void TestMethods::llmInt8PlantedWeightOutliers()
         }
     }
     const uint64_t partBytes = quantizeRtn(part, scheme("int8"))->bytes;
-    QCOMPARE(m.quantized.bytes, 2u * 64u * 3u + partBytes + 3u * 4u);
-    QCOMPARE(m.quantized.bitsPerWeight,
-             (16.0 * 64 * 3 + 8.0 * partBytes + 32.0 * 3) / (64.0 * 128));
+    QCOMPARE(partBytes, 64u * 125u + 64u * 4u);
+    QCOMPARE(m.bytes, 2u * 64u * 3u + partBytes + 3u * 8u);
+    QCOMPARE(m.bitsPerWeight, (16.0 * 64 * 3 + 8.0 * partBytes + 64.0 * 3) / (64.0 * 128));
 }
 
 void TestMethods::llmInt8ActivationOutliers()
@@ -601,7 +605,7 @@ void TestMethods::llmInt8ActivationOutliers()
     QVERIFY(m.note.find("activation") != std::string::npos);
     for (int64_t r = 0; r < w.rows; ++r) {
         for (int j : {5, 37, 69, 101}) {
-            QVERIFY(std::fabs(m.quantized.dequant.row(r)[j] - w.row(r)[j]) <=
+            QVERIFY(std::fabs(m.dequant().row(r)[j] - w.row(r)[j]) <=
                     std::fabs(w.row(r)[j]) / 1024);
         }
     }
@@ -633,10 +637,10 @@ void TestMethods::spqrKeepsTopErrors()
     double smallestKeptErr = 1e30, largestOtherErr = 0;
     for (size_t i = 0; i < w.data.size(); ++i) {
         const double e = std::fabs(double(w.data[i]) - r.data[i]);
-        if (m.quantized.dequant.data[i] != r.data[i]) {
+        if (m.dequant().data[i] != r.data[i]) {
             ++changed;
             smallestKeptErr = std::min(smallestKeptErr, e);
-            QVERIFY(std::fabs(m.quantized.dequant.data[i] - w.data[i]) <=
+            QVERIFY(std::fabs(m.dequant().data[i] - w.data[i]) <=
                     std::fabs(w.data[i]) / 1024);
         } else {
             largestOtherErr = std::max(largestOtherErr, e);
@@ -645,13 +649,13 @@ void TestMethods::spqrKeepsTopErrors()
     QCOMPARE(changed, expectedKept);
     if (expectedKept > 0) {
         QVERIFY(smallestKeptErr >= largestOtherErr); // the kept ones are the largest errors
-        QVERIFY(maxAbsErr(w, m.quantized.dequant) < maxAbsErr(w, r));
+        QVERIFY(maxAbsErr(w, m.dequant()) < maxAbsErr(w, r));
     }
-    // 6 bytes per sparse entry (32-bit index + 16-bit value) on top of RTN's storage.
+    // 10 bytes per sparse entry as stored (I64 index + F16 value) on top of RTN's storage.
     const uint64_t rtnBytes = quantizeRtn(w, scheme("int3"))->bytes;
-    QCOMPARE(m.quantized.bytes, rtnBytes + 6u * uint64_t(expectedKept));
-    QCOMPARE(m.quantized.bitsPerWeight,
-             double(rtnBytes + 6u * uint64_t(expectedKept)) * 8.0 / 2048.0);
+    QCOMPARE(m.bytes, rtnBytes + 10u * uint64_t(expectedKept));
+    QCOMPARE(m.bitsPerWeight,
+             double(rtnBytes + 10u * uint64_t(expectedKept)) * 8.0 / 2048.0);
 }
 
 void TestMethods::missingCalibration_data()

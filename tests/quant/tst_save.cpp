@@ -318,8 +318,8 @@ void TestSave::ggufHoldsTheBlocks()
     auto expected = quantizeRtn(m.w, *scheme);
     QVERIFY(expected);
     const auto raw = bytesOf(*t);
-    QCOMPARE(raw.size(), expected->packed.size());
-    QVERIFY(std::memcmp(raw.data(), expected->packed.data(), raw.size()) == 0);
+    QCOMPARE(raw.size(), expected->codes.size());
+    QVERIFY(std::memcmp(raw.data(), expected->codes.data(), raw.size()) == 0);
     // The reader's dequantization (checked against ggml elsewhere) gives the quantizer's values.
     QCOMPARE(floatsOf(*t), expected->dequant.data);
 }
@@ -363,7 +363,7 @@ void TestSave::awqStoresSmoothing()
     // The file holds W diag(s): dividing by s gives the quantizer's weights (to float rounding).
     for (int64_t r = 0; r < 16; ++r) {
         for (int64_t c = 0; c < 64; ++c) {
-            const float want = expected->quantized.dequant.row(r)[c];
+            const float want = expected->dequant().row(r)[c];
             const float got = stored[size_t(r * 64 + c)] / s[size_t(c)];
             QVERIFY2(std::fabs(got - want) <= 1e-6f * std::max(1.0f, std::fabs(want)),
                      qPrintable(QString("(%1,%2): %3 vs %4").arg(r).arg(c).arg(got).arg(want)));
@@ -393,7 +393,7 @@ void TestSave::gptqDecodesExactly()
     QVERIFY2(back, back ? "" : back.error().message.c_str());
     auto expected = quantizeWithMethod(m.w, plan.scheme, Method::Gptq, plan.options, &calib);
     QVERIFY(expected);
-    QCOMPARE(decode(*back, plan.scheme, 8, 96), expected->quantized.dequant.data);
+    QCOMPARE(decode(*back, plan.scheme, 8, 96), expected->dequant().data);
 }
 
 void TestSave::outliersAreStored_data()
@@ -445,7 +445,7 @@ void TestSave::outliersAreStored()
         QCOMPARE(int64_t(index.size()), int64_t(std::llround(0.02 * double(rows * cols))));
         for (size_t i = 0; i < index.size(); ++i) decoded[size_t(index[i])] = values[i];
     }
-    QCOMPARE(decoded, expected->quantized.dequant.data);
+    QCOMPARE(decoded, expected->dequant().data);
 }
 
 void TestSave::ggufKeepsTypedMetadata()

@@ -213,8 +213,12 @@ void TestScheme::storageBytesByHand_data()
     QTest::newRow("int8 inchannel") << "int8:inchannel" << 4ll << 64ll << 512ull;
     // int4 g128, 2 x 256: 512 * 4 bits = 256 bytes + 4 groups * 2 bytes (FP16) = 264.
     QTest::newRow("int4 g128") << "int4:g128" << 2ll << 256ll << 264ull;
-    // asym: each group also has a 4-bit zero point: 4 * 4 bits = 2 bytes more.
-    QTest::newRow("int4 g128 asym") << "int4:g128:asym" << 2ll << 256ll << 266ull;
+    // asym: each group also has a zero point, stored as U8: 4 bytes more.
+    QTest::newRow("int4 g128 asym") << "int4:g128:asym" << 2ll << 256ll << 268ull;
+    // int4, 3 x 5: each row's codes start on a byte: 3 * ceil(20 / 8) = 9 bytes + 3 F32 = 21.
+    QTest::newRow("int4 padded rows") << "int4" << 3ll << 5ll << 21ull;
+    // int3 asym per tensor, 2 x 3: 2 * ceil(9 / 8) = 4 bytes + F32 scale + U8 zero point = 9.
+    QTest::newRow("int3 tensor asym") << "int3:tensor:asym" << 2ll << 3ll << 9ull;
     // int3 g64, 1 x 100: 300 bits + 2 groups (64 and a short 36) * 16 = 332 bits -> 42 bytes.
     QTest::newRow("int3 g64 short last group") << "int3:g64" << 1ll << 100ll << 42ull;
     // fp8 per channel: 3 x 10 bytes + 3 F32 = 42.

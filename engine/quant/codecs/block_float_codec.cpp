@@ -1,0 +1,165 @@
+// Block floating-point codecs: MXFP4 / MXFP8 (OCP MX v1.0: 32 elements + an E8M0 power-of-two
+// scale) and NVFP4 (16 E2M1 elements + an E4M3 block scale, times one F32 tensor scale).
+// floatquant.h states the formulas; code = bits(roundToMiniFloat(x / X)), value = e(code) * X.
+#include "codec_support.h"
+
+#include "quant/floatquant.h"
+#include "quant/rounding.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qs::quant {
+
+namespace {
+
+float finiteAbsMax(const float* x, int64_t n)
+{
+    float amax = 0.0f;
+#pragma omp simd reduction(max : amax)
+    for (int64_t i = 0; i < n; ++i) amax = std::max(amax, isFiniteBits(x[i]) ? std::fabs(x[i]) : 0.0f);
+    return amax;
+}
+
+/// Codes and values of one block with block scale X; a non-finite weight gets code 0, a
+/// block whose scale is not positive (an NVFP4 scale that rounds to 0) codes 0 throughout.
+[[gnu::always_inline]] inline void blockElements(const float* x, uint8_t* codes, float* out, int64_t n, float scale,
+                                                 const MiniFloat& f, const float* table)
+{
+    if (!(scale > 0.0f)) {
+        std::fill_n(codes, n, uint8_t(0));
+        std::fill_n(out, n, 0.0f);
+        return;
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) {
+        const uint8_t bits = miniFloatBits(roundToMiniFloat(x[i] / scale, f, Overflow::Saturate), f);
+        const uint8_t code = isFiniteBits(x[i]) ? bits : uint8_t(0);
+        codes[i] = code;
+        out[i] = table[code] * scale;
+    }
+}
+
+class BlockFloatCodec final : public Codec {
+public:
+    explicit BlockFloatCodec(const Scheme& s)
+        : Codec(s), m_nv(s.family == Family::NvFp4), m_elem(s.family == Family::MxFp8 ? kE4M3 : kE2M1),
+          m_block(m_nv ? 16 : 32)
+    {
+        for (unsigned c = 0; c < 256; ++c) m_table[c] = decodeMiniFloat(uint8_t(c), m_elem);
+    }
+
+    GroupGrid grid(int64_t rows, int64_t cols) const override
+    {
+        return GroupGrid{Granularity::Group, rows, cols, m_block, (cols + m_block - 1) / m_block};
+    }
+
+    std::vector<StoredPart> layout(int64_t rows, int64_t cols) const override
+    {
+        using core::DType;
+        const GroupGrid g = grid(rows, cols);
+        std::vector<StoredPart> parts;
+        if (m_scheme.family == Family::MxFp8)
+            parts.push_back({"", DType::F8_E4M3, {rows, cols}, {}});
+        else
+            parts.push_back({"", DType::U8, {rows, detail::packedRowBytes(cols, 4)}, {}});
+        parts.push_back({".scale", m_nv ? DType::F8_E4M3 : DType::U8, {rows, g.perRow}, {}});
+        if (m_nv) parts.push_back({".scale_2", DType::F32, {1}, {}});
+        return parts;
+    }
+
+    void resizeParams(Quantized& q) const override
+    {
+        BlockScaleParams p;
+        p.scaleCode.resize(size_t(q.grid.count()));
+        q.params = std::move(p);
+        q.clip.resize(size_t(q.grid.count()));
+    }
+
+    core::Status quantize(const Matrix& w, const RangeOptions&, Quantized& q, core::Progress* progress,
+                          const RowsDone& rowsDone) const override
+    {
+        auto& p = std::get<BlockScaleParams>(q.params);
+        p.tensorScale = 1.0f;
+        if (m_nv) {
+            const float ts = finiteAbsMax(w.data.data(), int64_t(w.data.size())) / (6.0f * 448.0f);
+            p.tensorScale = ts > 0.0f ? ts : 1.0f;
+        }
+        return detail::forRowBlocks(w.rows, w.cols, progress, 0, uint64_t(w.rows),
+                                    m_nv ? "nvfp4 quantize" : "mx quantize", rowsDone,
+                                    [&](int64_t r0, int64_t r1, unsigned) {
+            for (int64_t r = r0; r < r1; ++r) quantizeRow(w, r, q, p);
+        });
+    }
+
+    void decodeRows(const Quantized& q, int64_t r0, int64_t r1, float* out) const override
+    {
+        const auto& p = std::get<BlockScaleParams>(q.params);
+        const int64_t cols = q.cols();
+        for (int64_t r = r0; r < r1; ++r) {
+            for (int64_t c = 0; c < cols; ++c) {
+                const float scale = blockScale(p, size_t(q.grid.groupOf(r, c)));
+                const uint8_t code = q.codes[size_t(r * cols + c)];
+                out[(r - r0) * cols + c] = scale > 0.0f ? m_table[code] * scale : 0.0f;
+            }
+        }
+    }
+
+    core::Result<std::vector<StoredPart>> store(const Quantized& q) const override
+    {
+        const auto& p = std::get<BlockScaleParams>(q.params);
+        auto parts = layout(q.rows(), q.cols());
+        if (m_scheme.family == Family::MxFp8)
+            parts[0] = detail::partOf("", parts[0].dtype, parts[0].shape, q.codes);
+        else
+            parts[0] = detail::partOf("", parts[0].dtype, parts[0].shape, detail::packBits(q.codes, q.rows(), q.cols(), 4));
+        parts[1] = detail::partOf(".scale", parts[1].dtype, parts[1].shape, p.scaleCode);
+        if (m_nv) parts[2] = detail::partOf(".scale_2", core::DType::F32, {1}, std::vector<float>{p.tensorScale});
+        return parts;
+    }
+
+private:
+    /// The scale block g decodes with: 2^(byte - 127) (MX) or e4m3(code) * tensor scale.
+    float blockScale(const BlockScaleParams& p, size_t g) const
+    {
+        if (m_nv) return decodeMiniFloat(p.scaleCode[g], kE4M3) * p.tensorScale;
+        return std::ldexp(1.0f, int(p.scaleCode[g]) - 127);
+    }
+
+    /// The block scale code for a block of largest magnitude amax.
+    uint8_t scaleCodeFor(float amax, float tensorScale) const
+    {
+        if (m_nv) return miniFloatBits(roundToMiniFloat(amax / 6.0f / tensorScale, kE4M3, Overflow::Saturate), kE4M3);
+        const int emaxElem = m_scheme.family == Family::MxFp4 ? 2 : 8; // OCP MX v1.0 table 1
+        int e = -127; // E8M0's smallest scale, for a block without a nonzero value
+        if (amax > 0.0f) e = std::clamp(std::ilogb(amax) - emaxElem, -127, 127);
+        return uint8_t(e + 127);
+    }
+
+    void quantizeRow(const Matrix& w, int64_t r, Quantized& q, BlockScaleParams& p) const
+    {
+        const int64_t gpr = q.grid.perRow;
+        for (int64_t g = 0; g < gpr; ++g) {
+            const int64_t c0 = g * m_block;
+            const int64_t n = std::min(m_block, w.cols - c0);
+            const auto gi = size_t(r * gpr + g);
+            p.scaleCode[gi] = scaleCodeFor(finiteAbsMax(w.row(r) + c0, n), p.tensorScale);
+            const float scale = blockScale(p, gi);
+            const float keep = m_elem.maxFinite * std::max(scale, 0.0f);
+            q.clip[gi] = {-keep, keep};
+            blockElements(w.row(r) + c0, q.codes.data() + r * w.cols + c0, q.dequant.row(r) + c0, n, scale, m_elem,
+                          m_table);
+        }
+    }
+
+    bool m_nv;
+    MiniFloat m_elem;
+    int64_t m_block;
+    float m_table[256];
+};
+
+} // namespace
+
+std::unique_ptr<Codec> makeBlockFloatCodec(const Scheme& s) { return std::make_unique<BlockFloatCodec>(s); }
+
+} // namespace qs::quant
