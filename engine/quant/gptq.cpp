@@ -87,8 +87,8 @@ core::Status choleskyLower(float* a, int64_t n, const core::Gemm& gemm)
         invertLowerBlock(diag, n, kb, inv);
         float* a21 = a + (k + kb) * n + k;
         panel.assign(size_t(below * kb), 0.0f);
-        st =
-            gemm.sgemm(false, true, below, kb, kb, 1.0f, a21, n, inv.data(), kb, 0.0f, panel.data(), kb);
+        st = gemm.sgemm(false, true, below, kb, kb, 1.0f, a21, n, inv.data(), kb, 0.0f,
+                        panel.data(), kb);
         if (!st) return st;
         for (int64_t r = 0; r < below; ++r)
             std::copy_n(panel.data() + r * kb, kb, a21 + r * n);
@@ -355,9 +355,9 @@ core::Status runBlocks(GptqRun& run)
             s = e;
         }
         if (i2 < cols) {
-            auto st =
-                gemmOf(run.options).sgemm(false, false, rows, cols - i2, count, -1.0f, err.data(), count,
-                      run.hinv.data() + i1 * cols + i2, cols, 1.0f, run.w.data.data() + i2, cols);
+            auto st = gemmOf(run.options).sgemm(false, false, rows, cols - i2, count, -1.0f,
+                                                err.data(), count, run.hinv.data() + i1 * cols + i2,
+                                                cols, 1.0f, run.w.data.data() + i2, cols);
             if (!st) return st;
         }
         if (run.progress && run.progress->report)
