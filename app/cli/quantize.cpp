@@ -1,12 +1,13 @@
 // quantscope-cli quantize: quantize one tensor (or the whole model under a plan) and print
-// the error metrics, on the reference path or through oneDNN.
+// the error metrics, on the backend named by --backend (backends::createBackend).
 #include "cli.h"
 #include "format.h"
 
-#include "backends/onednn/onednn_linear.h"
+#include "backends/backend.h"
 #include "io/modelreader.h"
+#include "pipeline/save.h"
 #include "quant/plan.h"
-#include "quant/save.h"
+#include "quant/stored.h"
 
 #include <nlohmann/json.hpp>
 
@@ -83,48 +84,43 @@ core::Result<std::optional<quant::Calibration>> calibrationFor(const QuantizeOpt
     return std::optional<quant::Calibration>();
 }
 
-/// ||X W^T - X Q^T||_F / ||X W^T||_F with both products run by oneDNN f32 matmul.
-core::Result<double> onednnOutputError(const quant::Matrix& x, const quant::Matrix& w, const quant::Matrix& q)
+/// ||X W^T - X Q^T||_F / ||X W^T||_F (quant/metrics.h's rel_fro of the two outputs), both
+/// products run by the backend's f32 linear layer.
+core::Result<double> outputError(const backends::Backend& backend, const quant::Matrix& x,
+                                 const quant::Matrix& w, const quant::Matrix& q)
 {
-    std::vector<float> yw(size_t(x.rows * w.rows)), yq(yw.size());
-    for (const auto* m : {&w, &q}) {
-        auto linear = backends::onednn::Linear::create(*m, x.rows, backends::onednn::Precision::F32);
-        if (!linear) return linear.error();
-        if (auto st = (*linear)->run(x.data, m == &w ? yw : yq); !st) return st.error();
-    }
-    double num = 0, den = 0;
-    for (size_t i = 0; i < yw.size(); ++i) {
-        const double d = double(yw[i]) - double(yq[i]);
-        num += d * d;
-        den += double(yw[i]) * double(yw[i]);
-    }
-    return den > 0 ? std::sqrt(num / den) : 0.0;
+    auto yw = backend.linear(x, backends::LinearWeights::fromF32(w));
+    if (!yw) return yw.error();
+    auto yq = backend.linear(x, backends::LinearWeights::fromF32(q));
+    if (!yq) return yq.error();
+    return quant::compareValues(yw->values(), yq->values()).relFro;
 }
 
-/// oneDNN path for symmetric int8: the codes come from a oneDNN reorder with the reference's
-/// scales, replacing the reference dequantization.
-core::Status onednnInt8(const quant::Matrix& w, quant::Quantized& q)
+/// RTN runs on the backend's quantizer; other methods run quant's code on the backend's GEMM.
+core::Result<quant::MethodResult> quantizeOn(const backends::Backend& backend, const quant::Matrix& w,
+                                             const quant::Scheme& scheme, quant::Method method,
+                                             const quant::MethodOptions& options, const quant::Calibration* cal)
 {
-    const auto& scale = std::get<quant::ScaledParams>(q.params).scale;
-    std::vector<float> rowScales(size_t(w.rows));
-    for (int64_t r = 0; r < w.rows; ++r)
-        rowScales[size_t(r)] = scale.size() == 1 ? scale[0] : scale[size_t(r)];
-    auto codes = backends::onednn::reorderQuantizeInt8(w, rowScales);
-    if (!codes) return codes.error();
-    for (int64_t r = 0; r < w.rows; ++r)
-        for (int64_t c = 0; c < w.cols; ++c) {
-            const int8_t code = (*codes)[size_t(r * w.cols + c)];
-            q.codes[size_t(r * w.cols + c)] = uint8_t(code);
-            q.dequant.row(r)[c] = rowScales[size_t(r)] * float(code);
-        }
-    return {};
+    if (method != quant::Method::Rtn) return quant::quantizeWithMethod(w, scheme, method, options, cal);
+    auto q = backend.quantize(w, scheme, options.range);
+    if (!q) return q.error();
+    quant::MethodResult r;
+    r.quantized = std::move(*q);
+    r.note = "RTN";
+    quant::setStoredCost(r, w.rows * w.cols);
+    return r;
 }
 
-bool onednnCanQuantize(const quant::Scheme& s, quant::Method m)
+/// What actually ran, for the report's backend_path.
+std::string backendPath(const backends::Backend& backend, quant::Method method, bool outputError)
 {
-    return s.family == quant::Family::Int && s.bits == 8 && !s.asymmetric && m == quant::Method::Rtn &&
-           s.rounding == quant::Rounding::NearestEven &&
-           (s.granularity == quant::Granularity::Channel || s.granularity == quant::Granularity::Tensor);
+    const auto& caps = backend.capabilities();
+    std::string path = method == quant::Method::Rtn
+                           ? "quantize: " + std::string(caps.howRuns(backends::Op::Quantize))
+                           : std::string(quant::methodName(method)) + ": reference method, GEMM by " +
+                                 std::string(caps.howRuns(backends::Op::Gemm));
+    if (outputError) path += "; output error: " + std::string(caps.howRuns(backends::Op::Linear)) + ", f32";
+    return path;
 }
 
 int fail(std::ostream& err, const std::string& message)
@@ -137,7 +133,7 @@ int fail(std::ostream& err, const std::string& message)
 core::Result<ordered_json> saveModel(const QuantizeOptions& o, const core::Model& model, const quant::Plan& plan,
                                      const quant::ApplyOptions& options, quant::ModelReport* reportOut = nullptr)
 {
-    auto report = quant::saveQuantizedModel(model, plan, o.save, options);
+    auto report = pipeline::saveQuantizedModel(model, plan, o.save, options);
     if (!report) return report.error();
     if (reportOut) *reportOut = std::move(*report);
     auto reopened = io::openModel(o.save);
@@ -155,7 +151,8 @@ void printSaved(std::ostream& out, const ordered_json& s)
         << " of tensor data; opened back)\n";
 }
 
-int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream& out, std::ostream& err)
+int quantizeOne(const QuantizeOptions& o, const backends::Backend& backend, const core::Model& model,
+                std::ostream& out, std::ostream& err)
 {
     const auto* t = model.find(o.tensor);
     if (!t) return fail(err, o.file + ": no tensor named '" + o.tensor + "'");
@@ -172,30 +169,18 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
     auto calib = calibrationFor(o, w->cols);
     if (!calib) return fail(err, calib.error().message);
     const quant::Calibration* cal = *calib ? &**calib : nullptr;
-    auto r = quant::quantizeWithMethod(*w, *scheme, *method, options, cal);
+    options.gemm = &backend.gemm();
+    auto r = quantizeOn(backend, *w, *scheme, *method, options, cal);
     if (!r) return fail(err, r.error().message);
 
-    std::string backendNote = "reference";
-    if (o.backend == "onednn") {
-        if (onednnCanQuantize(*scheme, *method)) {
-            if (auto st = onednnInt8(*w, r->quantized); !st) return fail(err, st.error().message);
-            backendNote = "oneDNN reorder f32->s8 (codes), oneDNN f32 matmul (output error)";
-        } else {
-            backendNote = "reference quantizer (oneDNN has no kernel for " + scheme->spec() +
-                          "), oneDNN f32 matmul (output error)";
-        }
-    }
     const auto metrics = quant::compareValues(w->values(), r->dequant().values());
     std::optional<double> outErr;
     if (cal && cal->hasActivations()) {
-        if (o.backend == "onednn") {
-            auto e = onednnOutputError(cal->x, *w, r->dequant());
-            if (!e) return fail(err, e.error().message);
-            outErr = *e;
-        } else {
-            outErr = quant::outputError(cal->x, *w, r->dequant());
-        }
+        auto e = outputError(backend, cal->x, *w, r->dequant());
+        if (!e) return fail(err, e.error().message);
+        outErr = *e;
     }
+    const std::string backendNote = backendPath(backend, *method, outErr.has_value());
 
     std::optional<ordered_json> saved;
     if (!o.save.empty()) {
@@ -213,7 +198,7 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
     }
     if (o.json) {
         ordered_json j = {{"tensor", t->name}, {"scheme", scheme->spec()},
-                          {"method", std::string(quant::methodName(*method))}, {"backend", o.backend},
+                          {"method", std::string(quant::methodName(*method))}, {"backend", std::string(backend.name())},
                           {"out_axis", t->outAxis}, {"bits_per_weight", r->bitsPerWeight},
                           {"bytes", r->bytes}, {"metrics", metricsJson(metrics)}};
         if (outErr) j["output_error"] = finite(*outErr);
@@ -253,10 +238,15 @@ core::Result<quant::Plan> planFor(const QuantizeOptions& o)
     return plan;
 }
 
-int quantizeAll(const QuantizeOptions& o, const core::Model& model, std::ostream& out, std::ostream& err)
+int quantizeAll(const QuantizeOptions& o, const backends::Backend& backend, const core::Model& model,
+                std::ostream& out, std::ostream& err)
 {
     auto plan = planFor(o);
     if (!plan) return fail(err, plan.error().message);
+    // A plan runs quant's quantizers tensor by tensor; the backend supplies the GEMM of its methods.
+    plan->options.gemm = &backend.gemm();
+    const std::string backendNote = "quantize: reference quantizers (whole-model plan), GEMM by " +
+                                    std::string(backend.capabilities().howRuns(backends::Op::Gemm));
     std::optional<ordered_json> saved;
     core::Result<quant::ModelReport> report = quant::ModelReport{};
     if (!o.save.empty()) {
@@ -278,7 +268,8 @@ int quantizeAll(const QuantizeOptions& o, const core::Model& model, std::ostream
                                {"bytes_before", report->bytesBefore}, {"bytes", report->bytesAfter},
                                {"average_bits", report->averageBits},
                                {"weighted_sqnr_db", report->weightedSqnrDb}, {"exact_tensors", report->exactTensors}};
-        ordered_json j{{"file", o.file}, {"tensors", rows}, {"totals", totals}};
+        ordered_json j{{"file", o.file}, {"backend", std::string(backend.name())}, {"backend_path", backendNote},
+                       {"tensors", rows}, {"totals", totals}};
         if (saved) j["saved"] = *saved;
         out << j.dump(2) << "\n";
         return 0;
@@ -291,6 +282,7 @@ int quantizeAll(const QuantizeOptions& o, const core::Model& model, std::ostream
     out << "total: " << report->parameters << " parameters, " << humanBytes(report->bytesBefore) << " -> "
         << humanBytes(report->bytesAfter) << ", " << numberText(report->averageBits)
         << " bits/weight on average, parameter-weighted SQNR " << numberText(report->weightedSqnrDb) << " dB\n";
+    out << "backend " << backend.name() << ": " << backendNote << "\n";
     if (saved) printSaved(out, *saved);
     return 0;
 }
@@ -301,9 +293,11 @@ int quantizeCommand(const std::vector<std::string>& args, std::ostream& out, std
 {
     auto opt = parseQuantize(args, err);
     if (!opt) return 2;
+    auto backend = backends::createBackend(opt->backend);
+    if (!backend) return fail(err, backend.error().message);
     auto model = io::openModel(opt->file);
     if (!model) return fail(err, model.error().message);
-    return opt->all ? quantizeAll(*opt, *model, out, err) : quantizeOne(*opt, *model, out, err);
+    return opt->all ? quantizeAll(*opt, **backend, *model, out, err) : quantizeOne(*opt, **backend, *model, out, err);
 }
 
 } // namespace qs::cli

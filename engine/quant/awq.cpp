@@ -1,7 +1,5 @@
 #include "awq.h"
 
-#include "backends/onednn/onednn_gemm.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,14 +17,15 @@ Matrix scaleColumns(const Matrix& m, std::span<const float> s)
     return out;
 }
 
-core::Result<double> outputErrorSquared(const Matrix& x, const Matrix& a, const Matrix& b)
+core::Result<double> outputErrorSquared(const Matrix& x, const Matrix& a, const Matrix& b,
+                                        const core::Gemm& gemm)
 {
     Matrix d = a;
     for (size_t i = 0; i < d.data.size(); ++i)
         d.data[i] -= b.data[i];
     std::vector<float> y(size_t(x.rows * a.rows), 0.0f);
-    auto st = backends::onednn::sgemm(false, true, x.rows, a.rows, x.cols, 1.0f, x.data.data(),
-                                      x.cols, d.data.data(), d.cols, 0.0f, y.data(), a.rows);
+    auto st = gemm.sgemm(false, true, x.rows, a.rows, x.cols, 1.0f, x.data.data(), x.cols,
+                         d.data.data(), d.cols, 0.0f, y.data(), a.rows);
     if (!st) return st.error();
     double sum = 0.0;
     for (float v : y)
@@ -74,9 +73,10 @@ std::vector<float> awqScales(const std::vector<float>& mag, double alpha)
     return s;
 }
 
-core::Result<double> candidateError(const Matrix& w, const Matrix& q, const Calibration& calib)
+core::Result<double> candidateError(const Matrix& w, const Matrix& q, const Calibration& calib,
+                                    const core::Gemm& gemm)
 {
-    if (calib.hasActivations()) return outputErrorSquared(calib.x, w, q);
+    if (calib.hasActivations()) return outputErrorSquared(calib.x, w, q, gemm);
     double sum = 0.0;
     for (int64_t r = 0; r < w.rows; ++r) {
         for (int64_t c = 0; c < w.cols; ++c) {
@@ -109,7 +109,7 @@ core::Result<MethodResult> quantizeAwq(const Matrix& w, const Scheme& scheme,
         for (size_t j = 0; j < s.size(); ++j)
             inv[j] = 1.0f / s[j];
         Matrix effective = scaleColumns(q->dequant, inv);
-        auto err = candidateError(w, effective, calib);
+        auto err = candidateError(w, effective, calib, gemmOf(options));
         if (!err) return err.error();
         if (k == 0) rtnError = *err;
         // Alpha 0 (plain RTN) is always a candidate, even when an error is NaN.

@@ -1,6 +1,5 @@
 #include "gptq.h"
 
-#include "backends/onednn/onednn_gemm.h"
 #include "core/largebuffer.h"
 #include "core/parallel.h"
 #include "codec.h"
@@ -15,7 +14,6 @@ namespace qs::quant {
 
 namespace {
 
-using backends::onednn::sgemm;
 using core::ErrorCode;
 using core::makeError;
 
@@ -74,7 +72,7 @@ void invertLowerBlock(const float* l, int64_t n, int64_t kb, std::vector<float>&
 /// Right-looking blocked Cholesky a = L L^T in place (lower triangle; the upper is zeroed).
 /// Each panel is solved with the diagonal block's inverse; the trailing update, which holds
 /// almost all of the n^3/3 flops, is one sgemm per block column of the lower triangle.
-core::Status choleskyLower(float* a, int64_t n)
+core::Status choleskyLower(float* a, int64_t n, const core::Gemm& gemm)
 {
     std::vector<float> inv, panel;
     for (int64_t k = 0; k < n; k += kLinAlgBlock) {
@@ -88,8 +86,8 @@ core::Status choleskyLower(float* a, int64_t n)
         invertLowerBlock(diag, n, kb, inv);
         float* a21 = a + (k + kb) * n + k;
         panel.assign(size_t(below * kb), 0.0f);
-        st =
-            sgemm(false, true, below, kb, kb, 1.0f, a21, n, inv.data(), kb, 0.0f, panel.data(), kb);
+        st = gemm.sgemm(false, true, below, kb, kb, 1.0f, a21, n, inv.data(), kb, 0.0f,
+                        panel.data(), kb);
         if (!st) return st;
         for (int64_t r = 0; r < below; ++r)
             std::copy_n(panel.data() + r * kb, kb, a21 + r * n);
@@ -97,7 +95,7 @@ core::Status choleskyLower(float* a, int64_t n)
             const int64_t jb = std::min(kLinAlgBlock, below - j);
             float* c = a + (k + kb + j) * n + (k + kb + j);
             const float* l = panel.data() + j * kb;
-            st = sgemm(false, true, below - j, jb, kb, -1.0f, l, kb, l, kb, 1.0f, c, n);
+            st = gemm.sgemm(false, true, below - j, jb, kb, -1.0f, l, kb, l, kb, 1.0f, c, n);
             if (!st) return st;
         }
     }
@@ -109,7 +107,7 @@ core::Status choleskyLower(float* a, int64_t n)
 /// L^-1 in place for a lower triangular L with a zero upper triangle. Block row i of the
 /// inverse is -X_ii (L[i, :i] X[:i, :i]); the rows above already hold X, so sgemms over the
 /// lower triangle do the work.
-core::Status invertLower(float* a, int64_t n)
+core::Status invertLower(float* a, int64_t n, const core::Gemm& gemm)
 {
     std::vector<float> xii, t;
     for (int64_t i = 0; i < n; i += kLinAlgBlock) {
@@ -120,11 +118,11 @@ core::Status invertLower(float* a, int64_t n)
             // Block column j of L[i, :i] X[:i, :i] only meets rows k >= j of X (X is lower).
             for (int64_t j = 0; j < i; j += kLinAlgBlock) {
                 const int64_t jb = std::min(kLinAlgBlock, i - j);
-                auto st = sgemm(false, false, ib, jb, i - j, 1.0f, a + i * n + j, n, a + j * n + j,
+                auto st = gemm.sgemm(false, false, ib, jb, i - j, 1.0f, a + i * n + j, n, a + j * n + j,
                                 n, 0.0f, t.data() + j, i);
                 if (!st) return st;
             }
-            auto st = sgemm(false, false, ib, i, ib, -1.0f, xii.data(), ib, t.data(), i, 0.0f,
+            auto st = gemm.sgemm(false, false, ib, i, ib, -1.0f, xii.data(), ib, t.data(), i, 0.0f,
                             a + i * n, n);
             if (!st) return st;
         }
@@ -256,8 +254,8 @@ core::Status runBlocks(GptqRun& run)
             s = e;
         }
         if (i2 < cols) {
-            auto st = sgemm(false, false, rows, cols - i2, count, -1.0f, err.data(), count,
-                            run.hinv.data() + i1 * cols + i2, cols, 1.0f, run.w.data.data() + i2, cols);
+            auto st = gemmOf(run.options).sgemm(false, false, rows, cols - i2, count, -1.0f, err.data(), count,
+                                                run.hinv.data() + i1 * cols + i2, cols, 1.0f, run.w.data.data() + i2, cols);
             if (!st) return st;
         }
         if (run.progress && run.progress->report) run.progress->report(uint64_t(i2), uint64_t(cols));
@@ -284,11 +282,11 @@ core::Status checkInputs(const Matrix& w, const Matrix& x)
 }
 
 /// H = 2 X^T X / n, the Hessian of the layer's squared output error.
-core::Result<std::vector<float>> hessian(const Matrix& x)
+core::Result<std::vector<float>> hessian(const Matrix& x, const core::Gemm& gemm)
 {
     const int64_t n = x.cols;
     std::vector<float> h(size_t(n * n), 0.0f);
-    auto st = sgemm(true, false, n, n, x.rows, 2.0f / float(x.rows), x.data.data(), n,
+    auto st = gemm.sgemm(true, false, n, n, x.rows, 2.0f / float(x.rows), x.data.data(), n,
                     x.data.data(), n, 0.0f, h.data(), n);
     if (!st) return st.error();
     return h;
@@ -330,16 +328,16 @@ Quantized assemble(GptqRun& run)
 
 } // namespace
 
-core::Status upperCholeskyOfInverse(std::vector<float>& a, int64_t n)
+core::Status upperCholeskyOfInverse(std::vector<float>& a, int64_t n, const core::Gemm& gemm)
 {
     if (n < 0 || a.size() != size_t(n) * size_t(n)) {
         return makeError(ErrorCode::InvalidArgument, "GPTQ: Hessian size does not match n");
     }
     // Reversing the flat array maps (i, j) to (n-1-i, n-1-j): it is J a J.
     std::reverse(a.begin(), a.end());
-    auto st = choleskyLower(a.data(), n);
+    auto st = choleskyLower(a.data(), n, gemm);
     if (!st) return st;
-    st = invertLower(a.data(), n);
+    st = invertLower(a.data(), n, gemm);
     if (!st) return st;
     // J L^-1 J is upper triangular and (J L^-1 J)^T (J L^-1 J) = J L^-T L^-1 J = a^-1.
     std::reverse(a.begin(), a.end());
@@ -387,7 +385,7 @@ core::Result<double> prepare(GptqRun& run)
     meanDiag /= double(std::max<int64_t>(cols, 1));
     const double lambda = run.options.gptqDamp * meanDiag;
     for (int64_t i = 0; i < cols; ++i) run.hinv[size_t(i * cols + i)] += float(lambda);
-    if (auto st = upperCholeskyOfInverse(run.hinv, cols); !st) return st.error();
+    if (auto st = upperCholeskyOfInverse(run.hinv, cols, gemmOf(run.options)); !st) return st.error();
     return lambda;
 }
 
@@ -409,7 +407,7 @@ core::Result<MethodResult> quantizeGptq(const Matrix& w, const Scheme& scheme, c
         empty.note = "GPTQ: empty tensor";
         return empty;
     }
-    auto h = hessian(x);
+    auto h = hessian(x, gemmOf(options));
     if (!h) return h.error();
     GptqRun run{scheme, options, **codec, *coder, progress, w, {}, {}, std::move(h.value()), {}, {}, {}, 0, false};
     run.result = startResult(**codec, w.rows, w.cols, nullptr);

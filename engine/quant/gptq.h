@@ -32,6 +32,7 @@ core::Result<MethodResult> quantizeGptq(const Matrix& w, const Scheme& scheme, c
 /// Computed as a blocked Cholesky of the index-reversed matrix J a J = L L^T followed by a
 /// blocked triangular inverse: then U = J L^-1 J. InvalidArgument when a is not positive
 /// definite (a non-positive or non-finite pivot).
-core::Status upperCholeskyOfInverse(std::vector<float>& a, int64_t n);
+core::Status upperCholeskyOfInverse(std::vector<float>& a, int64_t n,
+                                    const core::Gemm& gemm = core::referenceGemm());
 
 } // namespace qs::quant

@@ -5,6 +5,8 @@
 #include "calibration.h"
 #include "quantize.h"
 
+#include "core/gemm.h"
+
 #include <optional>
 #include <string>
 
@@ -29,7 +31,16 @@ struct MethodOptions {
     bool gptqActOrder = false;     ///< GPTQ: quantize columns in decreasing diag(H) order
     int awqGrid = 20;              ///< AWQ: alpha in {0, 1/grid, ..., 1 - 1/grid}
     double spqrPercent = 1.0;      ///< SpQR: keep this % of weights (largest error) in 16 bit
+    /// The GEMM GPTQ and AWQ run their dense algebra on (a backend's); null = the reference.
+    /// Not owned; it must outlive the call.
+    const core::Gemm* gemm = nullptr;
 };
+
+/// options.gemm, or core::referenceGemm() when it is null.
+inline const core::Gemm& gemmOf(const MethodOptions& options)
+{
+    return options.gemm ? *options.gemm : core::referenceGemm();
+}
 
 struct MethodResult {
     Method method = Method::Rtn;

@@ -55,6 +55,15 @@ private slots:
         const auto a = QJsonDocument::fromJson(QByteArray::fromStdString(ref.out)).object()["metrics"].toObject();
         const auto b = QJsonDocument::fromJson(QByteArray::fromStdString(dnn.out)).object()["metrics"].toObject();
         QCOMPARE(a["mse"].toDouble(), b["mse"].toDouble());
+        const auto path = QJsonDocument::fromJson(QByteArray::fromStdString(dnn.out)).object()["backend_path"].toString();
+        QVERIFY2(path.contains("oneDNN reorder"), qPrintable(path));
+    }
+    void backendRefusesWhatItLacks()
+    {
+        // oneDNN 2.6 has no int4 kernel: RTN int4 on it is refused, not run elsewhere.
+        const Run r = runCli({"quantize", m_model, "--tensor", "w", "--scheme", "int4", "--backend", "onednn"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.find("not supported by onednn: quantize int4") != std::string::npos, r.err.c_str());
     }
     void badSchemeListsValidOnes()
     {

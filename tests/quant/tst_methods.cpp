@@ -2,7 +2,7 @@
 // hand calculations written here, a double-precision output error computed by plain loops in
 // this file, and the methods' published properties (GPTQ with a diagonal Hessian is RTN; AWQ
 // at alpha 0 is RTN; LLM.int8 keeps exactly the planted outlier channels).
-#include "backends/onednn/onednn_gemm.h"
+#include "core/gemm.h"
 #include "quant_test_support.h"
 
 #include "quant/gptq.h"
@@ -271,12 +271,12 @@ void TestMethods::sgemmMatchesHand()
     const float a[] = {1, 2, 3, 4, 5, 6};
     const float bt[] = {1, 0, 1, 0, 1, 1};
     float c[] = {1, 1, 1, 1};
-    QVERIFY(backends::onednn::sgemm(false, true, 2, 2, 3, 2.0f, a, 3, bt, 3, 1.0f, c, 2).ok());
+    QVERIFY(core::referenceGemm().sgemm(false, true, 2, 2, 3, 2.0f, a, 3, bt, 3, 1.0f, c, 2).ok());
     QCOMPARE(c[0], 9.0f);
     QCOMPARE(c[1], 11.0f);
     QCOMPARE(c[2], 21.0f);
     QCOMPARE(c[3], 23.0f);
-    QVERIFY(!backends::onednn::sgemm(false, false, 2, 2, 3, 1.0f, a, 2, bt, 2, 0.0f, c, 2).ok());
+    QVERIFY(!core::referenceGemm().sgemm(false, false, 2, 2, 3, 1.0f, a, 2, bt, 2, 0.0f, c, 2).ok());
 }
 
 void TestMethods::choleskyOfInverseByHand()

@@ -91,6 +91,8 @@ core::Result<std::unique_ptr<Linear>> Linear::create(const quant::Matrix& w, int
 {
     if (precision == Precision::Int8)
         return Error{ErrorCode::InvalidArgument, "oneDNN linear: use createInt8 for int8"};
+    if (precision != Precision::F32 && precision != Precision::BF16)
+        return Error{ErrorCode::Unsupported, "oneDNN linear: oneDNN 2.6 has no weight-only formats"};
     if (w.rows <= 0 || w.cols <= 0 || batch <= 0)
         return Error{ErrorCode::InvalidArgument, "oneDNN linear: empty weights or batch"};
     return catchOnednn("linear (f32/bf16)", [&]() -> core::Result<std::unique_ptr<Linear>> {
@@ -123,8 +125,7 @@ core::Result<std::unique_ptr<Linear>> Linear::createInt8(const Int8Weights& w, i
         s->precision = Precision::Int8;
         s->batch = batch, s->in = w.cols, s->out = w.rows;
         const dt srcType = range.nonNegative ? dt::u8 : dt::s8;
-        const float qmax = range.nonNegative ? 255.0f : 127.0f;
-        const float sx = range.absmax / qmax;
+        const float sx = activationScale(range); // the definition the reference uses
         dnnl::primitive_attr srcAttr; // x -> round(x / sx), saturated
         srcAttr.set_output_scales(0, {1.0f / sx});
         std::vector<float> outScales(w.scales.begin(), w.scales.end());

@@ -7,6 +7,7 @@
 /// quantized by a reorder with the fixed scale sx (x ~ sx * qx, u8 when the calibration says
 /// x >= 0, else s8, zero point 0); the matmul's output scales sx * sw[n] are fixed at creation,
 /// because oneDNN 2.6 runs runtime scales through the slower gemm:jit kernel.
+#include "backends/linear.h"
 #include "core/result.h"
 #include "quant/matrix.h"
 
@@ -17,23 +18,15 @@
 
 namespace qs::backends::onednn {
 
-enum class Precision : uint8_t { F32, BF16, Int8 };
-
-struct Int8Weights {
-    std::span<const int8_t> codes; ///< rows * cols, row-major [out, in]
-    std::span<const float> scales; ///< one per output channel
-    int64_t rows = 0;
-    int64_t cols = 0;
-};
-
-struct ActivationRange {
-    float absmax = 1.0f;      ///< calibration: largest |x| expected (values beyond saturate)
-    bool nonNegative = false; ///< every x >= 0 (after ReLU): use u8, else s8
-};
+/// The backend-wide types (backends/linear.h); WeightOnly is not a oneDNN 2.6 precision.
+using Precision = LinearPrecision;
+using backends::ActivationRange;
+using backends::Int8Weights;
 
 class Linear {
 public:
-    /// F32 or BF16 layer from f32 weights [out, in] for `batch` input rows.
+    /// F32 or BF16 layer from f32 weights [out, in] for `batch` input rows (Unsupported for
+    /// WeightOnly: oneDNN 2.6 has no weight decompression).
     static core::Result<std::unique_ptr<Linear>> create(const quant::Matrix& weights,
                                                         int64_t batch, Precision precision);
     /// Int8 layer from codes and per-channel scales.

@@ -1,6 +1,6 @@
 #include "save.h"
 
-#include "stored.h"
+#include "quant/stored.h"
 
 #include "io/model_writer.h"
 #include "io/spill_file.h"
@@ -11,10 +11,17 @@
 #include <map>
 #include <optional>
 
-namespace qs::quant {
+namespace qs::pipeline {
 
 using core::Error;
 using core::ErrorCode;
+using quant::ApplyOptions;
+using quant::Family;
+using quant::Method;
+using quant::MethodResult;
+using quant::ModelReport;
+using quant::Plan;
+using quant::Scheme;
 
 namespace {
 
@@ -39,7 +46,7 @@ core::Status checkTarget(const core::Model& model, const Plan& plan, const Apply
     if (std::filesystem::equivalent(out, model.path, ec))
         return Error{ErrorCode::InvalidArgument, out.string() + ": is the model being read; choose another file"};
     for (const auto& t : model.tensors) {
-        const auto scheme = schemeToApply(t, plan, options);
+        const auto scheme = quant::schemeToApply(t, plan, options);
         if (!scheme) continue;
         const Scheme& s = *scheme;
         if (gguf && s.family != Family::Ggml)
@@ -55,7 +62,7 @@ core::Status checkTarget(const core::Model& model, const Plan& plan, const Apply
 
 std::string describe(const core::TensorInfo& t, const Scheme& s, Method m)
 {
-    return nlohmann::ordered_json{{"scheme", s.spec()}, {"method", std::string(methodName(m))},
+    return nlohmann::ordered_json{{"scheme", s.spec()}, {"method", std::string(quant::methodName(m))},
                                   {"source_shape", t.shape}, {"out_axis", t.outAxis}}.dump();
 }
 
@@ -108,7 +115,7 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
     std::map<std::string, StoredTensor> stored;
     ApplyOptions run = options;
     run.sink = [&](const core::TensorInfo& t, const Scheme& s, const MethodResult& r) -> core::Status {
-        auto parts = storedParts(r);
+        auto parts = quant::storedParts(r);
         if (!parts) return Error{parts.error().code, model.path + ": '" + t.name + "': " + parts.error().message};
         StoredTensor entry{{}, describe(t, s, plan.method)};
         for (const auto& p : *parts) {
@@ -119,7 +126,7 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
         stored[t.name] = std::move(entry);
         return {};
     };
-    auto report = applyPlan(model, plan, progress, run);
+    auto report = quant::applyPlan(model, plan, progress, run);
     if (!report) return report.error();
     for (const auto& row : report->tensors) {
         if (!row.quantized && !row.scheme.empty())
@@ -143,4 +150,4 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
     return report;
 }
 
-} // namespace qs::quant
+} // namespace qs::pipeline

@@ -1,13 +1,13 @@
 // Saving quantized models: every scheme's stored form, read back through our own reader and
-// decoded here from the layout documented in encode.h (a second implementation: bit fields,
+// decoded here from the layout documented in quant/quantize.h and quant/stored.h (a second implementation: bit fields,
 // the published E2M1 and NF4 tables, the reader's F16/E4M3 conversions), must reproduce the
 // quantizer's dequantized weights exactly; GGUF blocks must be the quantizer's bytes.
-#include "quant_test_support.h"
+#include "quant/quant_test_support.h"
 
 #include "core/dtype.h"
 #include "core/storage.h"
 #include "io/modelreader.h"
-#include "quant/save.h"
+#include "pipeline/save.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -19,6 +19,7 @@
 
 using namespace qs;
 using namespace qs::quant;
+using qs::pipeline::saveQuantizedModel;
 
 namespace {
 

@@ -8,11 +8,13 @@
 /// quantscope.tensor.NAME = {"scheme", "method", "source_shape", "out_axis"} (JSON text). The
 /// source's metadata is carried over byte for byte when both are GGUF (so llama.cpp can load
 /// a requantized GGUF); other sources' metadata is not.
-#include "plan.h"
+#include "quant/plan.h"
 
 #include <filesystem>
 
-namespace qs::quant {
+/// The pipeline layer sits above quant and io: quant turns a result into stored parts
+/// (quant/stored.h), io writes parts (io/model_writer.h); this file joins the two.
+namespace qs::pipeline {
 
 /// Quantizes `model` under `plan` (only `options.only` when set) and writes the result to
 /// `out` atomically (a temporary file renamed into place; a failure leaves `out` untouched).
@@ -20,9 +22,9 @@ namespace qs::quant {
 /// `out` (unlinked at creation) until the final file is assembled.
 /// Fails before writing when a tensor cannot be quantized or stored: its name and the reason
 /// are in the message. `out` must not be the source file.
-core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Plan& plan,
-                                             const std::filesystem::path& out,
-                                             const ApplyOptions& options = {},
-                                             core::Progress* progress = nullptr);
+core::Result<quant::ModelReport> saveQuantizedModel(const core::Model& model, const quant::Plan& plan,
+                                                    const std::filesystem::path& out,
+                                                    const quant::ApplyOptions& options = {},
+                                                    core::Progress* progress = nullptr);
 
-} // namespace qs::quant
+} // namespace qs::pipeline

@@ -1,0 +1,83 @@
+#include "backend.h"
+
+#include "onednn/onednn_backend.h"
+#include "reference/reference_backend.h"
+
+#include <algorithm>
+
+namespace qs::backends {
+
+std::string_view opName(Op op)
+{
+    switch (op) {
+    case Op::Quantize: return "quantize";
+    case Op::Statistics: return "statistics";
+    case Op::ErrorMetrics: return "error-metrics";
+    case Op::Linear: return "linear";
+    case Op::Gemm: return "gemm";
+    }
+    return "?";
+}
+
+bool Capabilities::has(Op op) const { return std::find(ops.begin(), ops.end(), op) != ops.end(); }
+
+bool Capabilities::has(LinearPrecision p) const
+{
+    return std::find(linear.begin(), linear.end(), p) != linear.end();
+}
+
+std::string_view Capabilities::howRuns(Op op) const
+{
+    for (size_t i = 0; i < ops.size() && i < how.size(); ++i) {
+        if (ops[i] == op) return how[i];
+    }
+    return {};
+}
+
+core::Error Backend::notSupported(const std::string& what) const
+{
+    return core::Error{core::ErrorCode::Unsupported,
+                       "not supported by " + std::string(name()) + ": " + what};
+}
+
+core::Result<quant::Quantized> Backend::quantize(const quant::Matrix&, const quant::Scheme& scheme,
+                                                 const quant::RangeOptions&, core::Progress*,
+                                                 quant::Quantized*) const
+{
+    return notSupported("quantize " + scheme.spec());
+}
+
+core::Result<core::TensorStats> Backend::statistics(const core::TensorInfo&,
+                                                    const core::StatsOptions&,
+                                                    core::Progress*) const
+{
+    return notSupported("statistics");
+}
+
+core::Result<ErrorReport> Backend::errorMetrics(const quant::Matrix&, const quant::Matrix&,
+                                                const ErrorMapOptions&) const
+{
+    return notSupported("error metrics");
+}
+
+core::Result<quant::Matrix> Backend::linear(const quant::Matrix&, const LinearWeights&,
+                                            const LinearOptions& options) const
+{
+    return notSupported("linear " + std::string(precisionName(options.precision)));
+}
+
+std::vector<std::string> backendNames() { return {"reference", "onednn"}; }
+
+core::Result<std::unique_ptr<Backend>> createBackend(std::string_view name)
+{
+    if (name == "reference" || name == "ref") return std::unique_ptr<Backend>(new ReferenceBackend);
+    if (name == "onednn") return std::unique_ptr<Backend>(new onednn::OnednnBackend);
+    std::string valid;
+    for (const auto& n : backendNames())
+        valid += (valid.empty() ? "" : ", ") + n;
+    return core::Error{core::ErrorCode::InvalidArgument,
+                       "unknown backend '" + std::string(name) + "': valid are " + valid +
+                           " (\"ref\" is short for reference)"};
+}
+
+} // namespace qs::backends

@@ -1,0 +1,101 @@
+#pragma once
+/// One interface for the work the application sends to a device: quantize + dequantize a
+/// matrix under a scheme, tensor statistics, error metrics with a pooled error map, linear
+/// layers (GEMM / GEMV) and the f32 GEMM the quantization methods run on. A backend is made by
+/// name (createBackend); it lists what it supports (capabilities) and answers everything else
+/// with an Unsupported error "not supported by NAME: WHAT". Callers hold a Backend and never
+/// branch on which one it is.
+#include "linear.h"
+
+#include "core/gemm.h"
+#include "core/stats.h"
+#include "quant/metrics.h"
+#include "quant/quantize.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qs::backends {
+
+enum class Op : uint8_t { Quantize, Statistics, ErrorMetrics, Linear, Gemm };
+
+/// "quantize", "statistics", "error-metrics", "linear", "gemm".
+std::string_view opName(Op op);
+
+/// What a backend runs, for listings and for reports of what actually ran.
+struct Capabilities {
+    std::vector<Op> ops;                        ///< operations it implements
+    std::vector<LinearPrecision> linear;        ///< precisions linear() accepts
+    std::string schemes;                        ///< the schemes quantize() accepts, in words
+    /// How each implemented op runs, one line each, in the order of `ops`
+    /// (e.g. "oneDNN reorder f32 -> s8 with the reference's per-channel scales").
+    std::vector<std::string> how;
+    bool has(Op op) const;
+    bool has(LinearPrecision p) const;
+    /// The `how` line of `op`; empty when the op is not implemented.
+    std::string_view howRuns(Op op) const;
+};
+
+/// errorMetrics(): the scalar metrics (quant/metrics.h) and the error map pooled to a grid.
+struct ErrorMapOptions {
+    int64_t gridRows = 64;
+    int64_t gridCols = 64;
+    quant::ErrorKind kind = quant::ErrorKind::Absolute;
+    quant::Pooling pooling = quant::Pooling::Max;
+};
+
+struct ErrorReport {
+    quant::ErrorMetrics metrics;
+    quant::Matrix map; ///< quant::errorMap of the two matrices under ErrorMapOptions
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    /// The registry name ("reference", "onednn").
+    virtual std::string_view name() const = 0;
+    virtual const Capabilities& capabilities() const = 0;
+
+    /// True when quantize() runs `scheme`; otherwise the reason ("not supported by ...").
+    virtual core::Status supportsScheme(const quant::Scheme& scheme) const = 0;
+
+    /// Quantizes and dequantizes w under scheme, as quant::quantizeRtn defines it (same codes,
+    /// scales and storage cost). `reuse` as in quantizeRtn.
+    virtual core::Result<quant::Quantized> quantize(const quant::Matrix& w,
+                                                    const quant::Scheme& scheme,
+                                                    const quant::RangeOptions& range = {},
+                                                    core::Progress* progress = nullptr,
+                                                    quant::Quantized* reuse = nullptr) const;
+
+    /// core::computeStats of one tensor.
+    virtual core::Result<core::TensorStats> statistics(const core::TensorInfo& tensor,
+                                                       const core::StatsOptions& options = {},
+                                                       core::Progress* progress = nullptr) const;
+
+    /// Metrics between reference and quantized (same shape) plus the pooled error map.
+    virtual core::Result<ErrorReport> errorMetrics(const quant::Matrix& reference,
+                                                   const quant::Matrix& quantized,
+                                                   const ErrorMapOptions& options = {}) const;
+
+    /// y = x W^T for x [batch, in] (batch 1 is a GEMV) and weights [out, in]: y [batch, out].
+    /// See linear.h for what each precision computes.
+    virtual core::Result<quant::Matrix> linear(const quant::Matrix& x, const LinearWeights& weights,
+                                               const LinearOptions& options = {}) const;
+
+    /// The f32 GEMM of this backend, for GPTQ / AWQ (quant::MethodOptions::gemm).
+    virtual const core::Gemm& gemm() const = 0;
+
+protected:
+    /// Unsupported error "not supported by NAME: what".
+    core::Error notSupported(const std::string& what) const;
+};
+
+/// "reference" (alias "ref") and "onednn"; InvalidArgument listing the valid names otherwise.
+core::Result<std::unique_ptr<Backend>> createBackend(std::string_view name);
+
+/// The registry names, in listing order ("reference", "onednn").
+std::vector<std::string> backendNames();
+
+} // namespace qs::backends

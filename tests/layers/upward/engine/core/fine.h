@@ -1,0 +1,3 @@
+// Fixture: core includes only core (this file passes).
+#include "core/result.h"
+#include <vector>
