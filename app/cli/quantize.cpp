@@ -1,6 +1,6 @@
 // quantscope-cli quantize: quantize one tensor (or the whole model under a plan) and print
 // the error metrics, on the reference path or through oneDNN.
-#include "cli.h"
+#include "commands.h"
 #include "format.h"
 
 #include "backends/onednn/onednn_linear.h"
@@ -26,36 +26,34 @@ struct QuantizeOptions {
     std::string calib, imatrix, plan, save;
     int synthetic = 0;
     bool json = false, all = false;
+    /// Given on the command line (not defaults): with --plan they replace the plan's defaults.
+    bool schemeGiven = false, methodGiven = false, clipGiven = false;
 };
 
-std::optional<QuantizeOptions> parseQuantize(const std::vector<std::string>& args, std::ostream& err)
+enum class Backend { Reference, OneDnn };
+
+/// The one place that turns --backend into a backend, and says where it cannot apply.
+core::Result<Backend> chooseBackend(const QuantizeOptions& o)
 {
-    QuantizeOptions o;
-    const std::vector<std::pair<const char*, std::string*>> valued = {
-        {"--tensor", &o.tensor}, {"--scheme", &o.scheme}, {"--method", &o.method},
-        {"--clip", &o.clip},     {"--backend", &o.backend}, {"--calib", &o.calib},
-        {"--imatrix", &o.imatrix}, {"--plan", &o.plan}, {"--save", &o.save}};
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto slot = std::find_if(valued.begin(), valued.end(), [&](const auto& v) { return a == v.first; });
-        if (slot != valued.end() || a == "--synthetic") {
-            if (i + 1 >= args.size()) { err << "error: " << a << " needs a value\n"; return std::nullopt; }
-            const std::string& v = args[++i];
-            if (slot != valued.end()) { *slot->second = v; continue; }
-            auto n = parsePositiveInt(v);
-            if (!n || *n > 1'000'000) { err << "error: --synthetic needs a row count from 1 to 1000000\n"; return std::nullopt; }
-            o.synthetic = *n;
-        } else if (a == "--json") o.json = true;
-        else if (a == "--all") o.all = true;
-        else if (!a.empty() && a[0] == '-') { err << "error: unknown option '" << a << "'\n"; return std::nullopt; }
-        else if (o.file.empty()) o.file = a;
-        else { err << "error: unexpected argument '" << a << "'\n"; return std::nullopt; }
-    }
-    if (o.file.empty()) { err << "error: quantize needs a FILE\n"; return std::nullopt; }
-    if (!o.all && o.tensor.empty()) { err << "error: quantize needs --tensor NAME or --all\n"; return std::nullopt; }
-    if (o.backend != "ref" && o.backend != "onednn") { err << "error: unknown backend '" << o.backend << "': valid are ref, onednn\n"; return std::nullopt; }
-    if (int(!o.calib.empty()) + int(!o.imatrix.empty()) + int(o.synthetic > 0) > 1) { err << "error: use one of --calib, --imatrix, --synthetic\n"; return std::nullopt; }
-    return o;
+    if (o.backend == "ref") return Backend::Reference;
+    if (o.backend != "onednn")
+        return core::Error{core::ErrorCode::InvalidArgument, "unknown backend '" + o.backend + "': valid are ref, onednn"};
+    if (o.all)
+        return core::Error{core::ErrorCode::InvalidArgument,
+                           "--backend onednn quantizes and measures one tensor (--tensor NAME); --all runs on the "
+                           "reference backend only"};
+    return Backend::OneDnn;
+}
+
+/// Combinations the parser cannot express; the message says why.
+std::optional<std::string> refuseCombination(const QuantizeOptions& o)
+{
+    if (!o.all && o.tensor.empty()) return "quantize needs --tensor NAME or --all";
+    if (o.all && !o.calib.empty())
+        return "--calib holds the input activations of one layer (one input width), so it cannot calibrate --all; "
+               "use --imatrix FILE (an entry per tensor) or --synthetic N (activations made per tensor)";
+    if (auto b = chooseBackend(o); !b) return b.error().message;
+    return std::nullopt;
 }
 
 ordered_json finite(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
@@ -123,12 +121,6 @@ bool onednnCanQuantize(const quant::Scheme& s, quant::Method m)
            (s.granularity == quant::Granularity::Channel || s.granularity == quant::Granularity::Tensor);
 }
 
-int fail(std::ostream& err, const std::string& message)
-{
-    err << "error: " << message << "\n";
-    return 2;
-}
-
 /// Saves the quantized model and opens it back with our own reader; {"path", "tensors", "bytes"}.
 core::Result<ordered_json> saveModel(const QuantizeOptions& o, const core::Model& model, const quant::Plan& plan,
                                      const quant::ApplyOptions& options, quant::ModelReport* reportOut = nullptr)
@@ -172,7 +164,8 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
     if (!r) return fail(err, r.error().message);
 
     std::string backendNote = "reference";
-    if (o.backend == "onednn") {
+    const bool onednn = *chooseBackend(o) == Backend::OneDnn; // checked before the model opened
+    if (onednn) {
         if (onednnCanQuantize(*scheme, *method)) {
             if (auto st = onednnInt8(*w, r->quantized); !st) return fail(err, st.error().message);
             backendNote = "oneDNN reorder f32->s8 (codes), oneDNN f32 matmul (output error)";
@@ -184,7 +177,7 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
     const auto metrics = quant::compareValues(w->values(), r->quantized.dequant.values());
     std::optional<double> outErr;
     if (cal && cal->hasActivations()) {
-        if (o.backend == "onednn") {
+        if (onednn) {
             auto e = onednnOutputError(cal->x, *w, r->quantized.dequant);
             if (!e) return fail(err, e.error().message);
             outErr = *e;
@@ -233,73 +226,173 @@ int quantizeOne(const QuantizeOptions& o, const core::Model& model, std::ostream
     return 0;
 }
 
+/// The plan file, or one made from the options; --scheme, --method and --clip given on the
+/// command line replace the plan file's defaults (its overrides still decide their tensors).
 core::Result<quant::Plan> planFor(const QuantizeOptions& o)
 {
-    if (!o.plan.empty()) return quant::loadPlan(o.plan);
     quant::Plan plan;
-    auto scheme = quant::parseScheme(o.scheme);
-    if (!scheme) return scheme.error();
-    auto method = quant::parseMethod(o.method);
-    if (!method) return method.error();
-    auto clip = quant::parseClip(o.clip);
-    if (!clip) return clip.error();
-    plan.scheme = *scheme;
-    plan.method = *method;
-    plan.options.range = *clip;
+    if (!o.plan.empty()) {
+        auto loaded = quant::loadPlan(o.plan);
+        if (!loaded) return loaded.error();
+        plan = std::move(*loaded);
+    }
+    const bool fromOptions = o.plan.empty();
+    if (fromOptions || o.schemeGiven) {
+        auto scheme = quant::parseScheme(o.scheme);
+        if (!scheme) return scheme.error();
+        plan.scheme = *scheme;
+    }
+    if (fromOptions || o.methodGiven) {
+        auto method = quant::parseMethod(o.method);
+        if (!method) return method.error();
+        plan.method = *method;
+    }
+    if (fromOptions || o.clipGiven) {
+        auto clip = quant::parseClip(o.clip);
+        if (!clip) return clip.error();
+        plan.options.range = *clip;
+    }
     return plan;
+}
+
+/// Calibration made for each tensor of --all: its imatrix entry or synthetic activations.
+quant::CalibrationSource calibrationSource(const QuantizeOptions& o)
+{
+    if (!o.imatrix.empty())
+        return [path = o.imatrix](const core::TensorInfo& t, int64_t in) -> core::Result<std::optional<quant::Calibration>> {
+            auto c = quant::loadImatrix(path, t.name, in);
+            if (!c) return c.error();
+            return std::optional<quant::Calibration>(std::move(*c));
+        };
+    if (o.synthetic > 0)
+        return [rows = o.synthetic](const core::TensorInfo&, int64_t in) -> core::Result<std::optional<quant::Calibration>> {
+            return std::optional<quant::Calibration>(quant::syntheticCalibration(rows, in, 1));
+        };
+    return {};
+}
+
+ordered_json reportJson(const QuantizeOptions& o, const quant::ModelReport& report)
+{
+    ordered_json rows = ordered_json::array(), failed = ordered_json::array();
+    for (const auto& t : report.tensors) {
+        rows.push_back({{"tensor", t.name}, {"scheme", t.scheme}, {"method", t.method}, {"status", t.status},
+                        {"parameters", t.parameters}, {"bytes_before", t.bytesBefore},
+                        {"bytes", t.bytesAfter}, {"bits_per_weight", t.bitsPerWeight},
+                        {"metrics", t.quantized ? metricsJson(t.metrics) : ordered_json(nullptr)}});
+        if (t.failed) failed.push_back({{"tensor", t.name}, {"error", t.status}});
+    }
+    ordered_json totals = {{"parameters", report.parameters}, {"quantized_parameters", report.quantizedParameters},
+                           {"bytes_before", report.bytesBefore}, {"bytes", report.bytesAfter},
+                           {"average_bits", report.averageBits},
+                           {"weighted_sqnr_db", report.weightedSqnrDb}, {"exact_tensors", report.exactTensors},
+                           {"failed_tensors", report.failedTensors}};
+    return ordered_json{{"file", o.file}, {"tensors", rows}, {"totals", totals}, {"failed", failed}};
+}
+
+/// Lists the failed tensors on `err`; exit status 1 when there are any.
+int failedStatus(const QuantizeOptions& o, const quant::ModelReport& report, std::ostream& err)
+{
+    if (report.failedTensors == 0) return 0;
+    err << "error: " << o.file << ": " << report.failedTensors << " tensor(s) could not be quantized:\n";
+    for (const auto& t : report.tensors)
+        if (t.failed) err << "  " << t.name << ": " << t.status << "\n";
+    return 1;
 }
 
 int quantizeAll(const QuantizeOptions& o, const core::Model& model, std::ostream& out, std::ostream& err)
 {
     auto plan = planFor(o);
     if (!plan) return fail(err, plan.error().message);
+    quant::ApplyOptions options;
+    options.calibFor = calibrationSource(o);
     std::optional<ordered_json> saved;
     core::Result<quant::ModelReport> report = quant::ModelReport{};
     if (!o.save.empty()) {
-        auto s = saveModel(o, model, *plan, {}, &*report);
+        auto s = saveModel(o, model, *plan, options, &*report);
         if (!s) return fail(err, s.error().message);
         saved = std::move(*s);
     } else {
-        report = quant::applyPlan(model, *plan);
+        report = quant::applyPlan(model, *plan, nullptr, options);
         if (!report) return fail(err, report.error().message);
     }
     if (o.json) {
-        ordered_json rows = ordered_json::array();
-        for (const auto& t : report->tensors)
-            rows.push_back({{"tensor", t.name}, {"scheme", t.scheme}, {"status", t.status},
-                            {"parameters", t.parameters}, {"bytes_before", t.bytesBefore},
-                            {"bytes", t.bytesAfter}, {"bits_per_weight", t.bitsPerWeight},
-                            {"metrics", t.quantized ? metricsJson(t.metrics) : ordered_json(nullptr)}});
-        ordered_json totals = {{"parameters", report->parameters}, {"quantized_parameters", report->quantizedParameters},
-                               {"bytes_before", report->bytesBefore}, {"bytes", report->bytesAfter},
-                               {"average_bits", report->averageBits},
-                               {"weighted_sqnr_db", report->weightedSqnrDb}, {"exact_tensors", report->exactTensors}};
-        ordered_json j{{"file", o.file}, {"tensors", rows}, {"totals", totals}};
+        ordered_json j = reportJson(o, *report);
         if (saved) j["saved"] = *saved;
         out << j.dump(2) << "\n";
-        return 0;
+        return failedStatus(o, *report, err);
     }
-    Table table({"tensor", "scheme", "status", "params", "bytes", "bits/w", "sqnr dB"});
+    Table table({"tensor", "scheme", "method", "status", "params", "bytes", "bits/w", "sqnr dB"});
     for (const auto& t : report->tensors)
-        table.addRow({t.name, t.scheme, t.status, std::to_string(t.parameters), humanBytes(t.bytesAfter),
+        table.addRow({t.name, t.scheme, t.method, t.status, std::to_string(t.parameters), humanBytes(t.bytesAfter),
                       t.quantized ? numberText(t.bitsPerWeight) : "", t.quantized ? numberText(t.metrics.sqnrDb) : ""});
     table.print(out);
     out << "total: " << report->parameters << " parameters, " << humanBytes(report->bytesBefore) << " -> "
         << humanBytes(report->bytesAfter) << ", " << numberText(report->averageBits)
         << " bits/weight on average, parameter-weighted SQNR " << numberText(report->weightedSqnrDb) << " dB\n";
     if (saved) printSaved(out, *saved);
-    return 0;
+    return failedStatus(o, *report, err);
 }
+
+int quantize(const QuantizeOptions& o, std::ostream& out, std::ostream& err)
+{
+    if (auto why = refuseCombination(o)) return fail(err, *why);
+    auto model = io::openModel(o.file);
+    if (!model) return fail(err, model.error().message);
+    return o.all ? quantizeAll(o, *model, out, err) : quantizeOne(o, *model, out, err);
+}
+
+class QuantizeCommand final : public Command {
+public:
+    explicit QuantizeCommand(CLI::App& root)
+    {
+        m_app = root.add_subcommand("quantize", "Quantize one weight tensor, or every weight tensor under a plan, and "
+                                                "print bits per weight, bytes and error metrics.");
+        auto& o = m_options;
+        m_app->add_option("FILE", o.file, "the model file")->required();
+        auto* tensor = m_app->add_option("--tensor", o.tensor, "the tensor to quantize")->type_name("NAME");
+        auto* all = m_app->add_flag("--all", o.all, "quantize every weight tensor (rank >= 2)")->excludes(tensor);
+        m_scheme = m_app->add_option("--scheme", o.scheme,
+                                     "int2..int8[:tensor|:channel|:inchannel|:gN][:asym][:away|:stochastic], "
+                                     "fp8_e4m3, fp8_e5m2, mxfp4, mxfp8, nvfp4, nf4[:gN][:dq], q8_0, q4_0, q4_1, "
+                                     "q5_0, q5_1, q4_k, q5_k, q6_k (default int8)")->type_name("SPEC");
+        m_method = m_app->add_option("--method", o.method, "rtn, gptq, awq, smoothquant, llm.int8, spqr (default rtn)")
+                       ->type_name("NAME");
+        m_clip = m_app->add_option("--clip", o.clip, "minmax, mse or pNN, a percentile (default minmax)")->type_name("CLIP");
+        auto* calib = m_app->add_option("--calib", o.calib, "the layer's input activations, .npy [rows, in] (one tensor only)")
+                          ->type_name("X.npy");
+        auto* imatrix = m_app->add_option("--imatrix", o.imatrix, "llama.cpp importance matrix (per-tensor entries)")
+                            ->type_name("FILE");
+        auto* synthetic = m_app->add_option("--synthetic", o.synthetic, "N rows of synthetic activations per tensor")
+                              ->type_name("N")
+                              ->check(CLI::Range(1, 1'000'000));
+        calib->excludes(imatrix)->excludes(synthetic);
+        imatrix->excludes(synthetic);
+        m_app->add_option("--backend", o.backend, "ref or onednn (onednn: one tensor; int8 through a oneDNN reorder, "
+                                                  "output error through oneDNN matmul)")->type_name("NAME");
+        m_app->add_option("--plan", o.plan, "a plan file (JSON) for --all; --scheme/--method/--clip replace its defaults")
+            ->type_name("PLAN.json")
+            ->needs(all);
+        m_app->add_option("--save", o.save, "write the quantized model (.gguf for q8_0..q6_k, .safetensors otherwise)")
+            ->type_name("OUT");
+        m_app->add_flag("--json", o.json, "print one JSON object");
+    }
+    bool chosen() const override { return m_app->parsed(); }
+    int run(std::ostream& out, std::ostream& err) override
+    {
+        m_options.schemeGiven = m_scheme->count() > 0;
+        m_options.methodGiven = m_method->count() > 0;
+        m_options.clipGiven = m_clip->count() > 0;
+        return quantize(m_options, out, err);
+    }
+
+private:
+    CLI::App* m_app = nullptr;
+    CLI::Option *m_scheme = nullptr, *m_method = nullptr, *m_clip = nullptr;
+    QuantizeOptions m_options;
+};
 
 } // namespace
 
-int quantizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
-{
-    auto opt = parseQuantize(args, err);
-    if (!opt) return 2;
-    auto model = io::openModel(opt->file);
-    if (!model) return fail(err, model.error().message);
-    return opt->all ? quantizeAll(*opt, *model, out, err) : quantizeOne(*opt, *model, out, err);
-}
+std::unique_ptr<Command> addQuantizeCommand(CLI::App& root) { return std::make_unique<QuantizeCommand>(root); }
 
 } // namespace qs::cli

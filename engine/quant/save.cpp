@@ -108,9 +108,9 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
     std::map<std::string, StoredTensor> stored;
     ApplyOptions run = options;
     run.sink = [&](const core::TensorInfo& t, const Scheme& s, const MethodResult& r) -> core::Status {
-        auto parts = encodeResult(r, s, plan.method);
+        auto parts = encodeResult(r, s, plan.methodFor(t.name));
         if (!parts) return Error{parts.error().code, model.path + ": '" + t.name + "': " + parts.error().message};
-        StoredTensor entry{{}, describe(t, s, plan.method)};
+        StoredTensor entry{{}, describe(t, s, plan.methodFor(t.name))};
         for (const auto& p : *parts) {
             auto offset = spill->append(p.data);
             if (!offset) return offset.error();
