@@ -1,45 +1,44 @@
 #include "cli.h"
 
+#include "commands.h"
+
 #include <ostream>
 
 namespace qs::cli {
 
-namespace {
-
-constexpr const char* kUsage =
-    "usage: quantscope-cli COMMAND [options]\n"
-    "\n"
-    "commands:\n"
-    "  inspect FILE [--tensor NAME] [--stats] [--bins N] [--json]\n"
-    "      list the tensors of a model (.safetensors, model.safetensors.index.json, .onnx,\n"
-    "      .gguf, .npy, .npz); --stats adds statistics computed in one pass over the data,\n"
-    "      --bins N adds an N-bin histogram, --json prints one JSON object.\n"
-    "  quantize FILE --tensor NAME [--scheme SPEC] [--method rtn|gptq|awq|smoothquant|llm.int8|spqr]\n"
-    "           [--clip minmax|pNN|mse] [--calib X.npy|--imatrix FILE|--synthetic N]\n"
-    "           [--backend ref|onednn] [--save OUT.gguf|OUT.safetensors] [--json]\n"
-    "  quantize FILE --all [--plan PLAN.json | --scheme SPEC ...] [--save OUT] [--json]\n"
-    "      quantize one tensor (default scheme int8: per-channel symmetric) or every weight\n"
-    "      tensor under a plan; print bits per weight, bytes and error metrics (with\n"
-    "      calibration activations also the layer's output error). SPEC examples: int8,\n"
-    "      int8:tensor, int4:g128:asym, fp8_e4m3, mxfp4, nvfp4, nf4:g64:dq, q4_k.\n"
-    "      --save writes the model with the quantized tensors (GGUF for q8_0..q6_k, safetensors\n"
-    "      with codes + scales otherwise; the rest copied) and opens it back.\n"
-    "\n"
-    "exit status: 0 on success, 2 on bad input or usage (\"error: FILE: problem\" on stderr)\n";
-
-} // namespace
+int fail(std::ostream& err, const std::string& message)
+{
+    err << "error: " << message << "\n";
+    return 2;
+}
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
 {
-    if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-        (args.empty() ? err : out) << kUsage;
-        return args.empty() ? 2 : 0;
+    CLI::App app{"Inspect and quantize the tensors of a model file.", "quantscope-cli"};
+    app.require_subcommand(1);
+    app.footer("Exit status: 0 on success; 1 when some tensors of a quantize --all run failed (they are\n"
+               "listed); 2 on bad input or usage, with \"error: ...\" on stderr.\n"
+               "Run 'quantscope-cli COMMAND --help' for a command's options.");
+    auto inspect = addInspectCommand(app);
+    auto quantize = addQuantizeCommand(app);
+    if (!args.empty() && !args[0].empty() && args[0][0] != '-' && args[0] != "inspect" &&
+        args[0] != "quantize")
+        return fail(err, "unknown command '" + args[0] + "': valid are inspect, quantize");
+    try {
+        app.parse(std::vector<std::string>(args.rbegin(), args.rend())); // CLI11 takes them reversed
+    } catch (const CLI::CallForHelp&) {
+        out << app.help(); // the chosen subcommand's help when there is one
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        err << "error: " << e.what() << "\n";
+        const auto chosen = app.get_subcommands();
+        err << "run 'quantscope-cli " << (chosen.empty() ? std::string() : chosen[0]->get_name() + " ")
+            << "--help' for usage\n";
+        return 2;
     }
-    const std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (args[0] == "inspect") return inspectCommand(rest, out, err);
-    if (args[0] == "quantize") return quantizeCommand(rest, out, err);
-    err << "error: unknown command '" << args[0] << "'\n" << kUsage;
-    return 2;
+    for (auto* c : {inspect.get(), quantize.get()})
+        if (c->chosen()) return c->run(out, err);
+    return fail(err, "no command given");
 }
 
 } // namespace qs::cli

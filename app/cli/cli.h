@@ -7,10 +7,9 @@
 
 namespace qs::cli {
 
-/// Exit codes: 0 success, 2 bad input or usage (message on `err` as "error: FILE: problem").
+/// Runs one command line (without the program name). Exit codes: 0 success, 1 a run where
+/// some tensors failed (they are listed), 2 bad input or usage, with "error: ..." on `err`.
+/// `--help` (on its own or after a subcommand) prints usage on `out` and returns 0.
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
-
-int inspectCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
-int quantizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 } // namespace qs::cli

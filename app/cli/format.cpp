@@ -41,14 +41,6 @@ std::string truncateText(const std::string& s, size_t max)
     return s.size() <= max ? s : s.substr(0, max) + "...";
 }
 
-std::optional<int> parsePositiveInt(const std::string& s)
-{
-    int v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
-    return v;
-}
-
 void Table::print(std::ostream& out) const
 {
     std::vector<size_t> width(m_header.size());

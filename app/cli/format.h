@@ -14,7 +14,6 @@ std::string humanBytes(uint64_t bytes);             ///< "1.50 MiB"
 std::string shapeText(const std::vector<int64_t>& shape); ///< "[128, 64]"
 std::string numberText(double v);                   ///< 6 significant digits, "nan"/"inf" spelled out
 std::string truncateText(const std::string& s, size_t max);
-std::optional<int> parsePositiveInt(const std::string& s);
 
 /// Columns padded to their widest cell.
 class Table {

@@ -1,5 +1,5 @@
 // quantscope-cli inspect: tensors, metadata and (optionally) statistics of a model file.
-#include "cli.h"
+#include "commands.h"
 #include "format.h"
 
 #include "core/stats.h"
@@ -27,33 +27,6 @@ struct InspectOptions {
     int bins = 0; ///< 0: no histogram
 };
 
-std::optional<InspectOptions> parseInspect(const std::vector<std::string>& args, std::ostream& err)
-{
-    InspectOptions o;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&]() -> std::optional<std::string> {
-            if (i + 1 >= args.size()) { err << "error: " << a << " needs a value\n"; return std::nullopt; }
-            return args[++i];
-        };
-        if (a == "--stats") o.stats = true;
-        else if (a == "--json") o.json = true;
-        else if (a == "--tensor") { auto v = value(); if (!v) return std::nullopt; o.tensor = *v; }
-        else if (a == "--bins") {
-            auto v = value();
-            if (!v) return std::nullopt;
-            auto n = parsePositiveInt(*v);
-            if (!n || *n > 1'000'000) { err << "error: --bins needs a whole number from 1 to 1000000\n"; return std::nullopt; }
-            o.bins = *n;
-            o.stats = true;
-        } else if (!a.empty() && a[0] == '-') { err << "error: unknown option '" << a << "'\n"; return std::nullopt; }
-        else if (o.file.empty()) o.file = a;
-        else { err << "error: unexpected argument '" << a << "'\n"; return std::nullopt; }
-    }
-    if (o.file.empty()) { err << "error: inspect needs a FILE\n"; return std::nullopt; }
-    return o;
-}
-
 ordered_json finiteOrNull(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
 
 ordered_json statsJson(const core::TensorStats& s, int bins)
@@ -66,11 +39,15 @@ ordered_json statsJson(const core::TensorStats& s, int bins)
     return j;
 }
 
+/// Every tensor says whether Quantscope can read its element type ("supported"); one it cannot
+/// also gets a note, with or without --stats.
 ordered_json tensorJson(const core::TensorInfo& t)
 {
-    return {{"name", t.name}, {"dtype", t.readable() ? std::string(core::dtypeName(t.dtype)) : t.typeName},
-            {"shape", t.shape}, {"bytes", t.bytes}, {"layer", t.layer}, {"op", t.op},
-            {"out_axis", t.outAxis}, {"in_axis", t.inAxis}};
+    ordered_json j = {{"name", t.name}, {"dtype", t.readable() ? std::string(core::dtypeName(t.dtype)) : t.typeName},
+                      {"supported", t.readable()}, {"shape", t.shape}, {"bytes", t.bytes}, {"layer", t.layer},
+                      {"op", t.op}, {"out_axis", t.outAxis}, {"in_axis", t.inAxis}};
+    if (!t.readable()) j["note"] = "unsupported type " + t.typeName;
+    return j;
 }
 
 /// Statistics with a progress line on a terminal; errors name the file.
@@ -114,53 +91,73 @@ void printTable(const core::Model& m, const std::vector<const core::TensorInfo*>
             if (stats[i]) printHistogram(tensors[i]->name, stats[i]->histogram, out);
 }
 
-} // namespace
-
-int inspectCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
+int inspect(const InspectOptions& opt, std::ostream& out, std::ostream& err)
 {
-    auto opt = parseInspect(args, err);
-    if (!opt) return 2;
-    auto model = io::openModel(opt->file);
-    if (!model) { err << "error: " << model.error().message << "\n"; return 2; }
+    auto model = io::openModel(opt.file);
+    if (!model) return fail(err, model.error().message);
 
     std::vector<const core::TensorInfo*> tensors;
     for (const auto& t : model->tensors)
-        if (!opt->tensor || t.name == *opt->tensor) tensors.push_back(&t);
-    if (opt->tensor && tensors.empty()) {
-        err << "error: " << opt->file << ": no tensor named '" << *opt->tensor << "'\n";
-        return 2;
-    }
+        if (!opt.tensor || t.name == *opt.tensor) tensors.push_back(&t);
+    if (opt.tensor && tensors.empty()) return fail(err, opt.file + ": no tensor named '" + *opt.tensor + "'");
 
     std::vector<std::optional<core::TensorStats>> stats;
-    if (opt->stats) {
+    if (opt.stats) {
         for (const auto* t : tensors) {
             if (!t->readable()) { stats.emplace_back(); continue; }
-            auto s = statsFor(*t, opt->bins, err);
-            if (!s) { err << "error: " << s.error().message << "\n"; return 2; }
+            auto s = statsFor(*t, opt.bins, err);
+            if (!s) return fail(err, s.error().message);
             stats.emplace_back(std::move(*s));
         }
     }
 
-    if (!opt->json) {
-        printTable(*model, tensors, stats, opt->bins, out);
+    if (!opt.json) {
+        printTable(*model, tensors, stats, opt.bins, out);
         return 0;
     }
-    ordered_json j = {{"file", opt->file}, {"format", model->format}, {"metadata", ordered_json::object()}};
+    ordered_json j = {{"file", opt.file}, {"format", model->format}, {"metadata", ordered_json::object()}};
     for (const auto& kv : model->metadata) j["metadata"][kv.key] = kv.value;
     j["tensors"] = ordered_json::array();
     for (size_t i = 0; i < tensors.size(); ++i) {
         ordered_json t = tensorJson(*tensors[i]);
-        if (opt->stats) {
-            if (stats[i]) t["stats"] = statsJson(*stats[i], opt->bins);
-            else {
-                t["stats"] = nullptr;
-                t["note"] = "unsupported type " + tensors[i]->typeName;
-            }
-        }
+        if (opt.stats) t["stats"] = stats[i] ? statsJson(*stats[i], opt.bins) : ordered_json(nullptr);
         j["tensors"].push_back(std::move(t));
     }
     out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
 }
+
+class InspectCommand final : public Command {
+public:
+    explicit InspectCommand(CLI::App& root)
+    {
+        m_app = root.add_subcommand("inspect", "List the tensors of a model (.safetensors, model.safetensors.index.json, "
+                                               ".onnx, .gguf, .npy, .npz) and its metadata.");
+        m_app->add_option("FILE", m_options.file, "the model file")->required();
+        m_tensorOption = m_app->add_option("--tensor", m_tensor, "only this tensor")->type_name("NAME");
+        m_app->add_flag("--stats", m_options.stats, "add statistics computed in one pass over the data");
+        m_app->add_option("--bins", m_options.bins, "add an N-bin histogram (implies --stats)")
+            ->type_name("N")
+            ->check(CLI::Range(1, 1'000'000));
+        m_app->add_flag("--json", m_options.json, "print one JSON object");
+    }
+    bool chosen() const override { return m_app->parsed(); }
+    int run(std::ostream& out, std::ostream& err) override
+    {
+        if (m_options.bins > 0) m_options.stats = true;
+        if (m_tensorOption->count() > 0) m_options.tensor = m_tensor;
+        return inspect(m_options, out, err);
+    }
+
+private:
+    CLI::App* m_app = nullptr;
+    CLI::Option* m_tensorOption = nullptr;
+    std::string m_tensor;
+    InspectOptions m_options;
+};
+
+} // namespace
+
+std::unique_ptr<Command> addInspectCommand(CLI::App& root) { return std::make_unique<InspectCommand>(root); }
 
 } // namespace qs::cli

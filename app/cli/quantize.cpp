@@ -1,6 +1,6 @@
 // quantscope-cli quantize: quantize one tensor (or the whole model under a plan) and print
 // the error metrics, on the backend named by --backend (backends::createBackend).
-#include "cli.h"
+#include "commands.h"
 #include "format.h"
 
 #include "backends/backend.h"
@@ -27,36 +27,18 @@ struct QuantizeOptions {
     std::string calib, imatrix, plan, save;
     int synthetic = 0;
     bool json = false, all = false;
+    /// Given on the command line (not defaults): with --plan they replace the plan's defaults.
+    bool schemeGiven = false, methodGiven = false, clipGiven = false;
 };
 
-std::optional<QuantizeOptions> parseQuantize(const std::vector<std::string>& args, std::ostream& err)
+/// Combinations the parser cannot express; the message says why.
+std::optional<std::string> refuseCombination(const QuantizeOptions& o)
 {
-    QuantizeOptions o;
-    const std::vector<std::pair<const char*, std::string*>> valued = {
-        {"--tensor", &o.tensor}, {"--scheme", &o.scheme}, {"--method", &o.method},
-        {"--clip", &o.clip},     {"--backend", &o.backend}, {"--calib", &o.calib},
-        {"--imatrix", &o.imatrix}, {"--plan", &o.plan}, {"--save", &o.save}};
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto slot = std::find_if(valued.begin(), valued.end(), [&](const auto& v) { return a == v.first; });
-        if (slot != valued.end() || a == "--synthetic") {
-            if (i + 1 >= args.size()) { err << "error: " << a << " needs a value\n"; return std::nullopt; }
-            const std::string& v = args[++i];
-            if (slot != valued.end()) { *slot->second = v; continue; }
-            auto n = parsePositiveInt(v);
-            if (!n || *n > 1'000'000) { err << "error: --synthetic needs a row count from 1 to 1000000\n"; return std::nullopt; }
-            o.synthetic = *n;
-        } else if (a == "--json") o.json = true;
-        else if (a == "--all") o.all = true;
-        else if (!a.empty() && a[0] == '-') { err << "error: unknown option '" << a << "'\n"; return std::nullopt; }
-        else if (o.file.empty()) o.file = a;
-        else { err << "error: unexpected argument '" << a << "'\n"; return std::nullopt; }
-    }
-    if (o.file.empty()) { err << "error: quantize needs a FILE\n"; return std::nullopt; }
-    if (!o.all && o.tensor.empty()) { err << "error: quantize needs --tensor NAME or --all\n"; return std::nullopt; }
-    if (o.backend != "ref" && o.backend != "onednn") { err << "error: unknown backend '" << o.backend << "': valid are ref, onednn\n"; return std::nullopt; }
-    if (int(!o.calib.empty()) + int(!o.imatrix.empty()) + int(o.synthetic > 0) > 1) { err << "error: use one of --calib, --imatrix, --synthetic\n"; return std::nullopt; }
-    return o;
+    if (!o.all && o.tensor.empty()) return "quantize needs --tensor NAME or --all";
+    if (o.all && !o.calib.empty())
+        return "--calib holds the input activations of one layer (one input width), so it cannot calibrate --all; "
+               "use --imatrix FILE (an entry per tensor) or --synthetic N (activations made per tensor)";
+    return std::nullopt;
 }
 
 ordered_json finite(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
@@ -96,21 +78,6 @@ core::Result<double> outputError(const backends::Backend& backend, const quant::
     return quant::compareValues(yw->values(), yq->values()).relFro;
 }
 
-/// RTN runs on the backend's quantizer; other methods run quant's code on the backend's GEMM.
-core::Result<quant::MethodResult> quantizeOn(const backends::Backend& backend, const quant::Matrix& w,
-                                             const quant::Scheme& scheme, quant::Method method,
-                                             const quant::MethodOptions& options, const quant::Calibration* cal)
-{
-    if (method != quant::Method::Rtn) return quant::quantizeWithMethod(w, scheme, method, options, cal);
-    auto q = backend.quantize(w, scheme, options.range);
-    if (!q) return q.error();
-    quant::MethodResult r;
-    r.quantized = std::move(*q);
-    r.note = "RTN";
-    quant::setStoredCost(r, w.rows * w.cols);
-    return r;
-}
-
 /// What actually ran, for the report's backend_path.
 std::string backendPath(const backends::Backend& backend, quant::Method method, bool outputError)
 {
@@ -123,10 +90,12 @@ std::string backendPath(const backends::Backend& backend, quant::Method method, 
     return path;
 }
 
-int fail(std::ostream& err, const std::string& message)
+/// Runs the methods' work on `backend`: RTN on its quantizer, GPTQ/AWQ on its GEMM.
+void useBackend(const backends::Backend& backend, quant::MethodOptions& options)
 {
-    err << "error: " << message << "\n";
-    return 2;
+    options.gemm = &backend.gemm();
+    options.rtn = [&backend](const quant::Matrix& w, const quant::Scheme& s, const quant::RangeOptions& range,
+                             core::Progress* progress) { return backend.quantize(w, s, range, progress); };
 }
 
 /// Saves the quantized model and opens it back with our own reader; {"path", "tensors", "bytes"}.
@@ -169,10 +138,9 @@ int quantizeOne(const QuantizeOptions& o, const backends::Backend& backend, cons
     auto calib = calibrationFor(o, w->cols);
     if (!calib) return fail(err, calib.error().message);
     const quant::Calibration* cal = *calib ? &**calib : nullptr;
-    options.gemm = &backend.gemm();
-    auto r = quantizeOn(backend, *w, *scheme, *method, options, cal);
+    useBackend(backend, options);
+    auto r = quant::quantizeWithMethod(*w, *scheme, *method, options, cal);
     if (!r) return fail(err, r.error().message);
-
     const auto metrics = quant::compareValues(w->values(), r->dequant().values());
     std::optional<double> outErr;
     if (cal && cal->hasActivations()) {
@@ -222,20 +190,79 @@ int quantizeOne(const QuantizeOptions& o, const backends::Backend& backend, cons
     return 0;
 }
 
+/// The plan file, or one made from the options; --scheme, --method and --clip given on the
+/// command line replace the plan file's defaults (its overrides still decide their tensors).
 core::Result<quant::Plan> planFor(const QuantizeOptions& o)
 {
-    if (!o.plan.empty()) return quant::loadPlan(o.plan);
     quant::Plan plan;
-    auto scheme = quant::parseScheme(o.scheme);
-    if (!scheme) return scheme.error();
-    auto method = quant::parseMethod(o.method);
-    if (!method) return method.error();
-    auto clip = quant::parseClip(o.clip);
-    if (!clip) return clip.error();
-    plan.scheme = *scheme;
-    plan.method = *method;
-    plan.options.range = *clip;
+    if (!o.plan.empty()) {
+        auto loaded = quant::loadPlan(o.plan);
+        if (!loaded) return loaded.error();
+        plan = std::move(*loaded);
+    }
+    const bool fromOptions = o.plan.empty();
+    if (fromOptions || o.schemeGiven) {
+        auto scheme = quant::parseScheme(o.scheme);
+        if (!scheme) return scheme.error();
+        plan.scheme = *scheme;
+    }
+    if (fromOptions || o.methodGiven) {
+        auto method = quant::parseMethod(o.method);
+        if (!method) return method.error();
+        plan.method = *method;
+    }
+    if (fromOptions || o.clipGiven) {
+        auto clip = quant::parseClip(o.clip);
+        if (!clip) return clip.error();
+        plan.options.range = *clip;
+    }
     return plan;
+}
+
+/// Calibration made for each tensor of --all: its imatrix entry or synthetic activations.
+quant::CalibrationSource calibrationSource(const QuantizeOptions& o)
+{
+    if (!o.imatrix.empty())
+        return [path = o.imatrix](const core::TensorInfo& t, int64_t in) -> core::Result<std::optional<quant::Calibration>> {
+            auto c = quant::loadImatrix(path, t.name, in);
+            if (!c) return c.error();
+            return std::optional<quant::Calibration>(std::move(*c));
+        };
+    if (o.synthetic > 0)
+        return [rows = o.synthetic](const core::TensorInfo&, int64_t in) -> core::Result<std::optional<quant::Calibration>> {
+            return std::optional<quant::Calibration>(quant::syntheticCalibration(rows, in, 1));
+        };
+    return {};
+}
+
+ordered_json reportJson(const QuantizeOptions& o, const backends::Backend& backend, const std::string& backendNote,
+                        const quant::ModelReport& report)
+{
+    ordered_json rows = ordered_json::array(), failed = ordered_json::array();
+    for (const auto& t : report.tensors) {
+        rows.push_back({{"tensor", t.name}, {"scheme", t.scheme}, {"method", t.method}, {"status", t.status},
+                        {"parameters", t.parameters}, {"bytes_before", t.bytesBefore},
+                        {"bytes", t.bytesAfter}, {"bits_per_weight", t.bitsPerWeight},
+                        {"metrics", t.quantized ? metricsJson(t.metrics) : ordered_json(nullptr)}});
+        if (t.failed) failed.push_back({{"tensor", t.name}, {"error", t.status}});
+    }
+    ordered_json totals = {{"parameters", report.parameters}, {"quantized_parameters", report.quantizedParameters},
+                           {"bytes_before", report.bytesBefore}, {"bytes", report.bytesAfter},
+                           {"average_bits", report.averageBits},
+                           {"weighted_sqnr_db", report.weightedSqnrDb}, {"exact_tensors", report.exactTensors},
+                           {"failed_tensors", report.failedTensors}};
+    return ordered_json{{"file", o.file},     {"backend", std::string(backend.name())}, {"backend_path", backendNote},
+                        {"tensors", rows},    {"totals", totals}, {"failed", failed}};
+}
+
+/// Lists the failed tensors on `err`; exit status 1 when there are any.
+int failedStatus(const QuantizeOptions& o, const quant::ModelReport& report, std::ostream& err)
+{
+    if (report.failedTensors == 0) return 0;
+    err << "error: " << o.file << ": " << report.failedTensors << " tensor(s) could not be quantized:\n";
+    for (const auto& t : report.tensors)
+        if (t.failed) err << "  " << t.name << ": " << t.status << "\n";
+    return 1;
 }
 
 int quantizeAll(const QuantizeOptions& o, const backends::Backend& backend, const core::Model& model,
@@ -243,40 +270,31 @@ int quantizeAll(const QuantizeOptions& o, const backends::Backend& backend, cons
 {
     auto plan = planFor(o);
     if (!plan) return fail(err, plan.error().message);
-    // A plan runs quant's quantizers tensor by tensor; the backend supplies the GEMM of its methods.
-    plan->options.gemm = &backend.gemm();
-    const std::string backendNote = "quantize: reference quantizers (whole-model plan), GEMM by " +
-                                    std::string(backend.capabilities().howRuns(backends::Op::Gemm));
+    quant::ApplyOptions options;
+    options.calibFor = calibrationSource(o);
+    useBackend(backend, plan->options);
+    const auto& caps = backend.capabilities();
+    const std::string backendNote = "quantize: " + std::string(caps.howRuns(backends::Op::Quantize)) +
+                                    "; other methods: GEMM by " + std::string(caps.howRuns(backends::Op::Gemm));
     std::optional<ordered_json> saved;
     core::Result<quant::ModelReport> report = quant::ModelReport{};
     if (!o.save.empty()) {
-        auto s = saveModel(o, model, *plan, {}, &*report);
+        auto s = saveModel(o, model, *plan, options, &*report);
         if (!s) return fail(err, s.error().message);
         saved = std::move(*s);
     } else {
-        report = quant::applyPlan(model, *plan);
+        report = quant::applyPlan(model, *plan, nullptr, options);
         if (!report) return fail(err, report.error().message);
     }
     if (o.json) {
-        ordered_json rows = ordered_json::array();
-        for (const auto& t : report->tensors)
-            rows.push_back({{"tensor", t.name}, {"scheme", t.scheme}, {"status", t.status},
-                            {"parameters", t.parameters}, {"bytes_before", t.bytesBefore},
-                            {"bytes", t.bytesAfter}, {"bits_per_weight", t.bitsPerWeight},
-                            {"metrics", t.quantized ? metricsJson(t.metrics) : ordered_json(nullptr)}});
-        ordered_json totals = {{"parameters", report->parameters}, {"quantized_parameters", report->quantizedParameters},
-                               {"bytes_before", report->bytesBefore}, {"bytes", report->bytesAfter},
-                               {"average_bits", report->averageBits},
-                               {"weighted_sqnr_db", report->weightedSqnrDb}, {"exact_tensors", report->exactTensors}};
-        ordered_json j{{"file", o.file}, {"backend", std::string(backend.name())}, {"backend_path", backendNote},
-                       {"tensors", rows}, {"totals", totals}};
+        ordered_json j = reportJson(o, backend, backendNote, *report);
         if (saved) j["saved"] = *saved;
         out << j.dump(2) << "\n";
-        return 0;
+        return failedStatus(o, *report, err);
     }
-    Table table({"tensor", "scheme", "status", "params", "bytes", "bits/w", "sqnr dB"});
+    Table table({"tensor", "scheme", "method", "status", "params", "bytes", "bits/w", "sqnr dB"});
     for (const auto& t : report->tensors)
-        table.addRow({t.name, t.scheme, t.status, std::to_string(t.parameters), humanBytes(t.bytesAfter),
+        table.addRow({t.name, t.scheme, t.method, t.status, std::to_string(t.parameters), humanBytes(t.bytesAfter),
                       t.quantized ? numberText(t.bitsPerWeight) : "", t.quantized ? numberText(t.metrics.sqnrDb) : ""});
     table.print(out);
     out << "total: " << report->parameters << " parameters, " << humanBytes(report->bytesBefore) << " -> "
@@ -284,20 +302,72 @@ int quantizeAll(const QuantizeOptions& o, const backends::Backend& backend, cons
         << " bits/weight on average, parameter-weighted SQNR " << numberText(report->weightedSqnrDb) << " dB\n";
     out << "backend " << backend.name() << ": " << backendNote << "\n";
     if (saved) printSaved(out, *saved);
-    return 0;
+    return failedStatus(o, *report, err);
 }
+
+int quantize(const QuantizeOptions& o, std::ostream& out, std::ostream& err)
+{
+    if (auto why = refuseCombination(o)) return fail(err, *why);
+    auto backend = backends::createBackend(o.backend);
+    if (!backend) return fail(err, backend.error().message);
+    auto model = io::openModel(o.file);
+    if (!model) return fail(err, model.error().message);
+    return o.all ? quantizeAll(o, **backend, *model, out, err) : quantizeOne(o, **backend, *model, out, err);
+}
+
+class QuantizeCommand final : public Command {
+public:
+    explicit QuantizeCommand(CLI::App& root)
+    {
+        m_app = root.add_subcommand("quantize", "Quantize one weight tensor, or every weight tensor under a plan, and "
+                                                "print bits per weight, bytes and error metrics.");
+        auto& o = m_options;
+        m_app->add_option("FILE", o.file, "the model file")->required();
+        auto* tensor = m_app->add_option("--tensor", o.tensor, "the tensor to quantize")->type_name("NAME");
+        auto* all = m_app->add_flag("--all", o.all, "quantize every weight tensor (rank >= 2)")->excludes(tensor);
+        m_scheme = m_app->add_option("--scheme", o.scheme,
+                                     "int2..int8[:tensor|:channel|:inchannel|:gN][:asym][:away|:stochastic], "
+                                     "fp8_e4m3, fp8_e5m2, mxfp4, mxfp8, nvfp4, nf4[:gN][:dq], q8_0, q4_0, q4_1, "
+                                     "q5_0, q5_1, q4_k, q5_k, q6_k (default int8)")->type_name("SPEC");
+        m_method = m_app->add_option("--method", o.method, "rtn, gptq, awq, smoothquant, llm.int8, spqr (default rtn)")
+                       ->type_name("NAME");
+        m_clip = m_app->add_option("--clip", o.clip, "minmax, mse or pNN, a percentile (default minmax)")->type_name("CLIP");
+        auto* calib = m_app->add_option("--calib", o.calib, "the layer's input activations, .npy [rows, in] (one tensor only)")
+                          ->type_name("X.npy");
+        auto* imatrix = m_app->add_option("--imatrix", o.imatrix, "llama.cpp importance matrix (per-tensor entries)")
+                            ->type_name("FILE");
+        auto* synthetic = m_app->add_option("--synthetic", o.synthetic, "N rows of synthetic activations per tensor")
+                              ->type_name("N")
+                              ->check(CLI::Range(1, 1'000'000));
+        calib->excludes(imatrix)->excludes(synthetic);
+        imatrix->excludes(synthetic);
+        m_app->add_option("--backend", o.backend, "reference (ref) or onednn: what runs RTN, the GEMM of GPTQ/AWQ "
+                                                  "and the output error; a scheme the backend lacks is refused")
+            ->type_name("NAME");
+        m_app->add_option("--plan", o.plan, "a plan file (JSON) for --all; --scheme/--method/--clip replace its defaults")
+            ->type_name("PLAN.json")
+            ->needs(all);
+        m_app->add_option("--save", o.save, "write the quantized model (.gguf for q8_0..q6_k, .safetensors otherwise)")
+            ->type_name("OUT");
+        m_app->add_flag("--json", o.json, "print one JSON object");
+    }
+    bool chosen() const override { return m_app->parsed(); }
+    int run(std::ostream& out, std::ostream& err) override
+    {
+        m_options.schemeGiven = m_scheme->count() > 0;
+        m_options.methodGiven = m_method->count() > 0;
+        m_options.clipGiven = m_clip->count() > 0;
+        return quantize(m_options, out, err);
+    }
+
+private:
+    CLI::App* m_app = nullptr;
+    CLI::Option *m_scheme = nullptr, *m_method = nullptr, *m_clip = nullptr;
+    QuantizeOptions m_options;
+};
 
 } // namespace
 
-int quantizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
-{
-    auto opt = parseQuantize(args, err);
-    if (!opt) return 2;
-    auto backend = backends::createBackend(opt->backend);
-    if (!backend) return fail(err, backend.error().message);
-    auto model = io::openModel(opt->file);
-    if (!model) return fail(err, model.error().message);
-    return opt->all ? quantizeAll(*opt, **backend, *model, out, err) : quantizeOne(*opt, **backend, *model, out, err);
-}
+std::unique_ptr<Command> addQuantizeCommand(CLI::App& root) { return std::make_unique<QuantizeCommand>(root); }
 
 } // namespace qs::cli

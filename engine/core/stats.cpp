@@ -420,29 +420,142 @@ TensorStats mergeStates(const std::vector<ThreadState>& states, uint64_t count, 
     return r;
 }
 
-/// Checks that the tensor can be read and its byte range matches dtype and shape; on success
-/// returns a pointer to its first byte.
-Result<const std::byte*> tensorBytes(const TensorInfo& t, uint64_t elems)
+/// Checks that the tensor can be read and that its byte count matches dtype and shape.
+Status checkTensor(const TensorInfo& t, uint64_t elems)
 {
     if (t.dtype == DType::Unsupported)
         return Error{ErrorCode::Unsupported,
                      t.name + ": dtype " + t.typeName + " is not supported for statistics"};
     if (!t.storage) return Error{ErrorCode::InvalidArgument, t.name + ": the tensor has no data"};
-    auto bytes = t.storage->bytes();
-    if (!bytes) return bytes.error();
     const auto need = byteSizeFor(t.dtype, elems);
-    const auto* origin = &t.storage->origin();
     if (!checkedProduct(t.shape) || !need || *need != t.bytes)
-        return Error{ErrorCode::Format, *origin + ": tensor '" + t.name + "' has " +
+        return Error{ErrorCode::Format, t.storage->origin() + ": tensor '" + t.name + "' has " +
                                             std::to_string(t.bytes) +
                                             " bytes, which does not match its dtype " +
                                             std::string(dtypeName(t.dtype)) + " and shape"};
+    return {};
+}
+
+/// A pointer to the tensor's first byte, after checking its range lies inside the data.
+Result<const std::byte*> tensorBytes(const TensorInfo& t)
+{
+    auto bytes = t.storage->bytes();
+    if (!bytes) return bytes.error();
     if (!rangeInside(t.offset, t.bytes, bytes->size()))
         return Error{ErrorCode::Truncated,
-                     *origin + ": tensor '" + t.name + "' bytes " + std::to_string(t.offset) + "+" +
+                     t.storage->origin() + ": tensor '" + t.name + "' bytes " + std::to_string(t.offset) + "+" +
                          std::to_string(t.bytes) + " lie past the end of the data (" +
                          std::to_string(bytes->size()) + ")"};
     return bytes->data() + t.offset;
+}
+
+/// One statistics pass: the threads' states and the chunk loop they share, fed either the
+/// whole mapped tensor at once or, for streamed storage, one window of it at a time.
+class StatsPass {
+public:
+    StatsPass(const TensorInfo& t, uint64_t n, unsigned threads, Progress* progress)
+        : m_t(t), m_n(n), m_info(dtypeInfo(t.dtype)), m_exact(exactInFineBins(t.dtype)),
+          m_layout(n > 0 ? axisLayout(t) : Layout{}), m_states(threads), m_progress(progress),
+          m_chunks((n + kChunkElems - 1) / kChunkElems)
+    {
+        // A tensor without elements has no channels worth listing (and shape [0, 2^40] must
+        // not make us allocate 2^40 floats): axisLayout is skipped then.
+        for (auto& s : m_states) {
+            s.fine.assign(65536, 0);
+            s.outAbs.assign(m_layout.outDim, 0.0f);
+            s.inAbs.assign(m_layout.inDim, 0.0f);
+            s.buffer.resize(kBlockElems);
+        }
+    }
+
+    /// Processes elements [first, first + count) whose bytes start at `base` (first and the
+    /// window size are multiples of kChunkElems). Reads under the fault guard when mapped.
+    Status run(const std::byte* base, uint64_t first, uint64_t count)
+    {
+        // F32 is read in place when aligned; BF16 always (its kernels load through memcpy).
+        const bool inPlace = m_t.dtype == DType::BF16 ||
+                             (m_t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(base) % 4 == 0);
+        const uint64_t chunks = (count + kChunkElems - 1) / kChunkElems;
+        std::atomic<bool> failed{false};
+        std::atomic_flag failureSet;
+        Error failure;
+        auto work = [&](uint64_t c, unsigned thread) {
+            ThreadState& s = m_states[thread];
+            const uint64_t chunkEnd = std::min(count, (c + 1) * kChunkElems);
+            auto body = [&] {
+                for (uint64_t at = c * kChunkElems; at < chunkEnd; at += kBlockElems) {
+                    const uint64_t len = std::min(kBlockElems, chunkEnd - at);
+                    const std::byte* src = base + at / m_info.blockElems * m_info.blockBytes;
+                    if (m_t.dtype == DType::BF16) {
+                        processBf16Block(src, first + at, len, m_layout, s);
+                        continue;
+                    }
+                    const float* x = reinterpret_cast<const float*>(src);
+                    if (!inPlace) {
+                        convertToF32(m_t.dtype, src, len, s.buffer.data());
+                        x = s.buffer.data();
+                    }
+                    processBlock(x, first + at, len, m_layout, m_exact, s);
+                }
+            };
+            const bool mapped = m_t.storage->isMapped() && !m_t.storage->streamed();
+            const Status st = mapped ? guarded(m_t.storage->origin(), body) : (body(), Status{});
+            if (!st) {
+                if (!failureSet.test_and_set()) failure = st.error();
+                failed = true;
+                return;
+            }
+            const uint64_t d = m_done.fetch_add(1) + 1;
+            if (m_progress && m_progress->report) m_progress->report(d, m_chunks);
+        };
+        parallelChunks(chunks, unsigned(m_states.size()), work,
+                       [&] { return failed.load() || (m_progress && m_progress->cancelled()); });
+        if (failed) return failure;
+        if (m_progress && m_progress->cancelled())
+            return Error{ErrorCode::Cancelled, m_t.name + ": statistics cancelled"};
+        return {};
+    }
+
+    TensorStats finish(const StatsOptions& options) const
+    {
+        TensorStats r = mergeStates(m_states, m_n, m_exact);
+        const bool any = r.count > r.nan + r.inf;
+        r.histogram = r.fine.rebin(options.bins, options.scale, any ? r.min : 0, any ? r.max : 0);
+        if (m_progress && m_progress->report && m_chunks == 0) m_progress->report(1, 1);
+        return r;
+    }
+
+private:
+    const TensorInfo& m_t;
+    uint64_t m_n;
+    const DTypeInfo& m_info;
+    bool m_exact;
+    Layout m_layout;
+    std::vector<ThreadState> m_states;
+    Progress* m_progress;
+    uint64_t m_chunks;
+    std::atomic<uint64_t> m_done{0};
+};
+
+/// Streamed storage (a deflated .npz member): read kChunkElems x threads elements at a time
+/// into one buffer and run the pass over it, so memory stays bounded whatever the tensor size.
+Status runStreamed(const TensorInfo& t, uint64_t n, unsigned threads, StatsPass& pass)
+{
+    const auto& info = dtypeInfo(t.dtype);
+    auto stream = t.storage->openStream(t.offset);
+    if (!stream) return stream.error();
+    const uint64_t windowElems = kChunkElems * threads;
+    std::vector<std::byte> window(std::min(n, windowElems) / info.blockElems * info.blockBytes);
+    for (uint64_t first = 0; first < n; first += windowElems) {
+        const uint64_t count = std::min(windowElems, n - first);
+        const auto bytes = std::span<std::byte>(window).first(count / info.blockElems * info.blockBytes);
+        auto got = (*stream)->read(bytes);
+        if (!got) return got.error();
+        if (*got != bytes.size())
+            return Error{ErrorCode::Truncated, t.storage->origin() + ": tensor '" + t.name + "' data ends early"};
+        if (auto st = pass.run(window.data(), first, count); !st) return st;
+    }
+    return (*stream)->finish();
 }
 
 } // namespace
@@ -451,70 +564,20 @@ Result<TensorStats> computeStats(const TensorInfo& t, const StatsOptions& option
                                  Progress* progress)
 {
     const uint64_t n = t.elementCount();
-    auto base = tensorBytes(t, n);
-    if (!base) return base.error();
-    const auto& info = dtypeInfo(t.dtype);
-    const bool exact = exactInFineBins(t.dtype);
-    // F32 is read in place when aligned; BF16 always (its kernels load through memcpy).
-    const bool inPlace = t.dtype == DType::BF16 ||
-                         (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(*base) % 4 == 0);
+    if (auto st = checkTensor(t, n); !st) return st.error();
     const uint64_t chunks = (n + kChunkElems - 1) / kChunkElems;
     const unsigned threads =
         unsigned(std::clamp<uint64_t>(options.threads ? options.threads : defaultThreadCount(), 1,
                                       std::max<uint64_t>(chunks, 1)));
-    // A tensor without elements has no channels worth listing (and shape [0, 2^40] must not
-    // make us allocate 2^40 floats).
-    const Layout layout = n > 0 ? axisLayout(t) : Layout{};
-    std::vector<ThreadState> states(threads);
-    for (auto& s : states) {
-        s.fine.assign(65536, 0);
-        s.outAbs.assign(layout.outDim, 0.0f);
-        s.inAbs.assign(layout.inDim, 0.0f);
-        if (!inPlace) s.buffer.resize(kBlockElems);
+    StatsPass pass(t, n, threads, progress);
+    if (t.storage->streamed()) {
+        if (auto st = runStreamed(t, n, threads, pass); !st) return st.error();
+    } else {
+        auto base = tensorBytes(t);
+        if (!base) return base.error();
+        if (auto st = pass.run(*base, 0, n); !st) return st.error();
     }
-    std::atomic<bool> failed{false};
-    std::atomic<uint64_t> done{0};
-    std::atomic_flag failureSet;
-    Error failure;
-    auto work = [&](uint64_t c, unsigned thread) {
-        ThreadState& s = states[thread];
-        const uint64_t chunkEnd = std::min(n, (c + 1) * kChunkElems);
-        auto body = [&] {
-            for (uint64_t first = c * kChunkElems; first < chunkEnd; first += kBlockElems) {
-                const uint64_t count = std::min(kBlockElems, chunkEnd - first);
-                const std::byte* src = *base + first / info.blockElems * info.blockBytes;
-                if (t.dtype == DType::BF16) {
-                    processBf16Block(src, first, count, layout, s);
-                    continue;
-                }
-                const float* x = reinterpret_cast<const float*>(src);
-                if (!inPlace) {
-                    convertToF32(t.dtype, src, count, s.buffer.data());
-                    x = s.buffer.data();
-                }
-                processBlock(x, first, count, layout, exact, s);
-            }
-        };
-        const Status st =
-            t.storage->isMapped() ? guarded(t.storage->origin(), body) : (body(), Status{});
-        if (!st) {
-            if (!failureSet.test_and_set()) failure = st.error();
-            failed = true;
-            return;
-        }
-        const uint64_t d = done.fetch_add(1) + 1;
-        if (progress && progress->report) progress->report(d, chunks);
-    };
-    parallelChunks(chunks, threads, work,
-                   [&] { return failed.load() || (progress && progress->cancelled()); });
-    if (failed) return failure;
-    if (progress && progress->cancelled())
-        return Error{ErrorCode::Cancelled, t.name + ": statistics cancelled"};
-    TensorStats r = mergeStates(states, n, exact);
-    const bool any = r.count > r.nan + r.inf;
-    r.histogram = r.fine.rebin(options.bins, options.scale, any ? r.min : 0, any ? r.max : 0);
-    if (progress && progress->report && chunks == 0) progress->report(1, 1);
-    return r;
+    return pass.finish(options);
 }
 
 } // namespace qs::core

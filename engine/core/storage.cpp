@@ -1,5 +1,8 @@
 #include "storage.h"
 
+#include "faultguard.h"
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -22,7 +25,41 @@ struct FdCloser {
     ~FdCloser() { if (fd >= 0) ::close(fd); }
 };
 
+/// A stream over bytes that are already addressable.
+class SpanStream final : public ByteStream {
+public:
+    SpanStream(std::span<const std::byte> data, const Storage& storage) : m_data(data), m_storage(storage) {}
+    Result<uint64_t> read(std::span<std::byte> out) override
+    {
+        const uint64_t n = std::min<uint64_t>(out.size(), m_data.size() - m_at);
+        auto copy = [&] { if (n) std::memcpy(out.data(), m_data.data() + m_at, n); };
+        if (m_storage.isMapped()) {
+            if (auto st = guarded(m_storage.origin(), copy); !st) return st.error();
+        } else {
+            copy();
+        }
+        m_at += n;
+        return n;
+    }
+    Status finish() override { return {}; }
+
+private:
+    std::span<const std::byte> m_data;
+    const Storage& m_storage;
+    uint64_t m_at = 0;
+};
+
 } // namespace
+
+Result<std::unique_ptr<ByteStream>> Storage::openStream(uint64_t offset) const
+{
+    auto all = bytes();
+    if (!all) return all.error();
+    if (offset > all->size())
+        return makeError(ErrorCode::Truncated, origin() + ": offset " + std::to_string(offset) + " is past the end of the data (" +
+                                                   std::to_string(all->size()) + " bytes)");
+    return std::unique_ptr<ByteStream>(std::make_unique<SpanStream>(all->subspan(offset), *this));
+}
 
 Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::filesystem::path& path)
 {

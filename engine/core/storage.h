@@ -1,6 +1,6 @@
 #pragma once
-/// Where tensor bytes live: a memory-mapped file (the normal case), or a buffer the reader
-/// owns (ONNX typed fields, deflated .npz members inflated on first use).
+/// Where tensor bytes live: a memory-mapped file (the normal case), a buffer the reader owns
+/// (ONNX typed fields), or data produced in order (deflated .npz members), read as a stream.
 #include "result.h"
 
 #include <cstddef>
@@ -13,6 +13,19 @@
 
 namespace qs::core {
 
+/// Reads data front to back in pieces of the caller's size, so data that is produced in order
+/// (a deflated .npz member) is never held whole.
+class ByteStream {
+public:
+    virtual ~ByteStream() = default;
+    /// Fills `out` with the next bytes and returns how many; fewer than out.size() only at the
+    /// end of the data. Corrupt or unreadable data is an error.
+    virtual Result<uint64_t> read(std::span<std::byte> out) = 0;
+    /// Reads on to the end and checks the data whole (its size, its checksum). Call it after
+    /// the last read whose bytes were used: a corrupt member is found only here.
+    virtual Status finish() = 0;
+};
+
 class Storage {
 public:
     virtual ~Storage() = default;
@@ -24,6 +37,12 @@ public:
     virtual Result<std::span<const std::byte>> bytes() const = 0;
     /// True when reads may fault because the bytes are a file mapping.
     virtual bool isMapped() const = 0;
+    /// True when bytes() would have to build the whole data in memory (a deflated member):
+    /// readers that can go front to back should use openStream() instead.
+    virtual bool streamed() const { return false; }
+    /// A reader of the data from byte `offset` on. The default reads bytes() (under the fault
+    /// guard when mapped).
+    virtual Result<std::unique_ptr<ByteStream>> openStream(uint64_t offset) const;
 };
 
 /// A read-only private mapping of a whole regular file. Opening maps the file without reading

@@ -3,15 +3,18 @@
 #include "gguf_format.h"
 
 #include "core/checked.h"
-#include "core/faultguard.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace qs::io {
 
@@ -56,51 +59,70 @@ core::Status writeData(std::ostream& out, const OutTensor& t)
         return {};
     }
     if (!t.source) return Error{ErrorCode::InvalidArgument, "tensor '" + t.name + "' has no bytes to write"};
-    auto bytes = t.source->storage->bytes();
-    if (!bytes) return bytes.error();
-    if (t.source->offset > bytes->size() || t.source->bytes > bytes->size() - t.source->offset)
-        return Error{ErrorCode::Truncated, t.source->storage->origin() + ": tensor '" + t.name + "' lies outside the file"};
-    const std::byte* src = bytes->data() + t.source->offset;
-    std::vector<char> buffer(std::min<uint64_t>(t.source->bytes, uint64_t(1) << 22));
+    // A stream reads mapped sources under the fault guard and inflates deflated .npz members
+    // piece by piece, so neither is ever held whole.
+    const auto& storage = *t.source->storage;
+    auto stream = storage.openStream(t.source->offset);
+    if (!stream) return stream.error();
+    std::vector<std::byte> buffer(std::min<uint64_t>(t.source->bytes, uint64_t(1) << 22));
     for (uint64_t done = 0; done < t.source->bytes;) {
         const uint64_t n = std::min<uint64_t>(buffer.size(), t.source->bytes - done);
-        if (t.source->storage->isMapped()) {
-            auto st = core::guarded(t.source->storage->origin(), [&] { std::memcpy(buffer.data(), src + done, n); });
-            if (!st) return st;
-        } else {
-            std::memcpy(buffer.data(), src + done, n);
-        }
-        out.write(buffer.data(), std::streamsize(n));
+        auto got = (*stream)->read(std::span<std::byte>(buffer).first(n));
+        if (!got) return got.error();
+        if (*got != n) return Error{ErrorCode::Truncated, storage.origin() + ": tensor '" + t.name + "' lies outside the file"};
+        out.write(reinterpret_cast<const char*>(buffer.data()), std::streamsize(n));
         done += n;
     }
+    return storage.streamed() ? (*stream)->finish() : core::Status{};
+}
+
+Error osError(const std::string& what, int err)
+{
+    return Error{ErrorCode::Io, what + ": " + std::strerror(err)};
+}
+
+/// fsync of a file (opened for writing) or a folder (read-only), so that what was written, or
+/// a rename inside the folder, survives a crash or power loss.
+core::Status syncToDisk(const std::filesystem::path& p, bool folder)
+{
+    const int fd = ::open(p.c_str(), (folder ? O_RDONLY | O_DIRECTORY : O_WRONLY) | O_CLOEXEC);
+    if (fd < 0) return osError(p.string() + ": cannot open it to sync it to disk", errno);
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) return osError(p.string() + ": fsync failed", err);
     return {};
 }
 
-/// Writes through `write(stream)` into PATH.tmp, then renames it over PATH. A failed write
-/// removes the temporary file and leaves PATH as it was.
+/// Writes through `write(stream)` into PATH.tmp, syncs it to disk, renames it over PATH and
+/// syncs the folder. Any failure removes the temporary file, leaves PATH as it was and comes
+/// back as an error value (no filesystem call here throws).
 template <class F>
 core::Status writeAtomically(const std::filesystem::path& path, F&& write)
 {
     const auto tmp = std::filesystem::path(path.string() + ".tmp");
+    std::error_code ignored;
+    auto abandon = [&](core::Status st) {
+        std::filesystem::remove(tmp, ignored);
+        return st;
+    };
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out)
-            return Error{ErrorCode::Io, path.string() + ": cannot create " + tmp.string()};
+            return osError(path.string() + ": cannot create " + tmp.string(), errno);
         core::Status st = write(out);
         out.flush();
-        if (!st || !out) {
-            out.close();
-            std::filesystem::remove(tmp);
-            return st ? core::Status(Error{ErrorCode::Io, path.string() + ": write failed (disk full?)"}) : st;
-        }
+        if (!st) return abandon(st);
+        out.close();
+        if (!out) return abandon(Error{ErrorCode::Io, path.string() + ": write failed (disk full?)"});
     }
+    if (auto st = syncToDisk(tmp, false); !st) return abandon(st);
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp);
-        return Error{ErrorCode::Io, path.string() + ": cannot rename the finished file into place: " + ec.message()};
-    }
-    return {};
+    if (ec)
+        return abandon(Error{ErrorCode::Io, path.string() + ": cannot rename the finished file into place: " + ec.message()});
+    const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    return syncToDisk(folder, true);
 }
 
 template <class T>

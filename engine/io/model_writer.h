@@ -1,7 +1,8 @@
 #pragma once
 /// Writers for the two formats Quantscope saves quantized models in. Both write to a
-/// temporary file beside the target and rename it into place, so a failed or cancelled save
-/// never leaves a half-written file where the user's model was.
+/// temporary file beside the target, fsync it, rename it into place and fsync the folder, so a
+/// failed or cancelled save (or a crash after it) never leaves a half-written file where the
+/// user's model was. Filesystem failures come back as error values naming the path.
 #include "modelreader.h"
 #include "spill_file.h"
 

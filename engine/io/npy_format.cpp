@@ -158,9 +158,11 @@ core::Result<NpyHeader> parseNpyHeader(std::span<const std::byte> bytes, const s
     if (!DictParser(text).parse(dict) || !dict.contains("descr") || !dict.contains("fortran_order") ||
         !dict.contains("shape"))
         return npyError(origin, "npy header is not a dict with 'descr', 'fortran_order' and 'shape' (structured arrays are not supported)");
-    if (dict["fortran_order"] != "False")
-        return Error{ErrorCode::Unsupported, origin + ": Fortran-order arrays are not supported"};
+    const std::string& fortran = dict["fortran_order"];
+    if (fortran != "False" && fortran != "True")
+        return npyError(origin, "npy header 'fortran_order' is '" + fortran + "', not True or False");
     NpyHeader h;
+    h.fortranOrder = fortran == "True";
     h.descr = dict["descr"];
     auto dtype = dtypeFromDescr(h.descr, origin);
     if (!dtype) return dtype.error();

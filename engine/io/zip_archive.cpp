@@ -171,50 +171,141 @@ ZipMemberStorage::ZipMemberStorage(std::shared_ptr<const core::MappedFile> file,
 
 namespace {
 
-/// Inflates compressed bytes into `out` (already sized); returns bytes produced, or an error.
-core::Result<uint64_t> inflateInto(const core::MappedFile& f, uint64_t offset, uint64_t size,
-                                   std::vector<std::byte>& out, bool wantEnd, const std::string& what)
-{
-    z_stream zs{};
-    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) return Error{ErrorCode::Io, what + ": cannot start zlib"};
-    uint64_t inDone = 0, outDone = 0;
-    int rc = Z_OK;
-    auto st = core::guarded(f.origin(), [&] {
-        while (rc == Z_OK) {
-            const uInt inChunk = uInt(std::min<uint64_t>(size - inDone, 1u << 30));
-            const uInt outChunk = uInt(std::min<uint64_t>(out.size() - outDone, 1u << 30));
-            if (outChunk == 0) break;
-            zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(f.data() + offset + inDone));
-            zs.avail_in = inChunk;
-            zs.next_out = reinterpret_cast<Bytef*>(out.data() + outDone);
-            zs.avail_out = outChunk;
-            rc = inflate(&zs, Z_NO_FLUSH);
-            inDone += inChunk - zs.avail_in;
-            outDone += outChunk - zs.avail_out;
-            if (rc == Z_BUF_ERROR && inDone < size && zs.avail_out > 0) rc = Z_OK;
+/// Inflates a member front to back into the caller's buffers, checking as it goes that it does
+/// not grow past its declared size, and at the end its size and CRC-32. Reads of the mapped
+/// compressed bytes run under the fault guard.
+class InflateStream final : public core::ByteStream {
+public:
+    InflateStream(std::shared_ptr<const core::MappedFile> file, const ZipMember& m, uint64_t dataOffset,
+                  const std::string& origin)
+        : m_file(std::move(file)), m_member(m), m_dataOffset(dataOffset), m_origin(origin)
+    {
+    }
+    ~InflateStream() override
+    {
+        if (m_started) inflateEnd(&m_zs);
+    }
+    InflateStream(const InflateStream&) = delete;
+    InflateStream& operator=(const InflateStream&) = delete;
+
+    core::Status start()
+    {
+        if (inflateInit2(&m_zs, -MAX_WBITS) != Z_OK) return Error{ErrorCode::Io, m_origin + ": cannot start zlib"};
+        m_started = true;
+        return {};
+    }
+
+    core::Result<uint64_t> read(std::span<std::byte> out) override
+    {
+        uint64_t produced = 0;
+        while (produced < out.size() && !m_ended) {
+            const uint64_t room = std::min<uint64_t>(out.size() - produced, m_member.uncompressedSize - m_total);
+            if (room == 0) { // declared size reached: the stream must end here, with no more bytes
+                std::byte probe[1];
+                auto got = step(std::span<std::byte>(probe, 1));
+                if (!got) return got.error();
+                if (*got > 0) return sizeError("more than");
+                break;
+            }
+            auto got = step(out.subspan(produced, std::min<uint64_t>(room, 1u << 30)));
+            if (!got) return got.error();
+            produced += *got;
         }
-    });
-    inflateEnd(&zs);
-    if (!st) return st.error();
-    if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && !wantEnd))
-        return Error{ErrorCode::Format, what + ": deflate data is corrupt (zlib error " + std::to_string(rc) + ")"};
-    if (wantEnd && (rc != Z_STREAM_END || outDone != out.size()))
-        return Error{ErrorCode::Format, what + ": inflates to " + std::to_string(outDone) + " bytes, the directory says " +
-                                            std::to_string(out.size())};
-    return outDone;
-}
+        return produced;
+    }
+
+    core::Status finish() override
+    {
+        std::vector<std::byte> sink(uint64_t(1) << 16);
+        while (!m_ended) {
+            auto got = read(sink);
+            if (!got) return got.error();
+            if (*got == 0 && !m_ended) break;
+        }
+        if (!m_ended || m_total != m_member.uncompressedSize) return sizeError("");
+        if (m_crc != m_member.crc32)
+            return Error{ErrorCode::Format, m_origin + ": CRC-32 mismatch: the member is corrupt"};
+        return {};
+    }
+
+private:
+    Error sizeError(const std::string& relation) const
+    {
+        return Error{ErrorCode::Format, m_origin + ": inflates to " + (relation.empty() ? "" : relation + " ") +
+                                            std::to_string(m_total) + " bytes, the directory says " +
+                                            std::to_string(m_member.uncompressedSize)};
+    }
+
+    /// One inflate() call into `out`; returns the bytes it produced (and adds them to the CRC).
+    core::Result<uint64_t> step(std::span<std::byte> out)
+    {
+        const uint64_t inLeft = m_member.compressedSize - m_inDone;
+        const uInt inChunk = uInt(std::min<uint64_t>(inLeft, 1u << 30));
+        m_zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(m_file->data() + m_dataOffset + m_inDone));
+        m_zs.avail_in = inChunk;
+        m_zs.next_out = reinterpret_cast<Bytef*>(out.data());
+        m_zs.avail_out = uInt(out.size());
+        int rc = Z_OK;
+        auto st = core::guarded(m_file->origin(), [&] { rc = inflate(&m_zs, Z_NO_FLUSH); });
+        if (!st) return st.error();
+        m_inDone += inChunk - m_zs.avail_in;
+        const uint64_t got = out.size() - m_zs.avail_out;
+        m_total += got;
+        m_crc = uint32_t(crc32_z(m_crc, reinterpret_cast<const Bytef*>(out.data()), got));
+        if (rc == Z_STREAM_END) {
+            m_ended = true;
+        } else if (rc == Z_BUF_ERROR && m_inDone == m_member.compressedSize) {
+            return Error{ErrorCode::Truncated, m_origin + ": deflate data ends early (after " +
+                                                   std::to_string(m_total) + " of " +
+                                                   std::to_string(m_member.uncompressedSize) + " bytes)"};
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            return Error{ErrorCode::Format, m_origin + ": deflate data is corrupt (zlib error " + std::to_string(rc) + ")"};
+        }
+        return got;
+    }
+
+    std::shared_ptr<const core::MappedFile> m_file;
+    ZipMember m_member;
+    uint64_t m_dataOffset;
+    std::string m_origin;
+    z_stream m_zs{};
+    bool m_started = false, m_ended = false;
+    uint64_t m_inDone = 0, m_total = 0;
+    uint32_t m_crc = 0;
+};
 
 } // namespace
 
+core::Result<std::unique_ptr<core::ByteStream>> ZipMemberStorage::openStream(uint64_t offset) const
+{
+    if (m_member.method == 0) return core::Storage::openStream(offset); // offsets into the mapped file
+    if (offset > m_member.uncompressedSize)
+        return Error{ErrorCode::Truncated, m_origin + ": offset " + std::to_string(offset) + " is past the end of the member"};
+    auto stream = std::make_unique<InflateStream>(m_file, m_member, m_dataOffset, m_origin);
+    if (auto st = stream->start(); !st) return st.error();
+    std::vector<std::byte> skip(std::min<uint64_t>(offset, uint64_t(1) << 16));
+    for (uint64_t left = offset; left > 0;) { // the CRC covers the whole member: inflate the skipped part too
+        auto got = stream->read(std::span<std::byte>(skip).first(std::min<uint64_t>(left, skip.size())));
+        if (!got) return got.error();
+        if (*got == 0) return Error{ErrorCode::Truncated, m_origin + ": the member ends before offset " + std::to_string(offset)};
+        left -= *got;
+    }
+    return std::unique_ptr<core::ByteStream>(std::move(stream));
+}
+
 core::Status ZipMemberStorage::inflateAll() const
 {
-    m_inflated.resize(m_member.uncompressedSize);
-    auto n = inflateInto(*m_file, m_dataOffset, m_member.compressedSize, m_inflated, true, m_origin);
-    if (!n) return n.error();
-    const uint32_t crc = uint32_t(crc32_z(0, reinterpret_cast<const Bytef*>(m_inflated.data()), m_inflated.size()));
-    if (crc != m_member.crc32)
-        return Error{ErrorCode::Format, m_origin + ": CRC-32 mismatch: the member is corrupt"};
-    return {};
+    auto stream = openStream(0);
+    if (!stream) return stream.error();
+    try {
+        m_inflated.resize(m_member.uncompressedSize);
+    } catch (const std::bad_alloc&) {
+        return Error{ErrorCode::Unsupported, m_origin + ": inflates to " + std::to_string(m_member.uncompressedSize) +
+                                                 " bytes, more than this process can hold in memory at once"};
+    }
+    auto got = (*stream)->read(m_inflated);
+    if (!got) return got.error();
+    return (*stream)->finish();
 }
 
 core::Result<std::span<const std::byte>> ZipMemberStorage::bytes() const
@@ -234,10 +325,14 @@ core::Result<std::vector<std::byte>> ZipMemberStorage::prefix(uint64_t limit) co
 {
     const uint64_t n = std::min(limit, m_member.uncompressedSize);
     if (m_member.method == 0) return copyRange(*m_file, m_dataOffset, n);
+    auto stream = openStream(0);
+    if (!stream) return stream.error();
     std::vector<std::byte> out(n);
-    auto got = inflateInto(*m_file, m_dataOffset, m_member.compressedSize, out, n == m_member.uncompressedSize, m_origin);
+    auto got = (*stream)->read(out);
     if (!got) return got.error();
     out.resize(*got);
+    if (n == m_member.uncompressedSize)
+        if (auto st = (*stream)->finish(); !st) return st.error();
     return out;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 /// A read-only view of a zip archive (what .npz files are): the central directory, with zip64
 /// sizes and offsets, and each member's bytes, stored (a range of the mapping) or deflated
-/// (inflated once, on first use).
+/// (read as a stream inflated in bounded pieces, or inflated whole on first bytes() call).
 #include "core/result.h"
 #include "core/storage.h"
 
@@ -29,14 +29,19 @@ struct ZipMember {
 core::Result<std::vector<ZipMember>> listZipMembers(const std::shared_ptr<const core::MappedFile>& file);
 
 /// The uncompressed bytes of one member. Stored members are the mapped range itself
-/// (payloadOffset() is where it starts in the file); deflated members are inflated on the
-/// first bytes() call, once, and checked against the declared size and CRC-32.
+/// (payloadOffset() is where it starts in the file). Deflated members are streamed():
+/// openStream() inflates them front to back into the reader's own buffers (statistics and
+/// saving read them so, in bounded memory); bytes() inflates the whole member once, for readers
+/// that need it all at once (quantizing builds a matrix of the same size anyway) and refuses
+/// with an error when it does not fit in memory. Both check the declared size and the CRC-32.
 class ZipMemberStorage final : public core::Storage {
 public:
     ZipMemberStorage(std::shared_ptr<const core::MappedFile> file, ZipMember member, uint64_t dataOffset);
     const std::string& origin() const override { return m_origin; }
     core::Result<std::span<const std::byte>> bytes() const override;
     bool isMapped() const override { return m_member.method == 0; }
+    bool streamed() const override { return m_member.method != 0; }
+    core::Result<std::unique_ptr<core::ByteStream>> openStream(uint64_t offset) const override;
 
     /// Offset of the member's first byte within bytes().
     uint64_t payloadOffset() const { return m_member.method == 0 ? m_dataOffset : 0; }

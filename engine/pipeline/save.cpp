@@ -117,7 +117,7 @@ core::Result<ModelReport> saveQuantizedModel(const core::Model& model, const Pla
     run.sink = [&](const core::TensorInfo& t, const Scheme& s, const MethodResult& r) -> core::Status {
         auto parts = quant::storedParts(r);
         if (!parts) return Error{parts.error().code, model.path + ": '" + t.name + "': " + parts.error().message};
-        StoredTensor entry{{}, describe(t, s, plan.method)};
+        StoredTensor entry{{}, describe(t, s, plan.methodFor(t.name))};
         for (const auto& p : *parts) {
             auto offset = spill->append(p.data);
             if (!offset) return offset.error();

@@ -100,7 +100,8 @@ core::Result<MethodResult> quantizeWithMethod(const Matrix& w, const Scheme& sch
     core::Result<MethodResult> result = invalid("unknown method");
     switch (method) {
     case Method::Rtn: {
-        auto q = quantizeRtn(w, scheme, options.range, progress);
+        auto q = options.rtn ? options.rtn(w, scheme, options.range, progress)
+                             : quantizeRtn(w, scheme, options.range, progress);
         if (!q) return q.error();
         MethodResult r;
         r.quantized = std::move(q.value());

@@ -7,6 +7,7 @@
 
 #include "core/gemm.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -34,6 +35,9 @@ struct MethodOptions {
     /// The GEMM GPTQ and AWQ run their dense algebra on (a backend's); null = the reference.
     /// Not owned; it must outlive the call.
     const core::Gemm* gemm = nullptr;
+    /// The quantizer the RTN method runs (a backend's, which must give the codec's codes);
+    /// empty = quantizeRtn.
+    std::function<core::Result<Quantized>(const Matrix&, const Scheme&, const RangeOptions&, core::Progress*)> rtn;
 };
 
 /// options.gemm, or core::referenceGemm() when it is null.

@@ -3,6 +3,7 @@
 // "\x93NUMPY", version, header length, dict literal, data. .npz: a zip archive of .npy members.
 #include "io/stnpy_helpers.h"
 
+#include "core/stats.h"
 #include "io/modelreader.h"
 
 #include <QTemporaryDir>
@@ -108,9 +109,9 @@ void TestBadNpy::npyRejected_data()
                                   << "object arrays ('|O') are not supported";
     QTest::newRow("big-endian") << npyDict(d(">f4"), 8) << U
                                 << "big-endian arrays ('>f4') are not supported";
-    QTest::newRow("fortran order")
-        << npyDict("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", 16) << U
-        << "Fortran-order arrays are not supported";
+    QTest::newRow("fortran order neither True nor False")
+        << npyDict("{'descr': '<f4', 'fortran_order': 1, 'shape': (2, 2), }", 16) << F
+        << "npy header 'fortran_order' is '1', not True or False";
     QTest::newRow("unknown dtype")
         << npyDict(d("<q9"), 8) << U << "npy dtype '<q9' is not supported";
     QTest::newRow("negative dim")
@@ -229,6 +230,10 @@ void TestBadNpy::npzCorruptDeflateFailsOnRead()
         QVERIFY2(got.contains("corrupt") || got.contains("inflates to"), qPrintable(got));
         QCOMPARE(bytes.error().code, core::ErrorCode::Format);
     }
+    auto stats = core::computeStats(t); // statistics inflate it as a stream: same refusal
+    QVERIFY(!stats.ok());
+    const QString got = QString::fromStdString(stats.error().message);
+    QVERIFY2(got.startsWith(p + ": member w.npy: "), qPrintable(got));
 }
 
 QTEST_GUILESS_MAIN(TestBadNpy)

@@ -29,7 +29,7 @@ uint32_t crcOf(const QByteArray& data)
 }
 
 /// The fixed part shared by local and central headers, from "version needed" to the name length.
-void putHeaderCore(QByteArray& b, const ZipEntry& e, uint32_t crc, uint64_t csize, bool zip64)
+void putHeaderCore(QByteArray& b, const ZipEntry& e, uint32_t crc, uint64_t csize, uint64_t usize, bool zip64)
 {
     put16(b, zip64 ? 45 : 20);   // version needed
     put16(b, 0);                 // flags
@@ -38,7 +38,7 @@ void putHeaderCore(QByteArray& b, const ZipEntry& e, uint32_t crc, uint64_t csiz
     put16(b, 0x21);              // date (1980-01-01)
     put32(b, crc);
     put32(b, zip64 ? 0xFFFFFFFFu : uint32_t(csize));
-    put32(b, zip64 ? 0xFFFFFFFFu : uint32_t(e.data.size()));
+    put32(b, zip64 ? 0xFFFFFFFFu : uint32_t(usize));
     put16(b, uint16_t(e.name.size()));
 }
 
@@ -103,17 +103,18 @@ QByteArray zipArchive(const std::vector<ZipEntry>& entries, bool zip64)
 {
     QByteArray file, central;
     for (const auto& e : entries) {
-        const QByteArray payload = e.deflate ? deflateRaw(e.data) : e.data;
-        const uint32_t crc = crcOf(e.data);
+        const QByteArray payload = e.deflate && !e.predeflated ? deflateRaw(e.data) : e.data;
+        const uint32_t crc = e.predeflated ? e.inflatedCrc : crcOf(e.data);
+        const uint64_t usize = e.predeflated ? e.inflatedSize : uint64_t(e.data.size());
         const uint64_t localOffset = uint64_t(file.size());
         QByteArray extra; // zip64 extra field: uncompressed, compressed[, local header offset]
         if (zip64) {
             put16(extra, 1);
             put16(extra, 16);
-            extra.append(le64(uint64_t(e.data.size()))).append(le64(uint64_t(payload.size())));
+            extra.append(le64(usize)).append(le64(uint64_t(payload.size())));
         }
         put32(file, 0x04034b50);
-        putHeaderCore(file, e, crc, uint64_t(payload.size()), zip64);
+        putHeaderCore(file, e, crc, uint64_t(payload.size()), usize, zip64);
         put16(file, uint16_t(extra.size()));
         file.append(e.name.data(), qsizetype(e.name.size())).append(extra).append(payload);
 
@@ -121,12 +122,12 @@ QByteArray zipArchive(const std::vector<ZipEntry>& entries, bool zip64)
             extra.clear();
             put16(extra, 1);
             put16(extra, 24);
-            extra.append(le64(uint64_t(e.data.size()))).append(le64(uint64_t(payload.size())));
+            extra.append(le64(usize)).append(le64(uint64_t(payload.size())));
             extra.append(le64(localOffset));
         }
         put32(central, 0x02014b50);
         put16(central, zip64 ? 45 : 20); // version made by
-        putHeaderCore(central, e, crc, uint64_t(payload.size()), zip64);
+        putHeaderCore(central, e, crc, uint64_t(payload.size()), usize, zip64);
         put16(central, uint16_t(extra.size()));
         put16(central, 0); // comment length
         put16(central, 0); // disk number

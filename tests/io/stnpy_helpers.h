@@ -33,6 +33,11 @@ struct ZipEntry {
     std::string name;
     QByteArray data;
     bool deflate = false;
+    /// `data` is already raw deflate (deflate must be set too) of inflatedSize bytes whose
+    /// CRC-32 is inflatedCrc: members far larger than memory, built without being held whole.
+    bool predeflated = false;
+    uint64_t inflatedSize = 0;
+    uint32_t inflatedCrc = 0;
 };
 
 /// A zip archive with a local header, data and central directory entry per member. With

@@ -4,11 +4,13 @@
 // Expected values are the numbers the test stored.
 #include "stnpy_helpers.h"
 
+#include "core/stats.h"
 #include "io/modelreader.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <cstring>
 
 using namespace qs;
@@ -59,6 +61,8 @@ private slots:
     void npz_data();
     void npz();
     void npzDeflatedLargeMember();
+    void npzFortranMember_data();
+    void npzFortranMember();
 
 private:
     QTemporaryDir m_dir;
@@ -97,6 +101,16 @@ void TestNpy::npyFiles_data()
         bytesOf<int64_t>({-(int64_t(1) << 33)}), core::DType::I64, {1}, {-8589934592.0f});
     row("v1 empty", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 5), }", QByteArray(),
         core::DType::F32, {0, 5}, {});
+    // Fortran order: the first axis varies fastest in the file. [[1, 2, 3], [4, 5, 6]] is
+    // stored column by column as 1 4 2 5 3 6 (what numpy writes for a transposed array).
+    row("v1 f4 2x3 fortran", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
+        bytesOf<float>({1, 4, 2, 5, 3, 6}), core::DType::F32, {2, 3}, {1, 2, 3, 4, 5, 6});
+    // a[i][j][k] = 100 i + 10 j + k, stored with i fastest, then j, then k.
+    row("v1 i2 2x3x2 fortran", 1, "{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3, 2), }",
+        bytesOf<int16_t>({0, 100, 10, 110, 20, 120, 1, 101, 11, 111, 21, 121}), core::DType::I16, {2, 3, 2},
+        {0, 1, 10, 11, 20, 21, 100, 101, 110, 111, 120, 121});
+    row("v1 f4 1-D fortran", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (3,), }",
+        bytesOf<float>({7, 8, 9}), core::DType::F32, {3}, {7, 8, 9});
 }
 
 void TestNpy::npyFiles()
@@ -177,6 +191,14 @@ void TestNpy::npz()
     QVERIFY(ok);
     QCOMPARE(readValues(*b, &ok), (std::vector<float>{-1.0f, 65536.0f}));
     QVERIFY(ok);
+    // Statistics read deflated members as a stream: i * 0.25 - 1 for i = 0..11 has min -1,
+    // max 1.75 and mean (0.25 * 66 - 12) / 12 = 0.375.
+    auto s = core::computeStats(*w);
+    QVERIFY2(s.ok(), s.ok() ? "" : s.error().message.c_str());
+    QCOMPARE(s->count, uint64_t(12));
+    QCOMPARE(s->min, -1.0);
+    QCOMPARE(s->max, 1.75);
+    QVERIFY(std::abs(s->mean - 0.375) < 1e-12);
 }
 
 void TestNpy::npzDeflatedLargeMember()
@@ -204,6 +226,30 @@ void TestNpy::npzDeflatedLargeMember()
     QCOMPARE(values[1999], 499.0f);
     QCOMPARE(values[299999], 499.0f);
     QCOMPARE(values, floatsOf(data));
+}
+
+void TestNpy::npzFortranMember_data()
+{
+    QTest::addColumn<bool>("deflate");
+    QTest::newRow("stored") << false;
+    QTest::newRow("deflated") << true;
+}
+
+void TestNpy::npzFortranMember()
+{
+    QFETCH(bool, deflate);
+    // [[1, 2], [3, 4], [5, 6]] (3 x 2) stored column by column: 1 3 5 2 4 6.
+    const QByteArray arr = npyFile(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }",
+                                   bytesOf<float>({1, 3, 5, 2, 4, 6}));
+    const QString p = m_dir.filePath(QString("fortran_%1.npz").arg(deflate));
+    QVERIFY(writeFile(p, zipArchive({{"w.npy", arr, deflate}})));
+    auto m = io::openModel(p.toStdString());
+    QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
+    const core::TensorInfo& t = m->tensors.at(0);
+    QCOMPARE(t.shape, (std::vector<int64_t>{3, 2}));
+    bool ok = false;
+    QCOMPARE(readValues(t, &ok), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+    QVERIFY(ok);
 }
 
 QTEST_GUILESS_MAIN(TestNpy)

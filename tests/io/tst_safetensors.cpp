@@ -6,7 +6,6 @@
 
 #include "io/modelreader.h"
 
-#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -146,7 +145,7 @@ private slots:
     void emptyTensorSharesOffset();
     void escapedNames();
     void shardedIndex();
-    void sparse16GiBOpensFast();
+    void sparse16GiBOpensWithoutReading();
     void demoModel();
 
 private:
@@ -290,9 +289,10 @@ void TestSafetensors::shardedIndex()
     }
 }
 
-void TestSafetensors::sparse16GiBOpensFast()
+void TestSafetensors::sparse16GiBOpensWithoutReading()
 {
-    // Two 8 GiB tensors in a sparse file: opening reads the header only.
+    // Two 8 GiB tensors in a sparse file: opening reads the header only. (How long it takes is
+    // measured by bench_stats, not asserted here.)
     const uint64_t half = uint64_t(1) << 33;
     const std::string json =
         "{\"big.a\":{\"dtype\":\"F32\",\"shape\":[2,1073741824],\"data_offsets\":[0," +
@@ -307,16 +307,12 @@ void TestSafetensors::sparse16GiBOpensFast()
     if (!f.resize(qint64(8 + json.size() + 2 * half)))
         QSKIP("the temporary folder's file system cannot hold a 16 GiB sparse file");
     f.close();
-    QElapsedTimer timer;
-    timer.start();
     auto m = io::openModel(p.toStdString());
-    const qint64 ms = timer.elapsed();
     QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
     QCOMPARE(m->tensors.size(), size_t(2));
     QCOMPARE(m->totalBytes(), 2 * half);
     QCOMPARE(m->totalParameters(), uint64_t(2 + 4) << 30);
     QCOMPARE(m->find("big.b")->offset, 8 + json.size() + half);
-    QVERIFY2(ms < 200, qPrintable(QString("opening took %1 ms").arg(ms)));
     QFile::remove(p);
 }
 
