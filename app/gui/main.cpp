@@ -1,9 +1,35 @@
-// quantscope: the GUI. `quantscope [FILE] [--select TENSOR] [--screenshot PNG]`.
+// quantscope: the GUI. `quantscope [FILE] [--select TENSOR] [--screenshot PNG] [--threads N]`.
 #include "mainwindow.h"
+
+#include "core/threadpool.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
+
+#include <cstdio>
+
+namespace {
+
+/// Sizes the engine's thread pool from --threads, else QS_THREADS; false after reporting a bad
+/// --threads. A bad QS_THREADS is reported and ignored (the pool then uses every hardware thread).
+bool configureThreads(const QCommandLineParser& parser, const QCommandLineOption& threads)
+{
+    using qs::core::ThreadPool;
+    if (parser.isSet(threads)) {
+        const auto n = ThreadPool::parseSize(parser.value(threads).toStdString(), "--threads");
+        if (!n) {
+            std::fprintf(stderr, "quantscope: %s\n", n.error().message.c_str());
+            return false;
+        }
+        return ThreadPool::setGlobalSize(*n);
+    }
+    const auto env = ThreadPool::sizeFromEnvironment();
+    if (!env) std::fprintf(stderr, "quantscope: %s; ignored\n", env.error().message.c_str());
+    return true;
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -19,8 +45,10 @@ int main(int argc, char** argv)
     parser.addPositionalArgument("file", "model to open (default: the bundled demo model)");
     QCommandLineOption select("select", "select TENSOR once the model is open", "TENSOR");
     QCommandLineOption screenshot("screenshot", "save a PNG of the window once the selected tensor's statistics show, then quit", "PNG");
-    parser.addOptions({select, screenshot});
+    QCommandLineOption threads("threads", "run engine passes on N threads (default: QS_THREADS, else every hardware thread)", "N");
+    parser.addOptions({select, screenshot, threads});
     parser.process(app);
+    if (!configureThreads(parser, threads)) return 2;
 
     qs::app::MainWindow window;
     window.show();

@@ -42,7 +42,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 {
     setWindowTitle("Quantscope");
     setAcceptDrops(true);
-    m_pool.setMaxThreadCount(2);
+    m_pool.setMaxThreadCount(int(kJobKinds)); // one job of each kind at a time
     buildUi();
     buildMenus();
     restoreLayout();
@@ -50,7 +50,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
 MainWindow::~MainWindow()
 {
-    cancelJob();
+    cancelJobs();
     m_pool.waitForDone();
 }
 
@@ -131,10 +131,10 @@ void MainWindow::buildUi()
     m_progress->setMaximumWidth(220);
     m_progress->setVisible(false);
     m_cancel = new QPushButton(tr("Cancel"));
-    m_cancel->setToolTip(tr("Stop the running job (Esc)"));
+    m_cancel->setToolTip(tr("Stop the running jobs (Esc)"));
     m_cancel->setShortcut(Qt::Key_Escape);
     m_cancel->setVisible(false);
-    connect(m_cancel, &QPushButton::clicked, this, &MainWindow::cancelJob);
+    connect(m_cancel, &QPushButton::clicked, this, &MainWindow::cancelJobs);
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->addPermanentWidget(m_cancel);
 }
@@ -174,7 +174,7 @@ void MainWindow::closeEvent(QCloseEvent* event)
     s.setValue("window/splitter", m_splitter->saveState());
     s.setValue("view/bins", m_bins->value());
     s.setValue("view/logCounts", m_logCounts->isChecked());
-    cancelJob();
+    cancelJobs();
     QMainWindow::closeEvent(event);
 }
 

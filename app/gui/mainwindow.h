@@ -1,8 +1,11 @@
 #pragma once
 /// The model browser: a filterable tree of layers and tensors on the left; statistics, the
 /// value histogram and the per-channel absmax of the selected tensor on the right. Opening a
-/// model and computing statistics run on a worker pool; results carry a generation number so
-/// that a result for something the user has moved away from is dropped.
+/// model and computing statistics run on a worker pool, tracked per kind (JobTracker): a
+/// result is dropped only when a newer job of its own kind has started, so selecting a tensor
+/// while a model opens never drops the open.
+#include "jobtracker.h"
+
 #include "core/progress.h"
 #include "core/stats.h"
 #include "core/tensor.h"
@@ -70,9 +73,9 @@ private:
     void restoreLayout();
     void rebuildRecentMenu();
     void showError(const QString& message);
-    void setBusy(const QString& what, bool determinate);
-    void setIdle(const QString& message);
-    void cancelJob();
+    /// Shows the latest running job (label and progress) in the status bar, or hides the bar.
+    void showJobs();
+    void cancelJobs();
 
     void onModelOpened(std::shared_ptr<const core::Model> model, const QString& path);
     void onCurrentChanged();
@@ -103,8 +106,7 @@ private:
     QMenu* m_recentMenu = nullptr;
 
     QThreadPool m_pool;
-    uint64_t m_generation = 0;          ///< bumped by every new job; stale results are dropped
-    std::shared_ptr<core::Progress> m_job; ///< the running job's cancel flag
+    JobTracker m_jobs;
     int m_statsTensor = -1;
     std::optional<core::TensorStats> m_stats;
     QString m_pendingSelection;

@@ -20,48 +20,45 @@
 #include <QStatusBar>
 #include <QTreeView>
 
+#include <algorithm>
 #include <map>
 
 namespace qs::app {
 
-void MainWindow::cancelJob()
+void MainWindow::cancelJobs()
 {
-    if (m_job) m_job->cancelRequested = true;
-    m_job.reset();
-    ++m_generation; // whatever is still running reports to nobody
-    setIdle(QString());
+    m_jobs.cancelAll(); // whatever is still running reports to nobody
+    showJobs();
 }
 
-bool MainWindow::isBusy() const { return m_job != nullptr; }
+bool MainWindow::isBusy() const { return m_jobs.anyRunning(); }
 
-void MainWindow::setBusy(const QString& what, bool determinate)
+void MainWindow::showJobs()
 {
-    statusBar()->showMessage(what);
-    m_progress->setRange(0, determinate ? 1000 : 0); // 0..0: a busy indicator
-    m_progress->setValue(0);
+    const auto kind = m_jobs.latestRunning();
+    if (!kind) {
+        m_progress->setVisible(false);
+        m_cancel->setVisible(false);
+        return;
+    }
+    if (statusBar()->currentMessage() != m_jobs.label(*kind)) statusBar()->showMessage(m_jobs.label(*kind));
+    const int permille = m_jobs.progress(*kind);
+    m_progress->setRange(0, permille < 0 ? 0 : 1000); // 0..0: a busy indicator
+    m_progress->setValue(std::max(permille, 0));
     m_progress->setVisible(true);
     m_cancel->setVisible(true);
 }
 
-void MainWindow::setIdle(const QString& message)
-{
-    m_progress->setVisible(false);
-    m_cancel->setVisible(false);
-    if (!message.isNull()) statusBar()->showMessage(message, 5000);
-}
-
 void MainWindow::openFile(const QString& path)
 {
-    cancelJob();
-    const uint64_t generation = m_generation;
-    m_job = std::make_shared<core::Progress>();
-    setBusy(tr("Opening %1...").arg(path), false);
+    const auto ticket = m_jobs.start(JobKind::Open, tr("Opening %1...").arg(path));
+    showJobs();
+    const uint64_t generation = ticket.generation;
     m_pool.start([this, path, generation] {
         auto result = io::openModel(path.toStdString());
         QMetaObject::invokeMethod(this, [this, path, generation, r = std::move(result)]() mutable {
-            if (generation != m_generation) return; // the user has opened something else
-            m_job.reset();
-            setIdle(QString());
+            if (!m_jobs.finish(JobKind::Open, generation)) return; // a newer open, or cancelled
+            showJobs();
             if (!r) return showError(QString::fromStdString(r.error().message));
             onModelOpened(std::make_shared<const core::Model>(std::move(*r)), path);
         }, Qt::QueuedConnection);
@@ -85,6 +82,8 @@ QString totalsFor(const core::Model& m)
 
 void MainWindow::onModelOpened(std::shared_ptr<const core::Model> model, const QString& path)
 {
+    m_jobs.cancel(JobKind::Stats); // statistics of the previous model's tensors
+    showJobs();
     m_model = std::move(model);
     m_stats.reset();
     m_statsTensor = -1;
@@ -124,7 +123,8 @@ void MainWindow::onCurrentChanged()
 
 void MainWindow::startStats(int tensorIndex)
 {
-    cancelJob(); // selecting another tensor abandons the previous computation
+    m_jobs.cancel(JobKind::Stats); // selecting another tensor abandons the previous computation
+    showJobs();
     m_statsTensor = tensorIndex;
     m_stats.reset();
     const auto& t = m_model->tensors[size_t(tensorIndex)];
@@ -134,31 +134,32 @@ void MainWindow::startStats(int tensorIndex)
         return;
     }
     m_statsPanel->setMessage(tr("computing..."));
-    const uint64_t generation = m_generation;
-    auto job = std::make_shared<core::Progress>();
-    m_job = job;
-    setBusy(tr("Statistics of %1...").arg(QString::fromStdString(t.name)), true);
+    const auto ticket = m_jobs.start(JobKind::Stats, tr("Statistics of %1...").arg(QString::fromStdString(t.name)));
+    const uint64_t generation = ticket.generation;
+    auto job = ticket.progress;
+    m_jobs.setProgress(JobKind::Stats, generation, 0);
+    showJobs();
     auto lastPermille = std::make_shared<std::atomic<int>>(-1);
     job->report = [this, generation, lastPermille](uint64_t done, uint64_t total) {
         const int permille = total ? int(done * 1000 / total) : 1000;
         if (lastPermille->exchange(permille) == permille) return; // post only visible changes
         QMetaObject::invokeMethod(this, [this, generation, permille] {
-            if (generation == m_generation) m_progress->setValue(permille);
+            m_jobs.setProgress(JobKind::Stats, generation, permille);
+            if (m_jobs.latestRunning() == JobKind::Stats) showJobs();
         }, Qt::QueuedConnection);
     };
     auto model = m_model; // keeps the tensors (and their mapping) alive while the job runs
     m_pool.start([this, model, tensorIndex, generation, job] {
         auto result = core::computeStats(model->tensors[size_t(tensorIndex)], {}, job.get());
         QMetaObject::invokeMethod(this, [this, tensorIndex, generation, r = std::move(result)]() mutable {
-            if (generation == m_generation) onStatsDone(tensorIndex, std::move(r));
+            if (m_jobs.finish(JobKind::Stats, generation)) onStatsDone(tensorIndex, std::move(r));
         }, Qt::QueuedConnection);
     });
 }
 
 void MainWindow::onStatsDone(int tensorIndex, core::Result<core::TensorStats> result)
 {
-    m_job.reset();
-    setIdle(QString());
+    showJobs();
     const auto& t = m_model->tensors[size_t(tensorIndex)];
     if (!result) {
         m_statsPanel->setMessage(tr("no statistics"));

@@ -29,7 +29,7 @@ core::Status forChunks(int64_t count, int64_t chunk, core::Progress* progress,
             if (progress != nullptr && progress->report) progress->report(doneBefore + now, total);
         };
         if (chunks == 1) {
-            body(0, 0); // no thread start-up for small work (GPTQ calls this per group)
+            body(0, 0); // no hand-over to the pool for small work (GPTQ calls this per group)
         } else {
             core::parallelChunks(chunks, chunkThreads(), body, cancelled);
         }

@@ -1,6 +1,7 @@
 // Error metrics in double precision. Large inputs are split into chunks whose boundaries do not
-// depend on the thread count, and the chunk partials are merged in chunk order, so a result is
-// the same on any machine and with any number of threads.
+// depend on the thread count, each chunk is summed in a fixed lane order (chunkSums), and the
+// chunk partials are merged in chunk order, so a result is the same bits on any machine, with
+// any number of threads and whichever instruction-set clone runs.
 #include "metrics.h"
 
 #include "core/parallel.h"
@@ -69,31 +70,53 @@ ErrorMetrics finish(const Partial& p)
     return m;
 }
 
-/// The sums of one chunk, vectorised: a non-finite pair contributes zeros and is counted
-/// as skipped. The simd reduction fixes its own (deterministic) order of additions.
-// Compiled for AVX-512 and AVX2 too: the sums are in double, so the wider lanes change only the
-// order of double additions (relative differences around 1e-16), never a visible digit.
+/// The sums of one chunk in a fixed order that no clone or vector width changes: element i of
+/// the chunk goes to lane i % kLanes, each lane adds its elements in index order, and the lanes
+/// are combined as ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)). A non-finite pair contributes
+/// zeros and is counted as skipped. The AVX-512, AVX2 and baseline clones all perform exactly
+/// these double operations (the engine builds with -ffp-contract=off: no fused multiply-add),
+/// so the sums, and every metric derived from them, are bit-identical on every x86-64 machine.
+constexpr int kLanes = 8;
+
+template <class T>
+T laneTree(const T (&v)[kLanes])
+{
+    return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+struct LaneSums {
+    double ww[kLanes] = {}, qq[kLanes] = {}, wq[kLanes] = {}, ee[kLanes] = {}, mx[kLanes] = {};
+    uint64_t used[kLanes] = {};
+
+    [[gnu::always_inline]] void add(int lane, float wf, float qf)
+    {
+        const bool finite = std::isfinite(wf) && std::isfinite(qf);
+        const double a = finite ? static_cast<double>(wf) : 0.0;
+        const double b = finite ? static_cast<double>(qf) : 0.0;
+        const double e = a - b;
+        ww[lane] += a * a;
+        qq[lane] += b * b;
+        wq[lane] += a * b;
+        ee[lane] += e * e;
+        mx[lane] = std::max(mx[lane], std::fabs(e));
+        used[lane] += finite ? 1 : 0;
+    }
+};
+
 [[gnu::target_clones("avx512f", "avx2", "default")]] Partial chunkSums(const float* w, const float* q, uint64_t n)
 {
-    double ww = 0, qq = 0, wq = 0, ee = 0, mx = 0;
-    uint64_t used = 0;
-#pragma omp simd reduction(+ : ww, qq, wq, ee, used) reduction(max : mx)
-    for (uint64_t i = 0; i < n; ++i) {
-        const bool finite = std::isfinite(w[i]) && std::isfinite(q[i]);
-        const double a = finite ? static_cast<double>(w[i]) : 0.0;
-        const double b = finite ? static_cast<double>(q[i]) : 0.0;
-        const double e = a - b;
-        ww += a * a;
-        qq += b * b;
-        wq += a * b;
-        ee += e * e;
-        mx = std::max(mx, std::fabs(e));
-        used += finite ? 1 : 0;
+    LaneSums s;
+    const uint64_t whole = n - n % kLanes;
+    for (uint64_t i = 0; i < whole; i += kLanes) {
+        for (int lane = 0; lane < kLanes; ++lane) s.add(lane, w[i + lane], q[i + lane]);
     }
+    for (uint64_t i = whole; i < n; ++i) s.add(int(i - whole), w[i], q[i]);
     Partial p;
-    p.sumW2 = ww, p.sumQ2 = qq, p.sumWQ = wq, p.sumE2 = ee, p.maxAbs = mx;
-    p.count = used;
-    p.skipped = n - used;
+    p.sumW2 = laneTree(s.ww), p.sumQ2 = laneTree(s.qq), p.sumWQ = laneTree(s.wq);
+    p.sumE2 = laneTree(s.ee);
+    for (double m : s.mx) p.maxAbs = std::max(p.maxAbs, m); // max: order-free
+    p.count = laneTree(s.used);
+    p.skipped = n - p.count;
     return p;
 }
 

@@ -18,6 +18,11 @@ struct ErrorMetrics {
     uint64_t skipped = 0; ///< pairs with a non-finite value
 };
 
+/// Compares the first min(sizes) pairs (the rest count as skipped). The sums are taken in
+/// double in one fixed order, so the result is the same bits on every machine, thread count
+/// and instruction-set clone: chunks of 65536 pairs; within a chunk, pair i goes to lane i % 8,
+/// each lane adds in index order, lanes combine as ((0+1)+(2+3))+((4+5)+(6+7)); chunk sums
+/// are added in chunk order to a total starting at 0.
 ErrorMetrics compareValues(std::span<const float> reference, std::span<const float> quantized);
 
 /// Per-row (output channel) and per-group (`groupSize` columns of a row) MSE vectors.

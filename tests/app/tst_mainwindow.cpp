@@ -36,6 +36,34 @@ QString writeModel(const QTemporaryDir& dir)
     return path;
 }
 
+/// A safetensors file of `count` one-element F32 tensors "block.<i>.w" (value i): a header of
+/// about 60 bytes per tensor, so that opening it takes a moment.
+QString writeManyTensors(const QTemporaryDir& dir, int count)
+{
+    QByteArray header = "{";
+    for (int i = 0; i < count; ++i) {
+        header += QString(R"(%1"block.%2.w":{"dtype":"F32","shape":[1],"data_offsets":[%3,%4]})")
+                      .arg(i ? "," : "")
+                      .arg(i)
+                      .arg(4 * i)
+                      .arg(4 * i + 4)
+                      .toUtf8();
+    }
+    header += "}";
+    QByteArray file(8, '\0');
+    const uint64_t n = uint64_t(header.size());
+    std::memcpy(file.data(), &n, 8);
+    file += header;
+    for (int i = 0; i < count; ++i) {
+        const float v = float(i);
+        file += QByteArray(reinterpret_cast<const char*>(&v), 4);
+    }
+    const QString path = dir.filePath("many.safetensors");
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(file) != file.size()) return {};
+    return path;
+}
+
 } // namespace
 
 class TestMainWindow : public QObject {
@@ -82,6 +110,36 @@ private slots:
         auto* model = w.treeView()->model();
         QCOMPARE(model->rowCount(), 1);
         QCOMPARE(model->rowCount(model->index(0, 0)), 1);
+    }
+    void selectingWhileAModelOpensKeepsTheOpen()
+    {
+        QTemporaryDir dir;
+        const QString tiny = writeModel(dir);
+        const QString many = writeManyTensors(dir, 50000);
+        QVERIFY(!tiny.isEmpty() && !many.isEmpty());
+        app::MainWindow w;
+        QSignalSpy loaded(&w, &app::MainWindow::modelLoaded);
+        QSignalSpy shown(&w, &app::MainWindow::statsShown);
+        w.openFile(tiny);
+        QTRY_COMPARE(loaded.count(), 1);
+        w.openFile(many);
+        QVERIFY(w.isBusy());
+        // The open's result can only arrive through the event loop, so these run during it:
+        // a statistics job on the tiny model still in the tree, then a filter change.
+        w.selectTensor("layer.w");
+        w.filterEdit()->setText("layer");
+        w.selectTensor("layer.b");
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, 30000);
+        QCOMPARE(loaded.at(1).at(0).toString(), many);
+        QVERIFY(w.model() != nullptr);
+        QCOMPARE(w.model()->tensors.size(), size_t(50000));
+        QTRY_VERIFY(!w.isBusy());
+        // A statistics result of the old model never lands on the new one.
+        for (const auto& args : shown) QVERIFY(args.at(0).toString().startsWith("layer."));
+        w.filterEdit()->setText("block.49999.");
+        w.selectTensor("block.49999.w");
+        QTRY_COMPARE(shown.count() > 0 ? shown.last().at(0).toString() : QString(), QString("block.49999.w"));
+        QCOMPARE(w.statsPanel()->value("mean"), QString("49999"));
     }
     void badFileShowsErrorAndWindowStaysUsable()
     {
