@@ -66,17 +66,6 @@ core::Result<std::optional<quant::Calibration>> calibrationFor(const QuantizeOpt
     return std::optional<quant::Calibration>();
 }
 
-/// ||X W^T - X Q^T||_F / ||X W^T||_F (quant/metrics.h's rel_fro of the two outputs), both
-/// products run by the backend's f32 linear layer.
-core::Result<double> outputError(const backends::Backend& backend, const quant::Matrix& x,
-                                 const quant::Matrix& w, const quant::Matrix& q)
-{
-    auto yw = backend.linear(x, backends::LinearWeights::fromF32(w));
-    if (!yw) return yw.error();
-    auto yq = backend.linear(x, backends::LinearWeights::fromF32(q));
-    if (!yq) return yq.error();
-    return quant::compareValues(yw->values(), yq->values()).relFro;
-}
 
 /// What actually ran, for the report's backend_path.
 std::string backendPath(const backends::Backend& backend, quant::Method method, bool outputError)
@@ -86,7 +75,7 @@ std::string backendPath(const backends::Backend& backend, quant::Method method, 
                            ? "quantize: " + std::string(caps.howRuns(backends::Op::Quantize))
                            : std::string(quant::methodName(method)) + ": reference method, GEMM by " +
                                  std::string(caps.howRuns(backends::Op::Gemm));
-    if (outputError) path += "; output error: " + std::string(caps.howRuns(backends::Op::Linear)) + ", f32";
+    if (outputError) path += "; output error: GEMM by " + std::string(caps.howRuns(backends::Op::Gemm));
     return path;
 }
 
@@ -144,7 +133,7 @@ int quantizeOne(const QuantizeOptions& o, const backends::Backend& backend, cons
     const auto metrics = quant::compareValues(w->values(), r->dequant().values());
     std::optional<double> outErr;
     if (cal && cal->hasActivations()) {
-        auto e = outputError(backend, cal->x, *w, r->dequant());
+        auto e = quant::outputError(cal->x, *w, r->dequant(), backend.gemm());
         if (!e) return fail(err, e.error().message);
         outErr = *e;
     }

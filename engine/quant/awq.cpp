@@ -1,4 +1,5 @@
 #include "awq.h"
+#include "metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,21 +18,6 @@ Matrix scaleColumns(const Matrix& m, std::span<const float> s)
     return out;
 }
 
-core::Result<double> outputErrorSquared(const Matrix& x, const Matrix& a, const Matrix& b,
-                                        const core::Gemm& gemm)
-{
-    Matrix d = a;
-    for (size_t i = 0; i < d.data.size(); ++i)
-        d.data[i] -= b.data[i];
-    std::vector<float> y(size_t(x.rows * a.rows), 0.0f);
-    auto st = gemm.sgemm(false, true, x.rows, a.rows, x.cols, 1.0f, x.data.data(), x.cols,
-                         d.data.data(), d.cols, 0.0f, y.data(), a.rows);
-    if (!st) return st.error();
-    double sum = 0.0;
-    for (float v : y)
-        sum += double(v) * v;
-    return sum;
-}
 
 namespace {
 
@@ -76,7 +62,11 @@ std::vector<float> awqScales(const std::vector<float>& mag, double alpha)
 core::Result<double> candidateError(const Matrix& w, const Matrix& q, const Calibration& calib,
                                     const core::Gemm& gemm)
 {
-    if (calib.hasActivations()) return outputErrorSquared(calib.x, w, q, gemm);
+    if (calib.hasActivations()) {
+        auto n = outputNorms(calib.x, w, q, gemm);
+        if (!n) return n.error();
+        return n->error;
+    }
     double sum = 0.0;
     for (int64_t r = 0; r < w.rows; ++r) {
         for (int64_t c = 0; c < w.cols; ++c) {

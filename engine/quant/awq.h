@@ -24,8 +24,4 @@ core::Result<MethodResult> quantizeAwq(const Matrix& w, const Scheme& scheme,
 /// m diag(s): column j of every row multiplied by s[j] (s.size() == m.cols).
 Matrix scaleColumns(const Matrix& m, std::span<const float> s);
 
-/// Squared Frobenius norm of X D^T for D = a - b (both [out, in], X [n, in]), via gemm.sgemm.
-core::Result<double> outputErrorSquared(const Matrix& x, const Matrix& a, const Matrix& b,
-                                        const core::Gemm& gemm = core::referenceGemm());
-
 } // namespace qs::quant

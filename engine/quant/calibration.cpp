@@ -1,5 +1,7 @@
 #include "calibration.h"
 
+#include "core/random.h"
+
 #include "core/bytereader.h"
 #include "core/checked.h"
 #include "core/faultguard.h"
@@ -229,16 +231,10 @@ Calibration syntheticCalibration(int64_t rows, int64_t inFeatures, uint64_t seed
     c.x.rows = rows;
     c.x.cols = inFeatures;
     c.x.data.resize(size_t(rows * inFeatures));
-    // splitmix64 + Box-Muller: reproducible on every standard library, unlike
+    // splitmix64 (core/random.h) + Box-Muller: reproducible on every standard library, unlike
     // std::normal_distribution.
-    uint64_t state = seed;
-    auto next = [&state] {
-        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    };
-    auto uniform = [&] { return (double(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
+    core::SplitMix64 stream{seed};
+    auto uniform = [&] { return (double(stream.next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
     for (size_t i = 0; i < c.x.data.size(); i += 2) {
         const double radius = std::sqrt(-2.0 * std::log(uniform()));
         const double angle = 2.0 * std::numbers::pi * uniform();

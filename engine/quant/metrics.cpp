@@ -260,87 +260,59 @@ namespace qs::quant {
 
 namespace {
 
-constexpr int64_t kColBlock = 512; ///< columns per dot-product segment (2 KiB of x in L1)
-constexpr int64_t kRowBlock = 64;  ///< weight rows per task (w and w - q: 256 KiB in L2)
+constexpr int64_t kOutRows = 256;    ///< weight rows per GEMM pass
+constexpr int64_t kActRows = 2048;   ///< activation rows per GEMM pass (bounds the output tile)
 
-/// Dot products of one activation segment with two weight segments at once (the reference
-/// row and its error row), so x is loaded once for both. The f32 partial sums run over at most
-/// kColBlock values in simd lanes (a pairwise-like split); the caller adds them in double.
-inline void dot2(const float* x, const float* w, const float* d, int64_t n, float& sw, float& sd)
+/// Adds the squared entries of y in index order, in double.
+double sumSquares(const std::vector<float>& y)
 {
-    float aw = 0;
-    float ad = 0;
-#pragma omp simd reduction(+ : aw, ad)
-    for (int64_t k = 0; k < n; ++k) {
-        aw += x[k] * w[k];
-        ad += x[k] * d[k];
-    }
-    sw = aw;
-    sd = ad;
-}
-
-struct OutputNorms {
-    double reference = 0; ///< ||X W^T||_F^2 over the block's rows
-    double error = 0;     ///< ||X (W - Q)^T||_F^2
-};
-
-/// Rows [r0, r1) of W: accumulates X W^T and X D^T for those output columns over all column
-/// segments, in double, then returns their squared norms.
-OutputNorms outputBlock(const Matrix& x, const Matrix& w, const std::vector<float>& diff,
-                        int64_t r0, int64_t r1)
-{
-    const int64_t n = x.rows;
-    const int64_t cols = w.cols;
-    const int64_t nr = r1 - r0;
-    std::vector<double> yw(static_cast<size_t>(n * nr), 0.0);
-    std::vector<double> yd(yw.size(), 0.0);
-    for (int64_t c0 = 0; c0 < cols; c0 += kColBlock) {
-        const int64_t len = std::min(kColBlock, cols - c0);
-        for (int64_t i = 0; i < n; ++i) {
-            const float* xs = x.row(i) + c0;
-            for (int64_t r = r0; r < r1; ++r) {
-                float sw = 0;
-                float sd = 0;
-                dot2(xs, w.row(r) + c0, diff.data() + r * cols + c0, len, sw, sd);
-                yw[i * nr + (r - r0)] += sw;
-                yd[i * nr + (r - r0)] += sd;
-            }
-        }
-    }
-    OutputNorms out;
-    for (size_t k = 0; k < yw.size(); ++k) {
-        out.reference += yw[k] * yw[k];
-        out.error += yd[k] * yd[k];
-    }
-    return out;
+    double s = 0;
+    for (float v : y) s += double(v) * double(v);
+    return s;
 }
 
 } // namespace
 
-double outputError(const Matrix& activations, const Matrix& reference, const Matrix& quantized)
+double OutputNorms::relative() const
 {
-    if (!sameShape(reference, quantized) || activations.cols != reference.cols ||
-        activations.data.size() != static_cast<size_t>(activations.rows * activations.cols))
-        return kNaN;
-    if (activations.rows == 0 || reference.rows == 0 || reference.cols == 0) return 0;
-    // W - Q once, in f32: the rounding of each difference is relative to the difference itself.
-    std::vector<float> diff(reference.data.size());
-    for (size_t k = 0; k < diff.size(); ++k) diff[k] = reference.data[k] - quantized.data[k];
+    if (reference == 0) return error == 0 ? 0.0 : kInf;
+    return std::sqrt(error / reference);
+}
 
-    const auto blocks = static_cast<uint64_t>((reference.rows + kRowBlock - 1) / kRowBlock);
-    std::vector<OutputNorms> parts(blocks);
-    core::parallelChunks(blocks, core::defaultThreadCount(), [&](uint64_t b, unsigned) {
-        const int64_t r0 = static_cast<int64_t>(b) * kRowBlock;
-        parts[b] = outputBlock(activations, reference, diff, r0,
-                               std::min(reference.rows, r0 + kRowBlock));
-    });
+core::Result<OutputNorms> outputNorms(const Matrix& x, const Matrix& w, const Matrix& q, const core::Gemm& gemm)
+{
+    if (!sameShape(w, q) || x.cols != w.cols || x.data.size() != static_cast<size_t>(x.rows * x.cols))
+        return core::makeError(core::ErrorCode::InvalidArgument,
+                               "output error: activations " + std::to_string(x.rows) + "x" + std::to_string(x.cols) +
+                                   " do not fit weights " + std::to_string(w.rows) + "x" + std::to_string(w.cols));
     OutputNorms total;
-    for (const OutputNorms& p : parts) {
-        total.reference += p.reference;
-        total.error += p.error;
+    const int64_t cols = w.cols;
+    std::vector<float> diff, yw, yd;
+    // Tiles of X W^T and X (W - Q)^T, each summed in index order, tiles in a fixed order.
+    for (int64_t r0 = 0; r0 < w.rows; r0 += kOutRows) {
+        const int64_t nr = std::min(kOutRows, w.rows - r0);
+        // W - Q once, in f32: the rounding of each difference is relative to the difference.
+        diff.resize(size_t(nr * cols));
+        for (size_t k = 0; k < diff.size(); ++k) diff[k] = w.data[size_t(r0 * cols) + k] - q.data[size_t(r0 * cols) + k];
+        for (int64_t i0 = 0; i0 < x.rows; i0 += kActRows) {
+            const int64_t ni = std::min(kActRows, x.rows - i0);
+            yw.assign(size_t(ni * nr), 0.0f);
+            yd.assign(yw.size(), 0.0f);
+            auto st = gemm.sgemm(false, true, ni, nr, cols, 1.0f, x.row(i0), cols, w.row(r0), cols, 0.0f, yw.data(), nr);
+            if (st) st = gemm.sgemm(false, true, ni, nr, cols, 1.0f, x.row(i0), cols, diff.data(), cols, 0.0f, yd.data(), nr);
+            if (!st) return st.error();
+            total.reference += sumSquares(yw);
+            total.error += sumSquares(yd);
+        }
     }
-    if (total.reference == 0) return total.error == 0 ? 0.0 : kInf;
-    return std::sqrt(total.error / total.reference);
+    return total;
+}
+
+core::Result<double> outputError(const Matrix& x, const Matrix& w, const Matrix& q, const core::Gemm& gemm)
+{
+    auto n = outputNorms(x, w, q, gemm);
+    if (!n) return n.error();
+    return n->relative();
 }
 
 } // namespace qs::quant

@@ -6,6 +6,8 @@
 /// Pairs where either value is NaN or Inf are skipped and counted.
 #include "matrix.h"
 
+#include "core/gemm.h"
+
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -37,7 +39,24 @@ enum class Pooling : uint8_t { Max, Mean }; ///< Max of Signed keeps the value o
 Matrix errorMap(const Matrix& reference, const Matrix& quantized, int64_t gridRows,
                 int64_t gridCols, ErrorKind kind, Pooling pooling);
 
-/// Output error with activations X [n, cols]: ||X W^T - X Q^T||_F / ||X W^T||_F.
-double outputError(const Matrix& activations, const Matrix& reference, const Matrix& quantized);
+/// The squared norms of a layer's outputs with activations X [n, cols]: reference =
+/// ||X W^T||_F^2, error = ||X (W - Q)^T||_F^2. The products run on `gemm` (a backend's),
+/// in tiles of 2048 x 256 outputs whose squares are added in double, tiles in a fixed order.
+struct OutputNorms {
+    double reference = 0;
+    double error = 0;
+    /// The output error ||X W^T - X Q^T||_F / ||X W^T||_F: 0 when both are 0, +Inf when
+    /// only the reference is.
+    double relative() const;
+};
+
+/// The one definition of the output error (CLI, AWQ's search, the workbench).
+/// InvalidArgument when the shapes do not fit.
+core::Result<OutputNorms> outputNorms(const Matrix& activations, const Matrix& reference, const Matrix& quantized,
+                                      const core::Gemm& gemm = core::referenceGemm());
+
+/// outputNorms(...).relative().
+core::Result<double> outputError(const Matrix& activations, const Matrix& reference, const Matrix& quantized,
+                                 const core::Gemm& gemm = core::referenceGemm());
 
 } // namespace qs::quant

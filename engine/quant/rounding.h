@@ -4,6 +4,8 @@
 /// libm (std::nearbyint and std::round are library calls on baseline x86-64).
 #include "scheme.h"
 
+#include "core/random.h"
+
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -44,17 +46,14 @@ inline bool isFiniteBits(float v)
 }
 
 /// The uniform draw of stochastic rounding for the weight at `position` (row * cols + col of
-/// the [out, in] matrix): splitmix64 of (seed, position), its top 24 bits scaled to [0, 1).
+/// the [out, in] matrix): output `position` of the splitmix64 stream of `seed`
+/// (core/random.h), its top 24 bits scaled to [0, 1).
 /// Counter-based, so RTN, GPTQ (which codes columns out of order) and a GPU kernel draw the
 /// same number for the same weight whatever the order or the thread count. The one
 /// definition of the stream.
 [[gnu::always_inline]] inline float stochasticUniform(uint64_t seed, uint64_t position)
 {
-    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (position + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return float(z >> 40) * (1.0f / 16777216.0f);
+    return float(core::splitmixAt(seed, position) >> 40) * (1.0f / 16777216.0f);
 }
 
 } // namespace qs::quant

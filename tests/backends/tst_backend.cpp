@@ -366,7 +366,7 @@ private slots:
             options.gemm = &backend->gemm();
             auto r = quant::quantizeWithMethod(w, *scheme, *m, options, &calib);
             QVERIFY2(r, r ? "" : r.error().message.c_str());
-            outErr.push_back(quant::outputError(calib.x, w, r->dequant()));
+            outErr.push_back(*quant::outputError(calib.x, w, r->dequant()));
             results.push_back(std::move(*r));
         }
         // Stated tolerance: the two GEMMs round differently (order of sums), which can move a

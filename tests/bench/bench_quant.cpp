@@ -109,6 +109,8 @@ Timing timeScheme(const quant::Matrix& w, const char* spec)
     return t;
 }
 
+double orNan(const core::Result<double>& r) { return r ? *r : std::nan(""); }
+
 /// outputError on calibration-sized activations (n x cols) against a perturbed copy.
 void timeOutputError(const quant::Matrix& w)
 {
@@ -116,7 +118,8 @@ void timeOutputError(const quant::Matrix& w)
     quant::Matrix q = w;
     for (size_t i = 0; i < q.data.size(); i += 7) q.data[i] *= 1.01f;
     const double t0 = seconds();
-    const double e = quant::outputError(x, w, q);
+    const auto out = quant::outputError(x, w, q);
+    const double e = out ? *out : std::nan("");
     const double s = seconds() - t0;
     const double flops = 4.0 * static_cast<double>(x.rows) * w.rows * w.cols;
     std::printf("outputError  512 x %lld x %lld: %.0f ms (%.1f GFLOP/s), value %.3g\n",
@@ -124,7 +127,7 @@ void timeOutputError(const quant::Matrix& w)
                 flops / s / 1e9, e);
 }
 
-/// GPTQ int4:g128 with 512 calibration rows (Hessian, Cholesky, blocked updates via oneDNN).
+/// GPTQ int4:g128 with 512 calibration rows (Hessian, Cholesky, blocked updates on the reference GEMM).
 void timeGptq(const quant::Matrix& w)
 {
     const quant::Matrix x = layer(512, w.cols);
@@ -141,7 +144,7 @@ void timeGptq(const quant::Matrix& w)
     std::printf("GPTQ int4:g128 %lld x %lld, 512 calibration rows: %.2f s (target < 5 s: %s); "
                 "output error %.4g vs RTN %.4g\n",
                 static_cast<long long>(w.rows), static_cast<long long>(w.cols), s, s < 5 ? "PASS" : "MISS",
-                quant::outputError(x, w, r->quantized.dequant), quant::outputError(x, w, rtn->dequant));
+                orNan(quant::outputError(x, w, r->dequant())), orNan(quant::outputError(x, w, rtn->dequant)));
 }
 
 } // namespace
