@@ -166,25 +166,47 @@ struct GptqRun {
     bool grouped() const { return result.grid.granularity == Granularity::Group; }
 };
 
-/// Fits the groups that start at original column `start` (width columns) on the current
-/// weights in `m` (original column order), one group per row, through the codec's RTN so that
-/// ranges and clipping are exactly the scheme's.
-core::Status fitGroup(GptqRun& run, const Matrix& m, int64_t start, int64_t width)
+/// Columns [start, start + width) of m.
+Matrix columnSlice(const Matrix& m, int64_t start, int64_t width)
 {
     Matrix slice;
     slice.rows = m.rows;
     slice.cols = width;
     slice.data.resize(size_t(m.rows * width));
     for (int64_t r = 0; r < m.rows; ++r) std::copy_n(m.row(r) + start, width, slice.row(r));
+    return slice;
+}
+
+/// Fits the groups of `slice` (the columns of group g, one group per row, on the current
+/// weights) through the codec's RTN, so that ranges and clipping are exactly the scheme's.
+core::Status fitGroup(GptqRun& run, const Matrix& slice, int64_t g)
+{
     auto rtn = quantizeRtn(slice, run.scheme, run.options.range);
     if (!rtn) return rtn.error();
-    const int64_t g = start / run.groupSize;
-    for (int64_t r = 0; r < m.rows; ++r) {
+    for (int64_t r = 0; r < slice.rows; ++r) {
         const int64_t to = r * run.result.grid.perRow + g;
         run.codec.elements()->copyGroup(*rtn, rtn->grid.groupOf(r, 0), run.result, to);
         run.coding[size_t(to)] = run.coder.coding(run.result, to);
     }
     return core::Status::success();
+}
+
+/// The group starting at working column s (file order), as Algorithm 1 sees it: columns past
+/// the current block [i1, i2) still lack the block's pending update, -sum_i err[:, i] h[i, c]
+/// over the block's finished columns i in [i1, s), so it is applied here for the fit.
+Matrix groupAsUpdated(const GptqRun& run, int64_t s, int64_t width, int64_t i1, int64_t i2,
+                      const std::vector<float>& err)
+{
+    Matrix slice = columnSlice(run.w, s, width);
+    const int64_t cols = run.w.cols, count = i2 - i1;
+    for (int64_t c = std::max(s, i2); c < s + width; ++c) {
+        for (int64_t r = 0; r < slice.rows; ++r) {
+            float pending = 0.0f;
+            for (int64_t i = i1; i < s; ++i) pending += err[size_t(r * count + (i - i1))] * run.hinv[size_t(i * cols + c)];
+            slice.row(r)[c - s] -= pending;
+        }
+    }
+    return slice;
 }
 
 /// Fits a tensor or per-channel scheme once on the whole (original order) matrix.
@@ -245,7 +267,8 @@ core::Status runBlocks(GptqRun& run)
             if (!run.staticGroups) {
                 if (s % run.groupSize == 0) {
                     // Without act-order the working order is the file order.
-                    auto st = fitGroup(run, run.w, s, std::min(run.groupSize, cols - s));
+                    const int64_t width = std::min(run.groupSize, cols - s);
+                    auto st = fitGroup(run, groupAsUpdated(run, s, width, i1, i2, err), s / run.groupSize);
                     if (!st) return st;
                 }
                 e = std::min(i2, (s / run.groupSize + 1) * run.groupSize);
@@ -370,7 +393,8 @@ core::Result<double> prepare(GptqRun& run)
         if (auto st = fitWhole(run); !st) return st.error();
     } else if (run.options.gptqActOrder) {
         for (int64_t c0 = 0; c0 < cols; c0 += run.groupSize)
-            if (auto st = fitGroup(run, run.w, c0, std::min(run.groupSize, cols - c0)); !st) return st.error();
+            if (auto st = fitGroup(run, columnSlice(run.w, c0, std::min(run.groupSize, cols - c0)), c0 / run.groupSize); !st)
+                return st.error();
     }
     run.perm.resize(size_t(cols));
     std::iota(run.perm.begin(), run.perm.end(), int64_t(0));
