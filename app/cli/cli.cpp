@@ -2,6 +2,8 @@
 
 #include "commands.h"
 
+#include "core/threadpool.h"
+
 #include <ostream>
 
 namespace qs::cli {
@@ -12,6 +14,29 @@ int fail(std::ostream& err, const std::string& message)
     return 2;
 }
 
+namespace {
+
+/// Sizes the engine's thread pool from --threads (0: not given), else QS_THREADS; a bad value
+/// of either is refused. In-process callers may find the pool already running: the same size
+/// is fine, another one is refused.
+int configureThreads(unsigned requested, std::ostream& err)
+{
+    using core::ThreadPool;
+    unsigned size = requested;
+    if (size == 0) {
+        auto env = ThreadPool::sizeFromEnvironment();
+        if (!env) return fail(err, env.error().message);
+        if (!*env) return 0;
+        size = **env;
+    }
+    if (!ThreadPool::setGlobalSize(size))
+        return fail(err, "cannot run on " + std::to_string(size) + " threads: the engine's thread pool already runs with " +
+                             std::to_string(ThreadPool::global().size()));
+    return 0;
+}
+
+} // namespace
+
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
 {
     CLI::App app{"Inspect and quantize the tensors of a model file.", "quantscope-cli"};
@@ -19,11 +44,21 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     app.footer("Exit status: 0 on success; 1 when some tensors of a quantize --all run failed (they are\n"
                "listed); 2 on bad input or usage, with \"error: ...\" on stderr.\n"
                "Run 'quantscope-cli COMMAND --help' for a command's options.");
+    unsigned threads = 0;
+    app.add_option("--threads", threads, "run engine passes on N threads (default: QS_THREADS, else every hardware thread)")
+        ->type_name("N")
+        ->check(CLI::Range(1u, core::ThreadPool::kMaxThreads));
+    app.fallthrough(); // --threads may also follow the command
     auto inspect = addInspectCommand(app);
     auto quantize = addQuantizeCommand(app);
-    if (!args.empty() && !args[0].empty() && args[0][0] != '-' && args[0] != "inspect" &&
-        args[0] != "quantize")
-        return fail(err, "unknown command '" + args[0] + "': valid are inspect, quantize");
+    // The first word that is not an option or its value names the command.
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--threads") { ++i; continue; }
+        if (args[i].empty() || args[i][0] == '-') continue;
+        if (args[i] != "inspect" && args[i] != "quantize")
+            return fail(err, "unknown command '" + args[i] + "': valid are inspect, quantize");
+        break;
+    }
     try {
         app.parse(std::vector<std::string>(args.rbegin(), args.rend())); // CLI11 takes them reversed
     } catch (const CLI::CallForHelp&) {
@@ -36,6 +71,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
             << "--help' for usage\n";
         return 2;
     }
+    if (int st = configureThreads(threads, err); st != 0) return st;
     for (auto* c : {inspect.get(), quantize.get()})
         if (c->chosen()) return c->run(out, err);
     return fail(err, "no command given");

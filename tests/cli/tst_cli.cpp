@@ -128,6 +128,8 @@ private slots:
         QTest::newRow("unknown command") << QStringList{"frobnicate"} << "frobnicate";
         QTest::newRow("no command") << QStringList{} << "subcommand";
         QTest::newRow("no file") << QStringList{"inspect"} << "FILE";
+        QTest::newRow("threads zero") << QStringList{"--threads", "0", "inspect", "M"} << "--threads";
+        QTest::newRow("threads word") << QStringList{"inspect", "M", "--threads", "all"} << "--threads";
     }
     void badOptionsAreNamed()
     {
@@ -168,6 +170,27 @@ private slots:
         }
     }
 
+    void threadCountIsHonouredOrRefused()
+    {
+        // A separate process: the pool is sized once per process.
+        QProcess p;
+        p.start(QS_CLI_PATH, {"--threads", "1", "inspect", QString::fromStdString(m_model), "--stats", "--json"});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 0);
+        // QS_THREADS is read when --threads is absent; a bad value is refused, naming it.
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("QS_THREADS", "lots");
+        p.setProcessEnvironment(env);
+        p.start(QS_CLI_PATH, {"inspect", QString::fromStdString(m_model)});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 2);
+        QVERIFY(p.readAllStandardError().contains("QS_THREADS"));
+        env.insert("QS_THREADS", "1");
+        p.setProcessEnvironment(env);
+        p.start(QS_CLI_PATH, {"inspect", QString::fromStdString(m_model), "--stats"});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 0);
+    }
     void executableExitCodes()
     {
         QProcess p;
