@@ -3,11 +3,13 @@
 // the hash recorded by the build before the engine was reorganised into codecs (commit
 // c3611cd, 2026-12-02). The expected values come from that older code, not from the code under
 // test; a changed hash means a changed file, which must be a deliberate, documented format change.
-// QS_PRINT_SAVE_HASHES=1 prints the table instead of checking it.
+// Each case also checks that the bytes the report gives the tensor are the bytes the file holds
+// for it. QS_PRINT_SAVE_HASHES=1 prints the table instead of checking the hashes.
 #include "quant/quant_test_support.h"
 
 #include "backends/backend.h"
 #include "core/storage.h"
+#include "io/modelreader.h"
 #include "pipeline/save.h"
 
 #include <QCryptographicHash>
@@ -15,6 +17,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -150,6 +153,17 @@ void TestSaveHashes::savedFilesUnchanged()
     const QString out = dir.filePath("out." + ext);
     auto r = pipeline::saveQuantizedModel(f.model, plan, out.toStdString(), options);
     QVERIFY2(r, r ? "" : r.error().message.c_str());
+    // What is reported is what is stored: the bytes the report gives the tensor are the bytes
+    // of its parts in the file (codes, scales, zero points, indices, outliers, smoothing).
+    auto back = io::openModel(out.toStdString());
+    QVERIFY2(back, back ? "" : back.error().message.c_str());
+    uint64_t stored = 0;
+    for (const auto& t : back->tensors)
+        if (t.name == "layer.weight" || t.name.starts_with("layer.weight.")) stored += t.bytes;
+    const auto row = std::find_if(r->tensors.begin(), r->tensors.end(), [](const auto& t) { return t.name == "layer.weight"; });
+    QVERIFY(row != r->tensors.end());
+    QCOMPARE(row->bytesAfter, stored);
+    QCOMPARE(row->bitsPerWeight, double(stored) * 8.0 / double(row->parameters));
     const QByteArray got = sha256(out);
     if (std::getenv("QS_PRINT_SAVE_HASHES")) {
         std::printf("    {\"%s\", \"%s\", \"%s\", \"%s\"},\n", qPrintable(scheme), qPrintable(method),

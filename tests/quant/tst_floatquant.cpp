@@ -11,7 +11,9 @@
 
 #include "quant_test_support.h"
 
+#include <bit>
 #include <cmath>
+#include <random>
 #include <limits>
 
 using namespace qs::quant;
@@ -59,6 +61,7 @@ private slots:
     void mxShortAndZeroBlocks();
     void nvfp4Example();
     void nf4Table();
+    void branchFreeBitsMatchScalarEncoder();
     void nf4Blocks();
     void nf4DoubleQuant();
     void nonFiniteAndEmpty_data();
@@ -290,6 +293,43 @@ void TestFloatQuant::nvfp4Example()
     const auto q2 = run(matrixOf(1, 32, twice), "nvfp4");
     QCOMPARE(std::get<BlockScaleParams>(q2.params).tensorScale, 2.f);
     for (size_t i = 0; i < expect.size(); ++i) QCOMPARE(q2.dequant.data[i], 2.f * expect[i]);
+}
+
+void TestFloatQuant::branchFreeBitsMatchScalarEncoder()
+{
+    // The codecs' vectorised miniFloatBits against the scalar encoder (ilogb / ldexp), on every
+    // value of each format, the midpoints between neighbours, random floats over the whole
+    // exponent range, and the special values.
+    std::mt19937 gen(5);
+    std::vector<float> xs = {0.f, -0.f, kNaN, -kNaN, kInf, -kInf, 1e-45f, -1e-45f, 3.4e38f, -3.4e38f};
+    for (int i = 0; i < 200000; ++i) {
+        const uint32_t bits = gen();
+        const float f = std::bit_cast<float>(bits);
+        xs.push_back(f);
+        xs.push_back(std::ldexp(float(bits >> 8) / 16777216.f, int(bits % 40) - 20));
+    }
+    for (const MiniFloat* f : {&kE4M3, &kE5M2, &kE2M1}) {
+        std::vector<float> all = xs;
+        for (unsigned c = 0; c < (1u << (1 + f->expBits + f->mantBits)); ++c) {
+            const float v = decodeMiniFloat(uint8_t(c), *f);
+            all.push_back(v);
+            all.push_back(std::nextafter(v, kInf));
+            all.push_back(std::nextafter(v, -kInf));
+            all.push_back(v * 1.0625f);
+        }
+        for (Overflow o : {Overflow::Saturate, Overflow::NaN}) {
+            for (float x : all) {
+                const uint8_t want = encodeMiniFloat(x, *f, o);
+                const uint8_t got = miniFloatBits(roundToMiniFloat(x, *f, o), *f);
+                if (want != got)
+                    QFAIL(qPrintable(QString("x %1 (bits %2): scalar %3, branch-free %4")
+                                         .arg(double(x), 0, 'g', 9)
+                                         .arg(std::bit_cast<uint32_t>(x), 8, 16, QChar('0'))
+                                         .arg(want)
+                                         .arg(got)));
+            }
+        }
+    }
 }
 
 void TestFloatQuant::nf4Table()
