@@ -10,6 +10,8 @@
 #include "core/stats.h"
 #include "core/tensor.h"
 
+#include "backends/backend.h"
+
 #include <QMainWindow>
 #include <QThreadPool>
 
@@ -107,6 +109,8 @@ private:
 
     QThreadPool m_pool;
     JobTracker m_jobs;
+    /// The backend engine work goes to (backends/backend.h); the reference for now.
+    std::unique_ptr<backends::Backend> m_backend;
     int m_statsTensor = -1;
     std::optional<core::TensorStats> m_stats;
     QString m_pendingSelection;

@@ -150,7 +150,7 @@ void MainWindow::startStats(int tensorIndex)
     };
     auto model = m_model; // keeps the tensors (and their mapping) alive while the job runs
     m_pool.start([this, model, tensorIndex, generation, job] {
-        auto result = core::computeStats(model->tensors[size_t(tensorIndex)], {}, job.get());
+        auto result = m_backend->statistics(model->tensors[size_t(tensorIndex)], {}, job.get());
         QMetaObject::invokeMethod(this, [this, tensorIndex, generation, r = std::move(result)]() mutable {
             if (m_jobs.finish(JobKind::Stats, generation)) onStatsDone(tensorIndex, std::move(r));
         }, Qt::QueuedConnection);
