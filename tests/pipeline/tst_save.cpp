@@ -19,6 +19,7 @@
 
 using namespace qs;
 using namespace qs::quant;
+using namespace quanttest;
 using qs::pipeline::saveQuantizedModel;
 
 namespace {
@@ -28,22 +29,6 @@ struct MemoryModel {
     core::Model model;
     Matrix w;
 };
-
-core::TensorInfo f32Tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v)
-{
-    std::vector<std::byte> bytes(v.size() * 4);
-    std::memcpy(bytes.data(), v.data(), bytes.size());
-    core::TensorInfo t;
-    t.name = name;
-    t.dtype = core::DType::F32;
-    t.typeName = "F32";
-    t.shape = std::move(shape);
-    t.bytes = bytes.size();
-    t.storage = std::make_shared<core::BufferStorage>("memory", std::move(bytes));
-    t.outAxis = 0;
-    t.inAxis = t.shape.size() > 1 ? 1 : -1;
-    return t;
-}
 
 MemoryModel memoryModel(int64_t rows, int64_t cols, uint64_t seed)
 {

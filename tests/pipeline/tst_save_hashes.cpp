@@ -26,24 +26,9 @@
 
 using namespace qs;
 using namespace qs::quant;
+using namespace quanttest;
 
 namespace {
-
-core::TensorInfo f32Tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v)
-{
-    std::vector<std::byte> bytes(v.size() * 4);
-    std::memcpy(bytes.data(), v.data(), bytes.size());
-    core::TensorInfo t;
-    t.name = name;
-    t.dtype = core::DType::F32;
-    t.typeName = "F32";
-    t.shape = std::move(shape);
-    t.bytes = bytes.size();
-    t.storage = std::make_shared<core::BufferStorage>("memory", std::move(bytes));
-    t.outAxis = 0;
-    t.inAxis = t.shape.size() > 1 ? 1 : -1;
-    return t;
-}
 
 /// Gaussian weights with what makes quantizers differ: an outlier input column, a row of
 /// heavy-tailed values, an all-zero stretch (a whole group / block), a one-signed stretch.

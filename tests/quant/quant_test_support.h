@@ -23,12 +23,34 @@ inline qs::quant::Matrix matrixOf(int64_t rows, int64_t cols, std::vector<float>
 
 } // namespace quanttest
 
-// Accessors for the typed parameters of a quantization result.
+// Accessors for the typed parameters of a quantization result, and in-memory tensors.
+#include "core/storage.h"
+#include "core/tensor.h"
 #include "quant/quantize.h"
 
+#include <cstring>
+#include <memory>
+#include <string>
 #include <variant>
 
 namespace quanttest {
+
+/// An F32 tensor over its own buffer, rows = output channels ([out, in] roles by rank).
+inline qs::core::TensorInfo f32Tensor(const std::string& name, std::vector<int64_t> shape,
+                                      const std::vector<float>& values)
+{
+    std::vector<std::byte> bytes(values.size() * 4);
+    if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+    qs::core::TensorInfo t;
+    t.name = name;
+    t.dtype = qs::core::DType::F32;
+    t.typeName = "F32";
+    t.shape = std::move(shape);
+    t.bytes = bytes.size();
+    t.storage = std::make_shared<qs::core::BufferStorage>("memory", std::move(bytes));
+    qs::core::assignRolesByRank(t);
+    return t;
+}
 
 /// Int / FP8: the scale of every group.
 inline std::vector<float> scalesOf(const qs::quant::Quantized& q)

@@ -1,5 +1,7 @@
 // Whole-model plans: globs, the last matching override, skip, per-override scheme/method/clip,
 // every malformed plan file refused with a message naming the key, and clip parsing.
+#include "quant_test_support.h"
+
 #include "quant/plan.h"
 
 #include <QTemporaryDir>
@@ -9,24 +11,9 @@
 
 using namespace qs;
 using namespace qs::quant;
+using namespace quanttest;
 
 namespace {
-
-/// A tensor over its own f32 buffer, rows = output channels.
-core::TensorInfo tensorOf(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& values)
-{
-    std::vector<std::byte> bytes(values.size() * 4);
-    std::memcpy(bytes.data(), values.data(), bytes.size());
-    core::TensorInfo t;
-    t.name = name;
-    t.dtype = core::DType::F32;
-    t.typeName = "F32";
-    t.shape = std::move(shape);
-    t.bytes = bytes.size();
-    t.storage = std::make_shared<core::BufferStorage>("model", std::move(bytes));
-    core::assignRolesByRank(t);
-    return t;
-}
 
 /// Rows of seven 1s and one 1.9: in int3 (levels -3..3) min-max gives scale 1.9 / 3, so every
 /// 1 lands on 1.27, while a clip near 1.5 (scale 0.5) stores the 1s exactly: MSE clipping
@@ -39,8 +26,8 @@ core::Model modelOf()
     m.path = "model";
     m.format = "test";
     for (const char* name : {"a.weight", "b.weight", "c.weight"})
-        m.tensors.push_back(tensorOf(name, {2, 8}, kRows));
-    m.tensors.push_back(tensorOf("a.bias", {2}, {1, 2}));
+        m.tensors.push_back(f32Tensor(name, {2, 8}, kRows));
+    m.tensors.push_back(f32Tensor("a.bias", {2}, {1, 2}));
     return m;
 }
 
