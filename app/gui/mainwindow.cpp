@@ -144,6 +144,8 @@ void MainWindow::buildMenus()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open..."), QKeySequence::Open, this, &MainWindow::openDialog);
+    file->addAction(tr("Open &Folder..."), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::openFolderDialog)
+        ->setToolTip(tr("Open a Hugging Face model folder (model.safetensors, or shards with their index)"));
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     file->addSeparator();
     file->addAction(tr("Export &Histogram..."), QKeySequence(tr("Ctrl+Shift+E")), this, &MainWindow::exportHistogram);
@@ -233,6 +235,14 @@ void MainWindow::openDialog()
         this, tr("Open model"), dir.isEmpty() ? QString() : QFileInfo(dir).absolutePath(),
         tr("Models (*.safetensors *.index.json *.onnx *.gguf *.npy *.npz);;All files (*)"));
     if (!path.isEmpty()) openFile(path);
+}
+
+void MainWindow::openFolderDialog()
+{
+    const QString recent = RecentFiles().list().value(0);
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model folder"),
+                                                          recent.isEmpty() ? QString() : QFileInfo(recent).absolutePath());
+    if (!dir.isEmpty()) openFile(dir); // io::openModel finds the model inside
 }
 
 QString MainWindow::totalsText() const { return m_totals->text(); }

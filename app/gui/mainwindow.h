@@ -86,6 +86,7 @@ private:
     void updateHistogram();
 
     void openDialog();
+    void openFolderDialog();
     void exportHistogram();
     void exportStatistics();
 

@@ -1,5 +1,6 @@
 #include "modelreader.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
@@ -46,7 +47,64 @@ Format formatFromExtension(const std::filesystem::path& path)
     return Format::Unknown;
 }
 
+/// The model files of a folder, by kind: sharded-checkpoint indexes, safetensors, others.
+struct FolderContents {
+    std::vector<std::filesystem::path> indexes, safetensors, single;
+};
+
+core::Result<FolderContents> listFolder(const std::filesystem::path& dir)
+{
+    FolderContents c;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec), end;
+    if (ec) return makeError(ErrorCode::Io, dir.string() + ": cannot list the folder: " + ec.message());
+    for (; it != end; it.increment(ec)) {
+        if (ec) return makeError(ErrorCode::Io, dir.string() + ": cannot list the folder: " + ec.message());
+        std::error_code fe;
+        if (!it->is_regular_file(fe)) continue;
+        const std::string name = it->path().filename().string();
+        if (endsWith(name, ".safetensors.index.json")) c.indexes.push_back(it->path());
+        else if (endsWith(name, ".safetensors")) c.safetensors.push_back(it->path());
+        else if (endsWith(name, ".gguf") || endsWith(name, ".onnx")) c.single.push_back(it->path());
+    }
+    for (auto* v : {&c.indexes, &c.safetensors, &c.single}) std::sort(v->begin(), v->end());
+    return c;
+}
+
+std::string names(const std::vector<std::filesystem::path>& files)
+{
+    std::string out;
+    for (const auto& f : files) out += (out.empty() ? "" : ", ") + f.filename().string();
+    return out;
+}
+
 } // namespace
+
+core::Result<std::filesystem::path> modelFileInFolder(const std::filesystem::path& dir)
+{
+    auto c = listFolder(dir);
+    if (!c) return c.error();
+    const auto named = [&](const std::vector<std::filesystem::path>& v, const char* name) {
+        return std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.filename() == name; });
+    };
+    if (auto it = named(c->indexes, "model.safetensors.index.json"); it != c->indexes.end()) return *it;
+    if (c->indexes.size() == 1) return c->indexes[0];
+    if (c->indexes.size() > 1)
+        return makeError(ErrorCode::InvalidArgument, dir.string() + ": several sharded-checkpoint indexes (" +
+                                                         names(c->indexes) + "); open one of them");
+    if (auto it = named(c->safetensors, "model.safetensors"); it != c->safetensors.end()) return *it;
+    if (c->safetensors.size() == 1) return c->safetensors[0];
+    if (c->safetensors.size() > 1)
+        return makeError(ErrorCode::InvalidArgument, dir.string() + ": several .safetensors files and no index (" +
+                                                         names(c->safetensors) + "); open one of them");
+    if (c->single.size() == 1) return c->single[0];
+    if (c->single.size() > 1)
+        return makeError(ErrorCode::InvalidArgument,
+                         dir.string() + ": several model files (" + names(c->single) + "); open one of them");
+    return makeError(ErrorCode::Io, dir.string() + ": no model in this folder (looked for "
+                                                   "model.safetensors.index.json, model.safetensors, or one "
+                                                   ".safetensors, .gguf or .onnx file)");
+}
 
 core::Result<core::Model> openModel(const std::filesystem::path& path)
 {
@@ -54,8 +112,11 @@ core::Result<core::Model> openModel(const std::filesystem::path& path)
     std::error_code ec;
     const auto st = std::filesystem::status(path, ec);
     if (ec || !std::filesystem::exists(st)) return makeError(ErrorCode::Io, name + ": no such file");
-    if (std::filesystem::is_directory(st))
-        return makeError(ErrorCode::Io, name + ": is a directory, not a model file");
+    if (std::filesystem::is_directory(st)) {
+        auto file = modelFileInFolder(path);
+        if (!file) return file.error();
+        return openModel(*file);
+    }
     if (!std::filesystem::is_regular_file(st))
         return makeError(ErrorCode::Io, name + ": not a regular file (a device, pipe or socket)");
 

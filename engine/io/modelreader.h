@@ -13,8 +13,15 @@ namespace qs::io {
 
 /// Detects the format from the file's first bytes, then its extension, and reads it:
 /// .safetensors, model.safetensors.index.json (a sharded checkpoint, opened as one model),
-/// .onnx, .gguf, .npy, .npz. Every error message starts with the file's path.
+/// .onnx, .gguf, .npy, .npz. A folder opens the model inside it (modelFileInFolder). Every
+/// error message starts with the path.
 core::Result<core::Model> openModel(const std::filesystem::path& path);
+
+/// The model file of a folder as a Hugging Face checkpoint lays it out:
+/// model.safetensors.index.json, else the only *.safetensors.index.json, else
+/// model.safetensors, else the only .safetensors, else the only .gguf or .onnx. Several
+/// candidates of the deciding kind, or none, give an error listing what was found.
+core::Result<std::filesystem::path> modelFileInFolder(const std::filesystem::path& dir);
 
 core::Result<core::Model> readSafetensors(const std::filesystem::path& path);
 core::Result<core::Model> readSafetensorsIndex(const std::filesystem::path& indexJson);

@@ -99,6 +99,17 @@ private slots:
         QCOMPARE(total, uint64_t(6));
         QCOMPARE(w.recentFiles().value(0), QFileInfo(path).absoluteFilePath());
     }
+    void folderOpensLikeItsModel()
+    {
+        // File > Open Folder and a dropped folder both go through openFile(folder).
+        QTemporaryDir dir;
+        QVERIFY(!writeModel(dir).isEmpty());
+        app::MainWindow w;
+        QSignalSpy loaded(&w, &app::MainWindow::modelLoaded);
+        w.openFile(dir.path());
+        QTRY_COMPARE(loaded.count(), 1);
+        QVERIFY(w.totalsText().startsWith("2 tensors, 8 parameters"));
+    }
     void filterHidesOtherTensors()
     {
         QTemporaryDir dir;

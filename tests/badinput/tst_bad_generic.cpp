@@ -24,7 +24,7 @@ private slots:
         QTest::addColumn<QString>("file");
         QTest::addColumn<QString>("problem");
         QTest::newRow("missing") << "absent.safetensors" << "no such file";
-        QTest::newRow("directory") << "adir" << "is a directory";
+        QTest::newRow("folder without a model") << "adir" << "no model in this folder";
         QTest::newRow("empty") << "empty.safetensors" << "file is empty";
         QTest::newRow("fifo") << "pipe.gguf" << "not a regular file";
         QTest::newRow("unknown format") << "notes.txt" << "unrecognised model format";

@@ -2,6 +2,8 @@
 #include "cli/cli.h"
 
 #include <QJsonArray>
+#include <QDir>
+#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -91,7 +93,7 @@ private slots:
         QTest::addColumn<QString>("file");
         QTest::addColumn<QString>("problem");
         QTest::newRow("missing") << "nope.safetensors" << "no such file";
-        QTest::newRow("directory") << "." << "is a directory";
+        QTest::newRow("folder without a model") << "nomodel" << "no model in this folder";
         QTest::newRow("empty") << "empty.gguf" << "empty";
     }
     void badInputExitsTwo()
@@ -99,12 +101,25 @@ private slots:
         QFETCH(QString, file);
         QFETCH(QString, problem);
         std::ofstream(m_dir.filePath("empty.gguf").toStdString()).flush();
+        QDir(m_dir.path()).mkpath("nomodel");
         const std::string path = m_dir.filePath(file).toStdString();
         auto r = runCli({"inspect", path});
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.rfind("error: " + path + ": ", 0) == 0, r.err.c_str());
         QVERIFY2(r.err.find(problem.toStdString()) != std::string::npos, r.err.c_str());
         QVERIFY(r.out.empty());
+    }
+
+    void folderOpensTheModelInside()
+    {
+        // A Hugging Face style folder: the one .safetensors file in it is the model.
+        QTemporaryDir dir;
+        QVERIFY(QFile::copy(QString::fromStdString(m_model), dir.filePath("model.safetensors")));
+        std::ofstream(dir.filePath("config.json").toStdString()) << "{}";
+        auto r = runCli({"inspect", dir.path().toStdString(), "--json"});
+        QCOMPARE(r.code, 0);
+        const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(r.out)).object();
+        QCOMPARE(doc["tensors"].toArray().size(), 2);
     }
 
     void unknownTensorAndUsage()

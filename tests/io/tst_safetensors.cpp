@@ -145,6 +145,8 @@ private slots:
     void emptyTensorSharesOffset();
     void escapedNames();
     void shardedIndex();
+    void folderOpensTheModelInside_data();
+    void folderOpensTheModelInside();
     void sparse16GiBOpensWithoutReading();
     void demoModel();
 
@@ -286,6 +288,53 @@ void TestSafetensors::shardedIndex()
         }
         QVERIFY(total);
         QVERIFY(shardMeta);
+    }
+}
+
+void TestSafetensors::folderOpensTheModelInside_data()
+{
+    // Files to create in a folder (name: tensor in it), and the tensor the folder opens to or
+    // the error it gives.
+    QTest::addColumn<QStringList>("files");
+    QTest::addColumn<QString>("opens");
+    QTest::addColumn<QString>("error");
+    QTest::newRow("model.safetensors") << QStringList{"model.safetensors:a", "config.json:"} << "a" << "";
+    QTest::newRow("model.safetensors beside others") << QStringList{"model.safetensors:a", "other.safetensors:b"} << "a" << "";
+    QTest::newRow("one safetensors file") << QStringList{"weights.safetensors:b", "tokenizer.json:"} << "b" << "";
+    QTest::newRow("index wins") << QStringList{"model.safetensors:a", "model-00001-of-00001.safetensors:s",
+                                               "model.safetensors.index.json:s"} << "s" << "";
+    QTest::newRow("two without index") << QStringList{"a.safetensors:a", "b.safetensors:b"} << ""
+                                       << "several .safetensors files and no index (a.safetensors, b.safetensors)";
+    QTest::newRow("empty") << QStringList{} << "" << "no model in this folder";
+    QTest::newRow("only config") << QStringList{"config.json:"} << "" << "no model in this folder";
+}
+
+void TestSafetensors::folderOpensTheModelInside()
+{
+    QFETCH(QStringList, files);
+    QFETCH(QString, opens);
+    QFETCH(QString, error);
+    QTemporaryDir dir;
+    for (const QString& f : files) {
+        const QString name = f.section(':', 0, 0), tensor = f.section(':', 1);
+        QByteArray bytes = "{}";
+        if (name.endsWith(".index.json"))
+            bytes = QByteArray("{\"weight_map\":{\"") + tensor.toUtf8() + "\":\"model-00001-of-00001.safetensors\"}}";
+        else if (name.endsWith(".safetensors"))
+            bytes = safetensorsFile("{\"" + tensor.toStdString() + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                                    bytesOf<float>({1.0f}));
+        QVERIFY(writeFile(dir.filePath(name), bytes));
+    }
+    auto m = io::openModel(dir.path().toStdString());
+    if (error.isEmpty()) {
+        QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
+        QCOMPARE(m->tensors.size(), size_t(1));
+        QCOMPARE(QString::fromStdString(m->tensors[0].name), opens);
+    } else {
+        QVERIFY(!m.ok());
+        const std::string& msg = m.error().message;
+        QVERIFY2(msg.rfind(dir.path().toStdString() + ": ", 0) == 0, msg.c_str());
+        QVERIFY2(msg.find(error.toStdString()) != std::string::npos, msg.c_str());
     }
 }
 
