@@ -2,6 +2,8 @@
 
 #include <QStringList>
 
+#include <algorithm>
+#include <climits>
 #include <map>
 
 namespace qs::widgets {
@@ -12,6 +14,7 @@ struct ModelTreeModel::Node {
     int row = 0;
     int tensor = -1; ///< index into Model::tensors for leaves
     uint64_t parameters = 0, bytes = 0;
+    bool holdsWeight = false; ///< a weight leaf, or a layer with one below it
     std::vector<std::unique_ptr<Node>> children;
     std::map<QString, Node*> byName; ///< layer children by name, for building
 
@@ -33,31 +36,68 @@ struct ModelTreeModel::Node {
 ModelTreeModel::ModelTreeModel(QObject* parent) : QAbstractItemModel(parent), m_root(std::make_unique<Node>()) {}
 ModelTreeModel::~ModelTreeModel() = default;
 
+QString ModelTreeModel::helperGroupName() { return QStringLiteral("(helper constants)"); }
+
+namespace {
+
+/// Tensor indices in display order: by the consuming node's graph position where known
+/// (unknown last), else file order.
+std::vector<size_t> displayOrder(const core::Model& m)
+{
+    std::vector<size_t> order(m.tensors.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        const auto ga = m.tensors[a].graphOrder, gb = m.tensors[b].graphOrder;
+        return (ga < 0 ? INT64_MAX : ga) < (gb < 0 ? INT64_MAX : gb);
+    });
+    return order;
+}
+
+} // namespace
+
 void ModelTreeModel::setModel(std::shared_ptr<const core::Model> model)
 {
     beginResetModel();
     m_model = std::move(model);
     m_root = std::make_unique<Node>();
     if (m_model) {
-        for (size_t i = 0; i < m_model->tensors.size(); ++i) {
+        std::vector<size_t> helpers;
+        for (size_t i : displayOrder(*m_model)) {
             const auto& t = m_model->tensors[i];
+            if (core::isHelperConstant(t)) {
+                helpers.push_back(i);
+                continue;
+            }
             Node* layer = m_root.get();
             if (!t.layer.empty())
                 for (const QString& part : QString::fromStdString(t.layer).split('.', Qt::SkipEmptyParts))
                     layer = layer->child(part);
-            auto leaf = std::make_unique<Node>();
-            leaf->name = QString::fromStdString(t.name);
-            leaf->parent = layer;
-            leaf->row = int(layer->children.size());
-            leaf->tensor = int(i);
-            leaf->parameters = t.elementCount();
-            leaf->bytes = t.bytes;
-            for (Node* up = layer; up; up = up->parent)
-                up->parameters += leaf->parameters, up->bytes += leaf->bytes;
-            layer->children.push_back(std::move(leaf));
+            addLeaf(layer, i);
+        }
+        if (!helpers.empty()) {
+            Node* group = m_root->child(helperGroupName());
+            for (size_t i : helpers) addLeaf(group, i);
         }
     }
     endResetModel();
+}
+
+void ModelTreeModel::addLeaf(Node* layer, size_t tensorIndex)
+{
+    const auto& t = m_model->tensors[tensorIndex];
+    auto leaf = std::make_unique<Node>();
+    leaf->name = QString::fromStdString(t.name);
+    leaf->parent = layer;
+    leaf->row = int(layer->children.size());
+    leaf->tensor = int(tensorIndex);
+    leaf->parameters = t.elementCount();
+    leaf->bytes = t.bytes;
+    leaf->holdsWeight = core::isWeightTensor(t);
+    for (Node* up = layer; up; up = up->parent) {
+        up->parameters += leaf->parameters, up->bytes += leaf->bytes;
+        up->holdsWeight = up->holdsWeight || leaf->holdsWeight;
+    }
+    layer->children.push_back(std::move(leaf));
 }
 
 QModelIndex ModelTreeModel::indexOfTensor(const QString& name) const
@@ -117,11 +157,13 @@ QVariant ModelTreeModel::data(const QModelIndex& index, int role) const
     const Node* n = nodeFor(index);
     const core::TensorInfo* t = n->tensor >= 0 ? &m_model->tensors[size_t(n->tensor)] : nullptr;
     if (role == TensorIndexRole) return n->tensor;
+    if (role == WeightRole) return n->holdsWeight;
     if (role == Qt::TextAlignmentRole && (index.column() == Parameters || index.column() == Size))
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     if (role == SortRole) {
         if (index.column() == Parameters) return QVariant::fromValue<qulonglong>(n->parameters);
         if (index.column() == Size) return QVariant::fromValue<qulonglong>(n->bytes);
+        if (index.column() == Name) return naturalSortKey(n->name);
         role = Qt::DisplayRole;
     }
     if (role == Qt::ToolTipRole && t)
@@ -149,6 +191,26 @@ QVariant ModelTreeModel::headerData(int section, Qt::Orientation orientation, in
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
     static const char* names[] = {"Name", "Op", "DType", "Shape", "Parameters", "Size"};
     return section >= 0 && section < ColumnCount ? QString(names[section]) : QVariant();
+}
+
+QString naturalSortKey(const QString& text)
+{
+    QString key;
+    key.reserve(text.size() + 16);
+    for (qsizetype i = 0; i < text.size();) {
+        if (!text[i].isDigit()) {
+            key += text[i].toLower();
+            ++i;
+            continue;
+        }
+        qsizetype j = i;
+        while (j < text.size() && text[j].isDigit()) ++j;
+        QStringView digits = QStringView(text).mid(i, j - i);
+        while (digits.size() > 1 && digits.front() == u'0') digits = digits.mid(1); // 007 == 7
+        key += QString(qMax<qsizetype>(0, 20 - digits.size()), u'0') + digits.toString();
+        i = j;
+    }
+    return key;
 }
 
 QString formatBytes(uint64_t bytes)

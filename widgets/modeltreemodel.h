@@ -1,7 +1,10 @@
 #pragma once
 /// The tensors of a model as a tree of layers: `model.layers.3.mlp.down_proj` becomes
 /// model > layers > 3 > mlp > down_proj, with the tensors as leaves. Layer rows sum the
-/// parameters and bytes of everything under them.
+/// parameters and bytes of everything under them. Rows come in graph order where the format
+/// has a graph (ONNX), else in file order; helper constants (core::isHelperConstant: shapes,
+/// indices, scalars) are gathered under one "(helper constants)" row at the end. Sorting by
+/// name is natural: layers 2, 10, 18, not 10, 18, 2.
 #include "core/tensor.h"
 
 #include <QAbstractItemModel>
@@ -18,7 +21,10 @@ public:
     enum Role {
         SortRole = Qt::UserRole + 1, ///< numbers for Parameters and Size, text otherwise
         TensorIndexRole,            ///< index into Model::tensors, -1 for a layer row
+        WeightRole,                 ///< bool: a weight tensor (core::isWeightTensor), or a layer holding one
     };
+    /// The name of the row that gathers helper constants.
+    static QString helperGroupName();
 
     explicit ModelTreeModel(QObject* parent = nullptr);
     ~ModelTreeModel() override;
@@ -39,10 +45,15 @@ public:
 
 private:
     Node* nodeFor(const QModelIndex& index) const;
+    void addLeaf(Node* layer, size_t tensorIndex);
 
     std::shared_ptr<const core::Model> m_model;
     std::unique_ptr<Node> m_root;
 };
+
+/// A key whose text order is natural order: every run of digits zero-padded to 20 digits
+/// ("layers.2" < "layers.10"), compared case-insensitively.
+QString naturalSortKey(const QString& text);
 
 /// "1.50 MiB", "12 B"
 QString formatBytes(uint64_t bytes);

@@ -7,6 +7,7 @@
 #include "channelplot.h"
 #include "histogramplot.h"
 #include "modeltreemodel.h"
+#include "tensorfilterproxy.h"
 #include "statspanel.h"
 
 #include <QAction>
@@ -58,17 +59,17 @@ MainWindow::~MainWindow()
 void MainWindow::buildUi()
 {
     m_treeModel = new widgets::ModelTreeModel(this);
-    m_proxy = new QSortFilterProxyModel(this);
+    m_proxy = new widgets::TensorFilterProxy(this);
     m_proxy->setSourceModel(m_treeModel);
-    m_proxy->setRecursiveFilteringEnabled(true); // a match keeps its parent layers visible
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-    m_proxy->setFilterKeyColumn(-1);             // name, op, dtype, shape
-    m_proxy->setSortRole(widgets::ModelTreeModel::SortRole);
 
     m_filter = new QLineEdit;
     m_filter->setPlaceholderText(tr("Filter tensors by name, op or dtype (Ctrl+F)"));
     m_filter->setClearButtonEnabled(true);
     connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+    m_weightsOnly = new QCheckBox(tr("Weights only"));
+    m_weightsOnly->setToolTip(tr("Show only weight matrices and kernels: hide biases, norms and helper "
+                                 "constants (shapes, indices, scalars)"));
+    connect(m_weightsOnly, &QCheckBox::toggled, m_proxy, &widgets::TensorFilterProxy::setWeightsOnly);
 
     m_tree = new QTreeView;
     m_tree->setModel(m_proxy);
@@ -82,7 +83,10 @@ void MainWindow::buildUi()
     auto* left = new QWidget;
     auto* leftLayout = new QVBoxLayout(left);
     leftLayout->setContentsMargins(0, 0, 0, 0);
-    leftLayout->addWidget(m_filter);
+    auto* filterRow = new QHBoxLayout;
+    filterRow->addWidget(m_filter, 1);
+    filterRow->addWidget(m_weightsOnly);
+    leftLayout->addLayout(filterRow);
     leftLayout->addWidget(m_tree);
     m_totals = new QLabel;
     m_totals->setWordWrap(true);

@@ -25,7 +25,6 @@ class QLineEdit;
 class QMenu;
 class QProgressBar;
 class QPushButton;
-class QSortFilterProxyModel;
 class QSpinBox;
 class QSplitter;
 class QTreeView;
@@ -34,6 +33,7 @@ namespace qs::widgets {
 class ChannelPlot;
 class HistogramPlot;
 class ModelTreeModel;
+class TensorFilterProxy;
 class StatsPanel;
 } // namespace qs::widgets
 
@@ -55,6 +55,7 @@ public:
     widgets::HistogramPlot* histogramPlot() const { return m_histogram; }
     QTreeView* treeView() const { return m_tree; }
     QLineEdit* filterEdit() const { return m_filter; }
+    QCheckBox* weightsOnlyBox() const { return m_weightsOnly; }
     QString totalsText() const;
     QStringList recentFiles() const;
     bool isBusy() const;
@@ -92,7 +93,8 @@ private:
 
     std::shared_ptr<const core::Model> m_model;
     widgets::ModelTreeModel* m_treeModel = nullptr;
-    QSortFilterProxyModel* m_proxy = nullptr;
+    widgets::TensorFilterProxy* m_proxy = nullptr;
+    QCheckBox* m_weightsOnly = nullptr;
     QTreeView* m_tree = nullptr;
     QLineEdit* m_filter = nullptr;
     QSplitter* m_splitter = nullptr;

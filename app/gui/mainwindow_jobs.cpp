@@ -6,6 +6,7 @@
 #include "channelplot.h"
 #include "histogramplot.h"
 #include "modeltreemodel.h"
+#include "tensorfilterproxy.h"
 #include "statspanel.h"
 
 #include "io/modelreader.h"

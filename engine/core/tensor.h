@@ -27,6 +27,10 @@ struct TensorInfo {
 
     std::string layer; ///< the layer it belongs to ("model.layers.3.mlp.down_proj")
     std::string op;    ///< op type of the consuming node (ONNX), empty if unknown
+    int opInput = -1;  ///< which input of that node it is (ONNX), -1 if unknown
+    /// Position of the consuming node in the graph's node order (ONNX graphs list nodes
+    /// topologically, so this is execution order); -1 if unknown.
+    int64_t graphOrder = -1;
 
     uint64_t elementCount() const;
     bool readable() const { return dtype != DType::Unsupported && storage != nullptr; }
@@ -52,6 +56,15 @@ struct Model {
 /// GGUF, whose shape is already reversed): rank 2 and 4 -> out 0, in 1; rank 1 -> out 0;
 /// rank 3 (Conv1d [out,in,k]) -> out 0, in 1; others -> none.
 void assignRolesByRank(TensorInfo& t);
+
+/// A helper constant rather than a learned parameter: a scalar (an epsilon, an exponent, a
+/// counter), a 0-/1-D integer or boolean tensor (shapes, axes, indices), or an input that an
+/// ONNX node reads as a shape, index, axis or size (Reshape's shape, Gather's indices, Slice's
+/// starts, ...). The data input of such a node (Gather's table: an embedding) is not one.
+bool isHelperConstant(const TensorInfo& t);
+
+/// A weight matrix or kernel the quantizer is for: rank >= 2 and not a helper constant.
+bool isWeightTensor(const TensorInfo& t);
 
 /// Layer of a tensor named like a PyTorch state dict entry: the name without its last
 /// dotted component ("a.b.weight" -> "a.b"); a name without dots is its own layer.

@@ -24,6 +24,7 @@ struct Consumer {
     std::string layer, op;
     int input = -1;
     bool transB = false;
+    int64_t order = -1; ///< the node's position in a walk of the graph in node order
 };
 
 /// Everything a walk over the graph and its subgraphs collects.
@@ -34,6 +35,7 @@ struct Walk {
     std::vector<std::string> scopes; ///< the subgraph each tensor came from ("" = main graph)
     std::map<std::string, Consumer> consumers; ///< first node reading each value name
     int unnamed = 0;
+    int64_t nodes = 0; ///< nodes visited so far (subgraph nodes numbered where they appear)
 };
 
 core::Result<onnx::ModelProto> parseModel(const std::filesystem::path& path)
@@ -72,9 +74,10 @@ void recordNode(const onnx::NodeProto& node, Walk& w, int depth)
 {
     const std::string layer =
         node.name().empty() ? node.op_type() + "_" + std::to_string(w.unnamed++) : node.name();
+    const int64_t order = w.nodes++;
     for (int i = 0; i < node.input_size(); ++i)
         w.consumers.try_emplace(node.input(i),
-                                Consumer{layer, node.op_type(), i, attrInt(node, "transB", 0)});
+                                Consumer{layer, node.op_type(), i, attrInt(node, "transB", 0), order});
     for (const auto& a : node.attribute()) {
         if (a.has_g()) recordConsumers(a.g(), w, depth + 1);
         for (const auto& g : a.graphs())
@@ -194,6 +197,8 @@ core::Result<core::Model> readOnnx(const std::filesystem::path& path)
         assignRoles(t, c);
         t.layer = c ? c->layer : core::layerFromName(t.name);
         t.op = c ? c->op : std::string();
+        t.opInput = c ? c->input : -1;
+        t.graphOrder = c ? c->order : -1;
         // Subgraphs have their own name scopes: a name seen before gets its subgraph appended.
         if (!names.insert(t.name).second) {
             if (!w.scopes[i].empty()) t.name += " (" + w.scopes[i] + ")";

@@ -351,7 +351,7 @@ void addTotals(ModelReport& report)
 
 std::optional<TensorChoice> choiceToApply(const core::TensorInfo& t, const Plan& plan, const ApplyOptions& options)
 {
-    if (t.shape.size() < 2 || (!options.only.empty() && t.name != options.only)) return std::nullopt;
+    if (!core::isWeightTensor(t) || (!options.only.empty() && t.name != options.only)) return std::nullopt;
     return plan.choiceFor(t.name);
 }
 
@@ -375,6 +375,8 @@ core::Result<ModelReport> applyPlan(const core::Model& model, const Plan& plan,
         const auto choice = choiceToApply(t, plan, options);
         if (t.shape.size() < 2) {
             row.status = "kept (rank " + std::to_string(t.shape.size()) + ")";
+        } else if (!core::isWeightTensor(t)) {
+            row.status = "kept (helper constant: shape, index or scalar)";
         } else if (!choice) {
             row.status = "skipped by plan";
         } else {

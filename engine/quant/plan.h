@@ -9,7 +9,8 @@
 /// `match` is a glob (* any run of characters, ? one character) over the tensor name. The last
 /// matching override decides a tensor: it is skipped, or quantized with the override's scheme,
 /// method and clip, each taken from the plan's defaults when the override leaves it out.
-/// Tensors of rank < 2 (biases, norms) are kept as they are.
+/// Tensors of rank < 2 (biases, norms) and helper constants (core::isHelperConstant: shapes,
+/// indices, scalars) are kept as they are.
 ///
 /// Parsing is strict: an unknown key, a repeated key, a value of the wrong type, an override
 /// that sets nothing, or "skip": true together with scheme/method/clip is an error naming the
@@ -113,7 +114,7 @@ struct ApplyOptions {
     const MethodResult* precomputed = nullptr;
 };
 
-/// The scheme applyPlan quantizes `t` with: none for rank < 2, tensors the plan skips, and
+/// The scheme applyPlan quantizes `t` with: none for non-weights (core::isWeightTensor), tensors the plan skips, and
 /// tensors other than options.only when that is set.
 std::optional<Scheme> schemeToApply(const core::TensorInfo& t, const Plan& plan, const ApplyOptions& options);
 /// schemeToApply with the method and options that go with it.

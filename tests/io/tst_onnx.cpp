@@ -9,6 +9,7 @@
 #include <QTest>
 
 #include <cstring>
+#include <map>
 
 using namespace qs;
 using namespace qs::onnxtest;
@@ -97,6 +98,13 @@ void TstOnnx::roles()
     QCOMPARE(t->inAxis, inAxis);
     QCOMPARE(QString::fromStdString(t->layer), layer);
     QCOMPARE(QString::fromStdString(t->op), op);
+    // The consuming node's input slot and position in node order: mm 0, gemm_t 1, gemm 2,
+    // conv 3, convt 4, the Add 5; the orphan has no consumer.
+    const std::map<QString, std::pair<int, int64_t>> slot = {
+        {"mm_w", {1, 0}}, {"gemm_t_w", {1, 1}}, {"gemm_w", {1, 2}}, {"conv_w", {1, 3}},
+        {"convt_w", {1, 4}}, {"bias", {1, 5}}, {"orphan", {-1, -1}}};
+    QCOMPARE(t->opInput, slot.at(tensor).first);
+    QCOMPARE(t->graphOrder, slot.at(tensor).second);
 }
 
 void TstOnnx::typedFields_data()

@@ -1,5 +1,6 @@
 // The layer tree over a hand-built model: grouping, sums, sorting and filtering.
 #include "modeltreemodel.h"
+#include "tensorfilterproxy.h"
 
 #include <QAbstractItemModelTester>
 #include <QSortFilterProxyModel>
@@ -89,6 +90,94 @@ private slots:
         }
         QCOMPARE(path.join('.'), QString("model.layers.0.mlp.up"));
         QCOMPARE(i.data().toString(), QString("model.layers.0.mlp.up.weight"));
+    }
+    void naturalSortKeys_data()
+    {
+        QTest::addColumn<QString>("a");
+        QTest::addColumn<QString>("b"); ///< a sorts before b
+        QTest::newRow("layers 2 < 10") << "layers.2" << "layers.10";
+        QTest::newRow("10 < 18") << "blocks.10.attn" << "blocks.18.attn";
+        QTest::newRow("same number, then text") << "p2o.MatMul.7" << "p2o.MatMul.7a";
+        QTest::newRow("leading zeros equal value") << "conv07" << "conv8";
+        QTest::newRow("case-insensitive") << "Alpha" << "beta";
+        QTest::newRow("paddle helper 2 < 166") << "p2o.helper.constant.2" << "p2o.helper.constant.166";
+        QTest::newRow("bare numbers") << "9" << "10";
+    }
+    void naturalSortKeys()
+    {
+        QFETCH(QString, a);
+        QFETCH(QString, b);
+        QVERIFY2(widgets::naturalSortKey(a) < widgets::naturalSortKey(b), qPrintable(a + " vs " + b));
+        QVERIFY(!(widgets::naturalSortKey(b) < widgets::naturalSortKey(a)));
+    }
+    void sortsNamesNaturally()
+    {
+        auto m = std::make_shared<core::Model>();
+        for (int i : {10, 2, 18}) m->tensors.push_back(tensor("layers." + std::to_string(i) + ".w", {2, 2}));
+        widgets::ModelTreeModel model;
+        model.setModel(m);
+        widgets::TensorFilterProxy proxy;
+        proxy.setSourceModel(&model);
+        proxy.sort(widgets::ModelTreeModel::Name, Qt::AscendingOrder);
+        const QModelIndex layers = proxy.index(0, 0);
+        QCOMPARE(layers.data().toString(), QString("layers"));
+        QStringList order;
+        for (int r = 0; r < proxy.rowCount(layers); ++r) order << proxy.index(r, 0, layers).data().toString();
+        QCOMPARE(order, (QStringList{"2", "10", "18"}));
+    }
+    void graphOrderAndHelperConstants()
+    {
+        // An exported graph: initializers listed alphabetically, consumed in another order, with
+        // helper constants (a Reshape shape, Gather indices, a scalar) beside the weights.
+        auto t = [](std::string name, std::vector<int64_t> shape, std::string op, int input, int64_t order,
+                    core::DType d = core::DType::F32) {
+            core::TensorInfo x = tensor(name, std::move(shape), op);
+            x.dtype = d;
+            x.layer = name.substr(0, name.rfind('.'));
+            x.opInput = input;
+            x.graphOrder = order;
+            return x;
+        };
+        auto m = std::make_shared<core::Model>();
+        m->tensors = {t("a_last.w", {4, 4}, "MatMul", 1, 9),
+                      t("b_first.w", {4, 4}, "MatMul", 1, 0),
+                      t("c.shape", {2}, "Reshape", 1, 3, core::DType::I64),
+                      t("d.embed", {10, 4}, "Gather", 0, 1),
+                      t("e.idx", {3, 1}, "Gather", 1, 2, core::DType::I64),
+                      t("f.eps", {1}, "Add", 1, 4)};
+        widgets::ModelTreeModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setModel(m);
+        QStringList top;
+        for (int r = 0; r < model.rowCount(); ++r) top << model.index(r, 0).data().toString();
+        // Graph order for the weights (the embedding table is Gather's data, a weight), helper
+        // constants last under their own row.
+        QCOMPARE(top, (QStringList{"b_first", "d", "a_last", widgets::ModelTreeModel::helperGroupName()}));
+        const QModelIndex helpers = model.index(3, 0);
+        QCOMPARE(model.rowCount(helpers), 3);
+        QVERIFY(!helpers.data(widgets::ModelTreeModel::WeightRole).toBool());
+        QVERIFY(model.index(0, 0).data(widgets::ModelTreeModel::WeightRole).toBool());
+        // "Weights only" hides the helper row.
+        widgets::TensorFilterProxy proxy;
+        QAbstractItemModelTester proxyTester(&proxy, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        proxy.setSourceModel(&model);
+        QCOMPARE(proxy.rowCount(), 4);
+        proxy.setWeightsOnly(true);
+        QCOMPARE(proxy.rowCount(), 3);
+        proxy.setWeightsOnly(false);
+        QCOMPARE(proxy.rowCount(), 4);
+    }
+    void weightsOnlyHidesBiasesAndNorms()
+    {
+        widgets::ModelTreeModel model;
+        model.setModel(sampleModel());
+        widgets::TensorFilterProxy proxy;
+        proxy.setSourceModel(&model);
+        proxy.setWeightsOnly(true);
+        const QModelIndex up = proxy.mapFromSource(model.indexOfTensor("model.layers.0.mlp.up.weight").parent());
+        QVERIFY(up.isValid());
+        QCOMPARE(proxy.rowCount(up), 1); // the bias is hidden
+        QVERIFY(!proxy.mapFromSource(model.indexOfTensor("model.layers.0.mlp.up.bias")).isValid());
     }
     void formats()
     {
