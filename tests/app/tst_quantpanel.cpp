@@ -1,0 +1,92 @@
+// The quantization panel: its settings become the scheme strings the engine parses, every
+// change is emitted once, and options that do not apply are disabled.
+#include "gui/quantpanel.h"
+
+#include "quant/scheme.h"
+
+#include <QComboBox>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QtTest>
+
+using namespace qs;
+
+class TestQuantPanel : public QObject {
+    Q_OBJECT
+private slots:
+    void specs_data()
+    {
+        QTest::addColumn<QString>("format");
+        QTest::addColumn<int>("bits");
+        QTest::addColumn<QString>("granularity");
+        QTest::addColumn<int>("group");
+        QTest::addColumn<bool>("asym");
+        QTest::addColumn<QString>("rounding");
+        QTest::addColumn<QString>("spec");
+        QTest::newRow("int8 channel") << "int" << 8 << "channel" << 128 << false << "rne" << "int8";
+        QTest::newRow("int4 g128 asym") << "int" << 4 << "group" << 128 << true << "rne" << "int4:g128:asym";
+        QTest::newRow("int3 tensor away") << "int" << 3 << "tensor" << 128 << false << "away" << "int3:tensor:away";
+        QTest::newRow("int2 inchannel stochastic") << "int" << 2 << "inchannel" << 64 << false << "stochastic" << "int2:inchannel:stochastic";
+        QTest::newRow("fp8 tensor") << "fp8_e4m3" << 8 << "tensor" << 128 << true << "away" << "fp8_e4m3:tensor";
+        QTest::newRow("fp8 group") << "fp8_e5m2" << 8 << "group" << 32 << false << "rne" << "fp8_e5m2:g32";
+        QTest::newRow("mxfp4 ignores int options") << "mxfp4" << 4 << "group" << 64 << true << "stochastic" << "mxfp4";
+        QTest::newRow("nf4 g32") << "nf4" << 4 << "channel" << 32 << false << "rne" << "nf4:g32";
+        QTest::newRow("nf4 default block") << "nf4" << 4 << "channel" << 64 << false << "rne" << "nf4";
+        QTest::newRow("q4_k") << "q4_k" << 4 << "group" << 32 << true << "away" << "q4_k";
+    }
+    void specs()
+    {
+        QFETCH(QString, format);
+        QFETCH(int, bits);
+        QFETCH(QString, granularity);
+        QFETCH(int, group);
+        QFETCH(bool, asym);
+        QFETCH(QString, rounding);
+        QFETCH(QString, spec);
+        app::QuantSettings s;
+        s.format = format;
+        s.bits = bits;
+        s.granularity = granularity;
+        s.groupSize = group;
+        s.asymmetric = asym;
+        s.rounding = rounding;
+        QCOMPARE(app::specOf(s), spec);
+        // The engine reads it, and writes it back the same way.
+        auto parsed = quant::parseScheme(spec.toStdString());
+        QVERIFY2(parsed, parsed ? "" : parsed.error().message.c_str());
+        QCOMPARE(QString::fromStdString(parsed->spec()), spec);
+    }
+    void clipStrings()
+    {
+        app::QuantSettings s;
+        QCOMPARE(app::clipOf(s), QString("minmax"));
+        s.clip = "percentile";
+        s.percentile = 99.5;
+        QCOMPARE(app::clipOf(s), QString("p99.5"));
+        s.clip = "mse";
+        QCOMPARE(app::clipOf(s), QString("mse"));
+    }
+    void changesAreEmittedOnceAndIrrelevantOptionsDisabled()
+    {
+        app::QuantPanel panel;
+        QSignalSpy changed(&panel, &app::QuantPanel::settingsChanged);
+        panel.bitsBox()->setValue(4);
+        QCOMPARE(changed.count(), 1);
+        QCOMPARE(app::specOf(changed.last().at(0).value<app::QuantSettings>()), QString("int4"));
+        panel.granularityBox()->setCurrentText("group");
+        QCOMPARE(changed.count(), 2);
+        QCOMPARE(app::specOf(panel.settings()), QString("int4:g128"));
+        QVERIFY(panel.groupBox()->isEnabled());
+        panel.formatBox()->setCurrentText("nvfp4");
+        QCOMPARE(changed.count(), 3);
+        QVERIFY(!panel.bitsBox()->isEnabled());
+        QVERIFY(!panel.granularityBox()->isEnabled());
+        // setSettings shows without emitting.
+        panel.setSettings(app::QuantSettings{});
+        QCOMPARE(changed.count(), 3);
+        QCOMPARE(app::specOf(panel.settings()), QString("int8"));
+    }
+};
+
+QTEST_MAIN(TestQuantPanel)
+#include "tst_quantpanel.moc"
