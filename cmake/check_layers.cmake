@@ -3,7 +3,7 @@
 # The layers and what each may include (see docs/ARCHITECTURE.md):
 #   engine/core      core
 #   engine/io        core io
-#   engine/quant     core io quant
+#   engine/quant     core quant                 (quant reads no files: pipeline opens them)
 #   engine/backends  core io quant backends
 #   engine/pipeline  core io quant pipeline
 #   widgets          core io quant              (value types only: no backends, no pipeline)
@@ -18,7 +18,7 @@ endif()
 set(QS_LAYERS core io quant backends pipeline)
 set(allowed_engine/core core)
 set(allowed_engine/io core io)
-set(allowed_engine/quant core io quant)
+set(allowed_engine/quant core quant)
 set(allowed_engine/backends core io quant backends)
 set(allowed_engine/pipeline core io quant pipeline)
 set(allowed_widgets core io quant)

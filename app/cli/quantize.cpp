@@ -5,6 +5,7 @@
 
 #include "backends/backend.h"
 #include "io/modelreader.h"
+#include "pipeline/calibration_files.h"
 #include "pipeline/save.h"
 #include "quant/plan.h"
 #include "quant/stored.h"
@@ -52,7 +53,7 @@ ordered_json metricsJson(const quant::ErrorMetrics& m)
 core::Result<std::optional<quant::Calibration>> calibrationFor(const QuantizeOptions& o, int64_t inFeatures)
 {
     if (!o.calib.empty()) {
-        auto c = quant::loadCalibrationNpy(o.calib, inFeatures);
+        auto c = pipeline::loadCalibrationNpy(o.calib, inFeatures);
         if (!c) return c.error();
         return std::optional<quant::Calibration>(std::move(*c));
     }

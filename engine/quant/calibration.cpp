@@ -6,7 +6,6 @@
 #include "core/checked.h"
 #include "core/faultguard.h"
 #include "core/storage.h"
-#include "io/modelreader.h"
 
 #include <algorithm>
 #include <cmath>
@@ -94,16 +93,10 @@ core::Result<Matrix> npyToMatrix(const std::string& where, const core::TensorInf
 
 } // namespace
 
-core::Result<Calibration> loadCalibrationNpy(const std::filesystem::path& path, int64_t inFeatures)
+core::Result<Calibration> calibrationFromArray(const core::TensorInfo& array, const std::string& where,
+                                               int64_t inFeatures)
 {
-    const std::string where = path.string();
-    auto model = io::openModel(path);
-    if (!model) return model.error();
-    if (model->tensors.empty()) {
-        return makeError(ErrorCode::InvalidArgument, where + ": no array in the calibration file");
-    }
-    const core::TensorInfo& t = model->tensors.front();
-    auto m = npyToMatrix(where, t, inFeatures);
+    auto m = npyToMatrix(where, array, inFeatures);
     if (!m) return m.error();
     Calibration c;
     c.x = std::move(m.value());

@@ -4,6 +4,8 @@
 /// travels with the data, so every result can say what it was calibrated on.
 #include "matrix.h"
 
+#include "core/tensor.h"
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,9 +19,11 @@ struct Calibration {
     bool hasActivations() const { return x.rows > 0; }
 };
 
-/// Layer inputs from a 2-D (or higher, flattened to rows of the last axis) .npy of any float
-/// or integer dtype; the last axis must equal `inFeatures`.
-core::Result<Calibration> loadCalibrationNpy(const std::filesystem::path& path, int64_t inFeatures);
+/// Layer inputs from an array a reader opened (pipeline::loadCalibrationNpy opens the .npy):
+/// 2-D, or higher flattened to rows of the last axis, of any float or integer dtype; the last
+/// axis must equal `inFeatures`. `where` (the file) starts every error message.
+core::Result<Calibration> calibrationFromArray(const core::TensorInfo& array, const std::string& where,
+                                               int64_t inFeatures);
 
 /// Per-channel importance for `tensorName` from a llama.cpp imatrix file (legacy binary
 /// format: i32 entry count; per entry: i32 name length, name, i32 ncall, i32 nval, nval f32
