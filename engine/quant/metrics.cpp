@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <tuple>
 
@@ -79,28 +80,57 @@ ErrorMetrics finish(const MetricSums& p)
 /// so the sums, and every metric derived from them, are bit-identical on every x86-64 machine.
 constexpr int kLanes = 8;
 
-template <class T>
-T laneTree(const T (&v)[kLanes])
+// The eight lanes are one GCC vector of eight doubles (one AVX-512 register, two AVX2 or four
+// SSE2 registers): lane j of every operation is element j, so each lane performs exactly the
+// scalar sequence above, whatever the width the clone splits it into.
+#pragma GCC diagnostic ignored "-Wpsabi" // lane vectors cross only inlined functions
+using LanesD = double __attribute__((vector_size(64)));
+using LanesL = int64_t __attribute__((vector_size(64)));
+using LanesF = float __attribute__((vector_size(32)));
+using LanesI = int32_t __attribute__((vector_size(32)));
+
+/// |v| on every lane (the sign bit cleared, as std::fabs).
+[[gnu::always_inline]] inline LanesD absLanes(LanesD v)
+{
+    LanesL bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits &= std::numeric_limits<int64_t>::max();
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+template <class V>
+[[gnu::always_inline]] inline auto laneTree(const V& v)
 {
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
 struct LaneSums {
-    double ww[kLanes] = {}, qq[kLanes] = {}, wq[kLanes] = {}, ee[kLanes] = {}, mx[kLanes] = {};
-    uint64_t used[kLanes] = {};
+    LanesD ww{}, qq{}, wq{}, ee{}, mx{};
+    LanesL used{};
 
-    [[gnu::always_inline]] void add(int lane, float wf, float qf)
+    /// Adds eight pairs, pair j to lane j; a non-finite pair adds zeros and is not counted.
+    [[gnu::always_inline]] void add(const float* w, const float* q)
     {
-        const bool finite = std::isfinite(wf) && std::isfinite(qf);
-        const double a = finite ? static_cast<double>(wf) : 0.0;
-        const double b = finite ? static_cast<double>(qf) : 0.0;
-        const double e = a - b;
-        ww[lane] += a * a;
-        qq[lane] += b * b;
-        wq[lane] += a * b;
-        ee[lane] += e * e;
-        mx[lane] = std::max(mx[lane], std::fabs(e));
-        used[lane] += finite ? 1 : 0;
+        LanesF wf, qf;
+        LanesI wb, qb;
+        std::memcpy(&wf, w, sizeof wf);
+        std::memcpy(&qf, q, sizeof qf);
+        std::memcpy(&wb, w, sizeof wb);
+        std::memcpy(&qb, q, sizeof qb);
+        const LanesI finite = ((wb & 0x7fffffff) < 0x7f800000) & ((qb & 0x7fffffff) < 0x7f800000);
+        const LanesL keep = __builtin_convertvector(finite, LanesL);
+        const LanesD zero{};
+        const LanesD a = keep ? __builtin_convertvector(wf, LanesD) : zero;
+        const LanesD b = keep ? __builtin_convertvector(qf, LanesD) : zero;
+        const LanesD e = a - b;
+        ww += a * a;
+        qq += b * b;
+        wq += a * b;
+        ee += e * e;
+        const LanesD absE = absLanes(e);
+        mx = mx < absE ? absE : mx; // std::max(mx, |e|)
+        used -= keep;                          // keep is -1 for a counted pair
     }
 };
 
@@ -108,15 +138,21 @@ struct LaneSums {
 {
     LaneSums s;
     const uint64_t whole = n - n % kLanes;
-    for (uint64_t i = 0; i < whole; i += kLanes) {
-        for (int lane = 0; lane < kLanes; ++lane) s.add(lane, w[i + lane], q[i + lane]);
+    for (uint64_t i = 0; i < whole; i += kLanes) s.add(w + i, q + i);
+    if (whole < n) {
+        // The tail in lanes 0..n-whole-1; the padding is NaN, which adds exact zeros.
+        float wt[kLanes], qt[kLanes];
+        std::fill_n(wt, kLanes, std::numeric_limits<float>::quiet_NaN());
+        std::fill_n(qt, kLanes, std::numeric_limits<float>::quiet_NaN());
+        std::copy(w + whole, w + n, wt);
+        std::copy(q + whole, q + n, qt);
+        s.add(wt, qt);
     }
-    for (uint64_t i = whole; i < n; ++i) s.add(int(i - whole), w[i], q[i]);
     MetricSums p;
     p.sumW2 = laneTree(s.ww), p.sumQ2 = laneTree(s.qq), p.sumWQ = laneTree(s.wq);
     p.sumE2 = laneTree(s.ee);
-    for (double m : s.mx) p.maxAbs = std::max(p.maxAbs, m); // max: order-free
-    p.count = laneTree(s.used);
+    for (int j = 0; j < kLanes; ++j) p.maxAbs = std::max(p.maxAbs, s.mx[j]); // max: order-free
+    p.count = static_cast<uint64_t>(laneTree(s.used));
     p.skipped = n - p.count;
     return p;
 }
@@ -233,27 +269,57 @@ void addSegmentMean(const float* w, const float* q, int64_t n, CellAcc& acc)
     }
 }
 
+/// |error| of eight pairs under K (lanes of LaneSums' vector types), -1 where a pair has none.
+template <ErrorKind K>
+[[gnu::always_inline]] inline LanesD absErrorLanes(const float* w, const float* q)
+{
+    LanesF wf, qf;
+    LanesI wb, qb;
+    std::memcpy(&wf, w, sizeof wf);
+    std::memcpy(&qf, q, sizeof qf);
+    std::memcpy(&wb, w, sizeof wb);
+    std::memcpy(&qb, q, sizeof qb);
+    LanesL has = __builtin_convertvector(((wb & 0x7fffffff) < 0x7f800000) & ((qb & 0x7fffffff) < 0x7f800000), LanesL);
+    const LanesD zero{};
+    const LanesD a = __builtin_convertvector(wf, LanesD);
+    const LanesD e = a - __builtin_convertvector(qf, LanesD);
+    LanesD v = absLanes(e);
+    if constexpr (K == ErrorKind::Relative) {
+        const LanesL wZero = a == zero;
+        has &= ~wZero | (e == zero);
+        v = wZero ? zero : v / (wZero ? zero + 1.0 : absLanes(a));
+    }
+    return has ? v : zero - 1.0;
+}
+
 /// Max: the largest |error| of one segment (an order-free reduction, so it vectorises); the
 /// segment's first error of that magnitude replaces the cell's only when strictly larger, which
-/// is the row-major "first of the largest" rule.
+/// is the row-major "first of the largest" rule. (Max needs no count: a cell has a pair
+/// exactly when its best is at least 0.)
 template <ErrorKind K>
 [[gnu::always_inline]] inline void addSegmentMax(const float* w, const float* q, int64_t n, CellAcc& acc)
 {
     double top = -1;
-    uint64_t count = 0;
-#pragma omp simd reduction(max : top) reduction(+ : count)
-    for (int64_t i = 0; i < n; ++i) {
+    int64_t i = 0;
+    if (n >= 8) {
+        LanesD lanes = absErrorLanes<K>(w, q);
+        for (i = 8; i + 8 <= n; i += 8) {
+            const LanesD v = absErrorLanes<K>(w + i, q + i);
+            lanes = lanes < v ? v : lanes;
+        }
+        for (int j = 0; j < 8; ++j) top = std::max(top, lanes[j]);
+    }
+    for (; i < n; ++i) {
         bool has = false;
         const double e = std::fabs(pairError<K>(w[i], q[i], has));
         top = std::max(top, has ? e : -1.0);
-        count += has ? 1 : 0;
     }
-    acc.n += count;
+    acc.n += top >= 0 ? 1 : 0;
     if (!(top > acc.bestAbs)) return;
     acc.bestAbs = top;
     acc.best = top;
     if constexpr (K == ErrorKind::Signed) {
-        for (int64_t i = 0; i < n; ++i) {
+        for (i = 0; i < n; ++i) {
             bool has = false;
             const double e = pairError<K>(w[i], q[i], has);
             if (has && std::fabs(e) == top) {

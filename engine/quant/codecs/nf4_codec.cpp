@@ -61,11 +61,22 @@ float finiteAbsMax(const float* x, int64_t n)
                 std::fill_n(out, n, 0.0f);
                 continue;
             }
+            // The level is selected alongside its index (no table lookup, so the loop
+            // vectorises): the same comparisons as nf4Code, levels[code] * a as nf4Value.
 #pragma omp simd
             for (int64_t i = 0; i < n; ++i) {
-                const uint8_t code = nf4Code(x[i], a, mids);
-                codes[i] = code;
-                out[i] = nf4Value(code, a, levels);
+                const float v = x[i] / a;
+                int idx = 0;
+                float level = levels[0];
+#pragma GCC unroll 15
+                for (int k = 0; k < 15; ++k) {
+                    const bool above = v > mids[k];
+                    idx += above ? 1 : 0;
+                    level = above ? levels[k + 1] : level;
+                }
+                const bool nan = x[i] != x[i];
+                codes[i] = nan ? uint8_t(7) : uint8_t(idx);
+                out[i] = (nan ? levels[7] : level) * a;
             }
         }
     }
