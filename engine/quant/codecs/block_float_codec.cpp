@@ -14,12 +14,13 @@ namespace qs::quant {
 
 namespace {
 
-float finiteAbsMax(const float* x, int64_t n)
+/// The largest finite |x| of x[0, n) (inlined into the callers' clones).
+[[gnu::always_inline]] inline float finiteAbsMax(const float* x, int64_t n) { return detail::finiteRange(x, n).amax; }
+
+/// finiteAbsMax of a whole tensor, in the widest clone.
+[[gnu::target_clones("avx512f", "avx2", "default")]] float finiteAbsMaxWide(const float* x, int64_t n)
 {
-    float amax = 0.0f;
-#pragma omp simd reduction(max : amax)
-    for (int64_t i = 0; i < n; ++i) amax = std::max(amax, isFiniteBits(x[i]) ? std::fabs(x[i]) : 0.0f);
-    return amax;
+    return finiteAbsMax(x, n);
 }
 
 /// Codes and values of one block with block scale X; a non-finite weight gets code 0, a
@@ -42,6 +43,17 @@ template <MiniFloat F>
         codes[i] = finite ? miniFloatBits(v, F) : uint8_t(0);
         out[i] = finite ? v * scale : 0.0f;
     }
+}
+
+/// The largest finite |w| of the tensor (NVFP4's tensor scale), on the pool's threads.
+float tensorAbsMax(const Matrix& w)
+{
+    std::vector<float> part(detail::rowThreads(), 0.0f);
+    (void)forChunks(w.rows, detail::rowChunk(w.cols), nullptr, 0, 0, "nvfp4 tensor scale",
+                    [&](int64_t r0, int64_t r1, unsigned t) {
+        part[t] = std::max(part[t], finiteAbsMaxWide(w.row(r0), (r1 - r0) * w.cols));
+    });
+    return *std::max_element(part.begin(), part.end());
 }
 
 /// The E8M0 exponent of an MX block of largest magnitude amax > 0: floor(log2(amax)) (ilogb)
@@ -97,7 +109,7 @@ public:
         auto& p = std::get<BlockScaleParams>(q.params);
         p.tensorScale = 1.0f;
         if (m_nv) {
-            const float ts = finiteAbsMax(w.data.data(), int64_t(w.data.size())) / (6.0f * 448.0f);
+            const float ts = tensorAbsMax(w) / (6.0f * 448.0f);
             p.tensorScale = ts > 0.0f ? ts : 1.0f;
         }
         return detail::forRowBlocks(w.rows, w.cols, progress, 0, uint64_t(w.rows),

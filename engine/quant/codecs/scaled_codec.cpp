@@ -153,21 +153,19 @@ Param fitValues(std::vector<float>& values, const Format& f, const RangeOptions&
 }
 
 /// The min-max range of the finite values of x[0, n); nullopt when none is finite.
-[[gnu::target_clones("avx512f", "avx2", "default")]] std::optional<ClipRange>
-finiteMinMax(const float* x, int64_t n, bool symmetric)
+[[gnu::always_inline]] inline std::optional<ClipRange> finiteMinMax(const float* x, int64_t n, bool symmetric)
 {
-    constexpr float kBig = std::numeric_limits<float>::infinity();
-    float lo = kBig, hi = -kBig, amax = 0.0f;
-#pragma omp simd reduction(min : lo) reduction(max : hi, amax)
-    for (int64_t i = 0; i < n; ++i) {
-        const bool finite = isFiniteBits(x[i]);
-        lo = std::min(lo, finite ? x[i] : kBig);
-        hi = std::max(hi, finite ? x[i] : -kBig);
-        amax = std::max(amax, finite ? std::fabs(x[i]) : 0.0f);
-    }
-    if (lo > hi) return std::nullopt;
-    if (symmetric) return ClipRange{-amax, amax};
-    return ClipRange{lo, hi};
+    const detail::FiniteRange r = detail::finiteRange(x, n);
+    if (r.lo > r.hi) return std::nullopt;
+    if (symmetric) return ClipRange{-r.amax, r.amax};
+    return ClipRange{r.lo, r.hi};
+}
+
+/// finiteMinMax over a large span (a tensor-wide fit), in the widest clone.
+[[gnu::target_clones("avx512f", "avx2", "default")]] std::optional<ClipRange>
+finiteMinMaxWide(const float* x, int64_t n, bool symmetric)
+{
+    return finiteMinMax(x, n, symmetric);
 }
 
 /// Everything a quantization run shares.
@@ -192,7 +190,7 @@ core::Status fitTensor(Job& job, core::Progress* progress, uint64_t total)
     std::vector<char> seen(rowThreads(), 0);
     auto st = forChunks(w.rows, rowChunk(w.cols), progress, 0, total, "quantize",
                         [&](int64_t r0, int64_t r1, unsigned t) {
-        const auto found = finiteMinMax(w.row(r0), (r1 - r0) * w.cols, !job.format.asym);
+        const auto found = finiteMinMaxWide(w.row(r0), (r1 - r0) * w.cols, !job.format.asym);
         if (!found) return;
         const ClipRange c = *found;
         part[t] = seen[t] ? ClipRange{std::min(part[t].lo, c.lo), std::max(part[t].hi, c.hi)} : c;
@@ -253,7 +251,8 @@ core::Status fitColumns(Job& job, core::Progress* progress, uint64_t total)
 }
 
 /// Fits the groups of rows [r0, r1) (channel and group granularity).
-void fitRowGroups(Job& job, int64_t r0, int64_t r1, std::vector<float>& scratch)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void fitRowGroups(Job& job, int64_t r0, int64_t r1,
+                                                                       std::vector<float>& scratch)
 {
     const Matrix& w = job.w;
     for (int64_t r = r0; r < r1; ++r) {
