@@ -23,25 +23,21 @@ namespace {
     return finiteAbsMax(x, n);
 }
 
-/// Codes and values of one block with block scale X; a non-finite weight gets code 0, a
-/// block whose scale is not positive (an NVFP4 scale that rounds to 0) codes 0 throughout.
-/// The value is the rounded element times X: exactly decode(code) (code = its bit pattern),
-/// without a table lookup, so the loop vectorises. F is a template argument for the same
-/// reason (constant shifts and limits).
+/// Codes and values of a row whose element i has block scale X = scale[i]: a non-finite weight
+/// gets code 0, and so does every weight of a block whose scale is not positive (an NVFP4
+/// scale that rounds to 0); their value is 0. The value is the rounded element times X:
+/// exactly decode(code) (code = its bit pattern), without a table lookup, so the loop
+/// vectorises over the whole row; F is a template argument for the same reason.
 template <MiniFloat F>
-[[gnu::always_inline]] inline void blockElements(const float* x, uint8_t* codes, float* out, int64_t n, float scale)
+[[gnu::always_inline]] inline void rowElements(const float* x, const float* scale, uint8_t* codes, float* out, int64_t n)
 {
-    if (!(scale > 0.0f)) {
-        std::fill_n(codes, n, uint8_t(0));
-        std::fill_n(out, n, 0.0f);
-        return;
-    }
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) {
-        const float v = roundToMiniFloat(x[i] / scale, F, Overflow::Saturate);
-        const bool finite = isFiniteBits(x[i]);
-        codes[i] = finite ? miniFloatBits(v, F) : uint8_t(0);
-        out[i] = finite ? v * scale : 0.0f;
+        const float s = scale[i];
+        const float v = roundToMiniFloat(x[i] / s, F, Overflow::Saturate);
+        const bool keep = isFiniteBits(x[i]) && s > 0.0f;
+        codes[i] = keep ? miniFloatBits(v, F) : uint8_t(0);
+        out[i] = keep ? v * s : 0.0f;
     }
 }
 
@@ -161,12 +157,14 @@ private:
         return uint8_t(e + 127);
     }
 
-    /// Rows [r0, r1): every block's scale code, kept range, codes and values.
+    /// Rows [r0, r1): every block's scale code and kept range, then the codes and values of
+    /// the row in one loop (each element with its block's scale from `rowScale`).
     template <MiniFloat F>
     [[gnu::always_inline]] void quantizeRowsT(const Matrix& w, int64_t r0, int64_t r1, Quantized& q,
                                               BlockScaleParams& p) const
     {
         const int64_t gpr = q.grid.perRow;
+        std::vector<float> rowScale(size_t(w.cols));
         for (int64_t r = r0; r < r1; ++r) {
             for (int64_t g = 0; g < gpr; ++g) {
                 const int64_t c0 = g * m_block;
@@ -176,8 +174,9 @@ private:
                 const float scale = blockScale(p, gi);
                 const float keep = F.maxFinite * std::max(scale, 0.0f);
                 q.clip[gi] = {-keep, keep};
-                blockElements<F>(w.row(r) + c0, q.codes.data() + r * w.cols + c0, q.dequant.row(r) + c0, n, scale);
+                std::fill_n(rowScale.data() + c0, n, scale);
             }
+            rowElements<F>(w.row(r), rowScale.data(), q.codes.data() + r * w.cols, q.dequant.row(r), w.cols);
         }
     }
 
