@@ -194,7 +194,7 @@ void scaleMinK4(int j, const std::byte* q, uint8_t& sc, uint8_t& m)
 /// nibbles) or 2c+1 (high nibbles) of qh[l] is set. Q5 selects Q5_K (a template argument, so
 /// the loops carry no test of qh and vectorise).
 template <bool Q5>
-void q45K(const std::byte* b, const std::byte* qh, const std::byte* qs, float* y)
+[[gnu::always_inline]] inline void q45K(const std::byte* b, const std::byte* qh, const std::byte* qs, float* y)
 {
     const float d = halfAt(b);
     const float dmin = halfAt(b + 2);
@@ -220,18 +220,20 @@ void q45K(const std::byte* b, const std::byte* qh, const std::byte* qs, float* y
     }
 }
 
-void q4K(const std::byte* b, float* y)
+// The K-quant decoders run on every recompute of the workbench: compiled for AVX-512 and AVX2
+// too (integer unpacking and single float products: the same values on every clone).
+[[gnu::target_clones("avx512f", "avx2", "default")]] void q4K(const std::byte* b, float* y)
 {
     q45K<false>(b, nullptr, b + 16, y);
 }
-void q5K(const std::byte* b, float* y)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void q5K(const std::byte* b, float* y)
 {
     q45K<true>(b, b + 16, b + 48, y);
 }
 
 /// Q6_K {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}: each 128-value half uses 64 bytes of
 /// ql, 32 of qh and 8 scales; v = d*scale*(q - 32) with q = 4 low bits | 2 high bits << 4.
-void q6K(const std::byte* b, float* y)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void q6K(const std::byte* b, float* y)
 {
     const std::byte* ql = b;
     const std::byte* qh = b + 128;
