@@ -191,8 +191,10 @@ void scaleMinK4(int j, const std::byte* q, uint8_t& sc, uint8_t& m)
 /// Q4_K {f16 d, dmin; u8 scales[12]; u8 qs[128]}: chunk c of 64 values uses the low nibbles
 /// of qs[32c..] with scale/min 2c, then the high nibbles with 2c+1; v = d*sc*q - dmin*m.
 /// Q5_K {f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]} adds 16 when bit 2c (low
-/// nibbles) or 2c+1 (high nibbles) of qh[l] is set. qh == nullptr selects Q4_K.
-void q45K(const std::byte* b, const std::byte* qh, const std::byte* qs, float* y)
+/// nibbles) or 2c+1 (high nibbles) of qh[l] is set. Q5 selects Q5_K (a template argument, so
+/// the loops carry no test of qh and vectorise).
+template <bool Q5>
+[[gnu::always_inline]] inline void q45K(const std::byte* b, const std::byte* qh, const std::byte* qs, float* y)
 {
     const float d = halfAt(b);
     const float dmin = halfAt(b + 2);
@@ -208,48 +210,49 @@ void q45K(const std::byte* b, const std::byte* qh, const std::byte* qs, float* y
         const uint8_t u1 = static_cast<uint8_t>(1u << (2 * c));
         const uint8_t u2 = static_cast<uint8_t>(2u << (2 * c));
         for (int l = 0; l < 32; ++l) {
-            const int high = (qh && (byteAt(qh, l) & u1)) ? 16 : 0;
+            const int high = (Q5 && (byteAt(qh, l) & u1)) ? 16 : 0;
             *y++ = d1 * static_cast<float>((byteAt(qs, l) & 0xF) + high) - m1;
         }
         for (int l = 0; l < 32; ++l) {
-            const int high = (qh && (byteAt(qh, l) & u2)) ? 16 : 0;
+            const int high = (Q5 && (byteAt(qh, l) & u2)) ? 16 : 0;
             *y++ = d2 * static_cast<float>((byteAt(qs, l) >> 4) + high) - m2;
         }
     }
 }
 
-void q4K(const std::byte* b, float* y)
+// The K-quant decoders run on every recompute of the workbench: compiled for AVX-512 and AVX2
+// too (integer unpacking and single float products: the same values on every clone).
+[[gnu::target_clones("avx512f", "avx2", "default")]] void q4K(const std::byte* b, float* y)
 {
-    q45K(b, nullptr, b + 16, y);
+    q45K<false>(b, nullptr, b + 16, y);
 }
-void q5K(const std::byte* b, float* y)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void q5K(const std::byte* b, float* y)
 {
-    q45K(b, b + 16, b + 48, y);
+    q45K<true>(b, b + 16, b + 48, y);
 }
 
 /// Q6_K {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}: each 128-value half uses 64 bytes of
 /// ql, 32 of qh and 8 scales; v = d*scale*(q - 32) with q = 4 low bits | 2 high bits << 4.
-void q6K(const std::byte* b, float* y)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void q6K(const std::byte* b, float* y)
 {
     const std::byte* ql = b;
     const std::byte* qh = b + 128;
     const std::byte* sc = b + 192;
     const float d = halfAt(b + 208);
+    // Value l + 32k of a half (k = 0..3) takes the low (k < 2) or high nibble of
+    // ql[l + 32 (k & 1)] and bits 2k, 2k + 1 of qh[l], with scale (l / 16) + 2k. One loop per
+    // (k, 16 values) has one scale, so it vectorises; each value is (d * scale) * q as before.
     for (int half = 0; half < 2; ++half, y += 128, ql += 64, qh += 32, sc += 8) {
-        for (int l = 0; l < 32; ++l) {
-            const int is = l / 16;
-            const uint8_t h = byteAt(qh, l);
-            const int q1 = ((byteAt(ql, l) & 0xF) | (((h >> 0) & 3) << 4)) - 32;
-            const int q2 = ((byteAt(ql, l + 32) & 0xF) | (((h >> 2) & 3) << 4)) - 32;
-            const int q3 = ((byteAt(ql, l) >> 4) | (((h >> 4) & 3) << 4)) - 32;
-            const int q4 = ((byteAt(ql, l + 32) >> 4) | (((h >> 6) & 3) << 4)) - 32;
-            auto scale = [&](int k) {
-                return static_cast<float>(static_cast<int8_t>(byteAt(sc, k)));
-            };
-            y[l + 0] = d * scale(is + 0) * static_cast<float>(q1);
-            y[l + 32] = d * scale(is + 2) * static_cast<float>(q2);
-            y[l + 64] = d * scale(is + 4) * static_cast<float>(q3);
-            y[l + 96] = d * scale(is + 6) * static_cast<float>(q4);
+        for (int k = 0; k < 4; ++k) {
+            const int shiftLow = 4 * (k >> 1);
+            const std::byte* low = ql + 32 * (k & 1);
+            for (int h = 0; h < 2; ++h) {
+                const float ds = d * static_cast<float>(static_cast<int8_t>(byteAt(sc, h + 2 * k)));
+                for (int l = 16 * h; l < 16 * h + 16; ++l) {
+                    const int q = (((byteAt(low, l) >> shiftLow) & 0xF) | (((byteAt(qh, l) >> (2 * k)) & 3) << 4)) - 32;
+                    y[l + 32 * k] = ds * static_cast<float>(q);
+                }
+            }
         }
     }
 }

@@ -281,25 +281,143 @@ namespace {
 constexpr int kQ6Sub = 16;                          ///< Q6_K sub-block
 constexpr int kQ6SubBlocks = kSuperBlock / kQ6Sub;  ///< 16
 
-constexpr int kQ6Vectors = 3;              ///< k = -9..9 without 0 (18) and k = 0: 19 lanes
-constexpr int kQ6Trials = 8 * kQ6Vectors; ///< padded to whole vectors (padding never chosen)
+/// Sixteen float lanes: lane j is sub-block j of a Q6_K super-block.
+using V16 = float __attribute__((vector_size(64)));
+using V16i = int32_t __attribute__((vector_size(64)));
 
-/// For every lane t: signed codes clamp(nearest(iscale[t] * x), -nmax, nmax - 1) and the sums
-/// sum(w x l), sum(w l^2) with w = x^2, each lane accumulated in index order as ggml does.
-[[gnu::always_inline]] inline void signedSums(const float* x, int nmax, const V8* iscale, V8* sumLx, V8* sumL2)
+[[gnu::always_inline]] inline V16 nearestLanes16(V16 v)
 {
-    const V8 lo = V8{} + static_cast<float>(-nmax);
-    const V8 hi = V8{} + static_cast<float>(nmax - 1);
+    const V16 shifted = v + 12582912.f;
+    V16i bits;
+    std::memcpy(&bits, &shifted, sizeof bits);
+    return __builtin_convertvector((bits & 0x007fffff) - 0x00400000, V16);
+}
+
+[[gnu::always_inline]] inline V16 absLanes16(V16 v)
+{
+    V16i bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits &= 0x7fffffff;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/// For T trials at once: codes clamp(nearest(iscale x), -nmax, nmax - 1) of every value and
+/// the sums sum(w x l) and sum(w l^2), w = x^2, each accumulated in index order.
+template <int T>
+[[gnu::always_inline]] inline void q6TrialSums(const V16* xt, const V16* w, const V16* wx, int nmax, const V16* iscale,
+                                               V16* sumLx, V16* sumL2)
+{
+    const auto fnmax = static_cast<float>(nmax);
+    const V16 lo = V16{} - fnmax;
+    const V16 hi = V16{} + (fnmax - 1);
+    V16 lx[T] = {}, l2[T] = {};
     for (int i = 0; i < kQ6Sub; ++i) {
-        const float w = x[i] * x[i];
-        for (int v = 0; v < kQ6Vectors; ++v) {
-            const V8 fl = clampLanes(nearestLanes(iscale[v] * x[i]), lo, hi);
-            sumLx[v] += w * x[i] * fl;
-            sumL2[v] += w * fl * fl;
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+            V16 l = nearestLanes16(iscale[t] * xt[i]);
+            l = l < lo ? lo : (hi < l ? hi : l);
+            lx[t] += wx[i] * l;
+            l2[t] += w[i] * l * l;
         }
+    }
+    for (int t = 0; t < T; ++t) {
+        sumLx[t] = lx[t];
+        sumL2[t] = l2[t];
     }
 }
 
+/// r[i][j] = x[16 j + i]: the 16 x 16 transpose of a super-block (rows are sub-blocks), in
+/// four butterfly stages of two-register shuffles (stage d swaps the off-diagonal d x d
+/// tiles of every 2d x 2d tile).
+[[gnu::always_inline]] inline void transposeQ6(const float* x, V16* r)
+{
+    for (int j = 0; j < 16; ++j) std::memcpy(&r[j], x + 16 * j, sizeof(V16));
+    for (int k = 0; k < 16; ++k) {
+        if (k & 1) continue;
+        const V16 a = r[k], b = r[k + 1];
+        r[k] = __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+        r[k + 1] = __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    }
+    for (int k = 0; k < 16; ++k) {
+        if (k & 2) continue;
+        const V16 a = r[k], b = r[k + 2];
+        r[k] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        r[k + 2] = __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    }
+    for (int k = 0; k < 16; ++k) {
+        if (k & 4) continue;
+        const V16 a = r[k], b = r[k + 4];
+        r[k] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+        r[k + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    }
+    for (int k = 0; k < 16; ++k) {
+        if (k & 8) continue;
+        const V16 a = r[k], b = r[k + 8];
+        r[k] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        r[k + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    }
+}
+
+/// The fit of every sub-block: its scale and the inverse scale its codes were made with.
+struct Q6Fit {
+    V16 scale;
+    V16 iscale;
+    V16i tiny; ///< amax < GROUP_MAX_EPS: codes 0, scale 0
+};
+
+/// make_qx_quants with rmse_type 1 (weights x^2) for the sixteen sub-blocks at once, lane j
+/// performing exactly ggml's sequence for sub-block j: max = the first value of largest |x|;
+/// the trial inverse scales -nmax / max, then -(nmax + 0.1 k) / max for k = -9..9 without 0,
+/// each giving codes clamp(nearest(iscale x), -nmax, nmax - 1) and the sums sum(w x l),
+/// sum(w l^2) accumulated in index order; a later trial wins when sumLx^2 > best sumL2 (strictly),
+/// best being scale * sumLx with scale = sumLx / sumL2.
+[[gnu::always_inline]] inline Q6Fit fitQ6(const float* x, int nmax)
+{
+    V16 xt[kQ6Sub]; // xt[i][j] = x[16 j + i]
+    transposeQ6(x, xt);
+    V16 amax{}, max{};
+    for (int i = 0; i < kQ6Sub; ++i) {
+        const V16 ax = absLanes16(xt[i]);
+        const V16i larger = ax > amax;
+        amax = larger ? ax : amax;
+        max = larger ? xt[i] : max;
+    }
+    V16 w[kQ6Sub], wx[kQ6Sub];
+    for (int i = 0; i < kQ6Sub; ++i) {
+        w[i] = xt[i] * xt[i];
+        wx[i] = w[i] * xt[i];
+    }
+    const auto fnmax = static_cast<float>(nmax);
+    // The trials' sums do not depend on each other: they are computed first, four trials per
+    // sweep so the additions of different trials overlap (each trial's own additions stay in
+    // index order); then the trials are judged in ggml's order.
+    constexpr int kTrials = 19;
+    V16 iscale[kTrials], sumLx[kTrials], sumL2[kTrials];
+    for (int t = 0; t < kTrials; ++t) {
+        const int k = t == 0 ? 0 : (t <= 9 ? t - 10 : t - 9); // 0, -9..-1, 1..9
+        iscale[t] = t == 0 ? (V16{} - fnmax) / max : (V16{} - (fnmax + 0.1f * static_cast<float>(k))) / max;
+    }
+    for (int t0 = 0; t0 < kTrials; t0 += 4) {
+        if (t0 + 4 <= kTrials) q6TrialSums<4>(xt, w, wx, nmax, iscale + t0, sumLx + t0, sumL2 + t0);
+        else q6TrialSums<kTrials % 4>(xt, w, wx, nmax, iscale + t0, sumLx + t0, sumL2 + t0);
+    }
+    Q6Fit fit{};
+    fit.scale = sumL2[0] != 0 ? sumLx[0] / sumL2[0] : V16{};
+    V16 best = fit.scale * sumLx[0];
+    fit.iscale = iscale[0];
+    for (int t = 1; t < kTrials; ++t) {
+        const V16i win = (sumL2[t] > 0) & (sumLx[t] * sumLx[t] > best * sumL2[t]);
+        fit.scale = win ? sumLx[t] / sumL2[t] : fit.scale;
+        best = win ? fit.scale * sumLx[t] : best;
+        fit.iscale = win ? iscale[t] : fit.iscale;
+    }
+    fit.tiny = amax < kGroupMaxEps;
+    fit.scale = fit.tiny ? V16{} : fit.scale;
+    return fit;
+}
+
+/// The codes of one 16-value sub-block at inverse scale `iscale` (offset by nmax).
 void signedCodes(const float* x, int nmax, float iscale, int8_t* codes)
 {
     for (int i = 0; i < kQ6Sub; ++i) {
@@ -308,53 +426,17 @@ void signedCodes(const float* x, int nmax, float iscale, int8_t* codes)
     }
 }
 
-/// make_qx_quants with rmse_type 1 (weights x^2): tries the inverse scales
-/// -(nmax + 0.1 k) / max for k = 0, -9..9 and keeps the one whose least-squares scale
-/// explains the most weighted energy (sumLx^2 / sumL2), the first of equals in that order.
-/// The trials do not depend on each other, so their sums run side by side. Codes are offset
-/// by nmax.
-[[gnu::target_clones("avx512f", "avx2", "default")]] float fitSignedScale(const float* x, int nmax, int8_t* codes)
+/// The codes of one sub-block against its stored scale dj != 0: clamp(nearest(x / dj), -32, 31)
+/// + 32, sixteen lanes at once.
+[[gnu::always_inline]] inline void q6Codes(const float* x, float dj, int8_t* codes)
 {
-    float max = 0;
-    float amax = 0;
-    for (int i = 0; i < kQ6Sub; ++i) {
-        const float ax = std::fabs(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    if (amax < kGroupMaxEps) {
-        std::fill(codes, codes + kQ6Sub, int8_t{0});
-        return 0.f;
-    }
-    const auto fnmax = static_cast<float>(nmax);
-    // Lane 0: k = 0; lanes 1..18: k = -9..-1, 1..9; lanes 19..: padding (never selected).
-    V8 iscale[kQ6Vectors] = {};
-    iscale[0][0] = -fnmax / max;
-    for (int lane = 1, k = -9; k <= 9; ++k) {
-        if (k != 0) {
-            iscale[lane / 8][lane % 8] = -(fnmax + 0.1f * static_cast<float>(k)) / max;
-            ++lane;
-        }
-    }
-    V8 sumLx[kQ6Vectors] = {};
-    V8 sumL2[kQ6Vectors] = {};
-    signedSums(x, nmax, iscale, sumLx, sumL2);
-    const auto lane = [](const V8* v, int t) { return v[t / 8][t % 8]; };
-    float scale = lane(sumL2, 0) != 0.f ? lane(sumLx, 0) / lane(sumL2, 0) : 0.0f;
-    float best = scale * lane(sumLx, 0);
-    int chosen = 0;
-    for (int t = 1; t <= 18; ++t) {
-        const float lx = lane(sumLx, t), l2 = lane(sumL2, t);
-        if (l2 > 0 && lx * lx > best * l2) {
-            chosen = t;
-            scale = lx / l2;
-            best = scale * lx;
-        }
-    }
-    signedCodes(x, nmax, lane(iscale, chosen), codes);
-    return scale;
+    V16 v;
+    std::memcpy(&v, x, sizeof v);
+    V16 l = nearestLanes16(v / dj);
+    l = l < -32.f ? V16{} - 32.f : (31.f < l ? V16{} + 31.f : l);
+    using V16c = int8_t __attribute__((vector_size(16)));
+    const V16c c = __builtin_convertvector(__builtin_convertvector(l, V16i) + 32, V16c);
+    std::memcpy(codes, &c, sizeof c);
 }
 
 /// ql[128]: values n + l and n + l + 64 (n in {0, 128}) share the low/high nibble of one byte,
@@ -377,17 +459,15 @@ void packQ6(const int8_t* codes, std::byte* out)
 
 } // namespace
 
-void quantizeQ6K(const float* x, std::byte* out)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void quantizeQ6K(const float* x, std::byte* out)
 {
-    int8_t codes[kSuperBlock];
-    float scales[kQ6SubBlocks];
+    const Q6Fit fit = fitQ6(x, 32);
     float maxScale = 0;
     float maxAbsScale = 0;
     for (int ib = 0; ib < kQ6SubBlocks; ++ib) {
-        scales[ib] = fitSignedScale(x + kQ6Sub * ib, 32, codes + kQ6Sub * ib);
-        if (std::fabs(scales[ib]) > maxAbsScale) {
-            maxAbsScale = std::fabs(scales[ib]);
-            maxScale = scales[ib];
+        if (std::fabs(fit.scale[ib]) > maxAbsScale) {
+            maxAbsScale = std::fabs(fit.scale[ib]);
+            maxScale = fit.scale[ib];
         }
     }
     if (maxAbsScale < kGroupMaxEps) {
@@ -399,15 +479,14 @@ void quantizeQ6K(const float* x, std::byte* out)
     const uint16_t dBits = f32ToF16RoundNearestEven(1 / iscale);
     int8_t qscales[kQ6SubBlocks];
     for (int ib = 0; ib < kQ6SubBlocks; ++ib)
-        qscales[ib] = static_cast<int8_t>(low8(std::min(127, nearestInt(iscale * scales[ib]))));
+        qscales[ib] = static_cast<int8_t>(low8(std::min(127, nearestInt(iscale * fit.scale[ib]))));
     const float d = core::f16ToF32(dBits);
+    int8_t codes[kSuperBlock];
     for (int j = 0; j < kQ6SubBlocks; ++j) {
         const float dj = d * static_cast<float>(qscales[j]);
-        if (dj == 0.f) continue;
-        for (int i = 0; i < kQ6Sub; ++i) {
-            const int l = std::clamp(nearestInt(x[kQ6Sub * j + i] / dj), -32, 31);
-            codes[kQ6Sub * j + i] = static_cast<int8_t>(l + 32);
-        }
+        if (dj != 0.f) q6Codes(x + kQ6Sub * j, dj, codes + kQ6Sub * j);
+        else if (fit.tiny[j]) std::fill_n(codes + kQ6Sub * j, kQ6Sub, int8_t{0});
+        else signedCodes(x + kQ6Sub * j, 32, fit.iscale[j], codes + kQ6Sub * j); // the fit's codes, as ggml keeps them
     }
     packQ6(codes, out);
     std::memcpy(out + 192, qscales, sizeof qscales);

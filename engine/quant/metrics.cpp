@@ -7,50 +7,52 @@
 #include "core/parallel.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <tuple>
 
 namespace qs::quant {
 
 namespace {
 
-constexpr uint64_t kChunk = uint64_t{1} << 16; ///< values per partial sum
+constexpr uint64_t kChunk = kMetricChunk;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-struct Partial {
-    double sumW2 = 0, sumQ2 = 0, sumWQ = 0, sumE2 = 0, maxAbs = 0;
-    uint64_t count = 0, skipped = 0;
+/// std::isfinite as a bit test, so that element loops vectorise.
+[[gnu::always_inline]] inline bool isFiniteValue(float v)
+{
+    return (std::bit_cast<uint32_t>(v) & 0x7fffffffu) < 0x7f800000u;
+}
 
+/// Sequential sums for groupMse (not part of compareValues' order).
+struct Partial : MetricSums {
     void add(float wf, float qf)
     {
         if (!std::isfinite(wf) || !std::isfinite(qf)) {
             ++skipped;
             return;
         }
-        const double w = wf;
-        const double q = qf;
-        const double e = w - q; // exact for all but pathological exponent gaps
-        sumW2 += w * w;
-        sumQ2 += q * q;
-        sumWQ += w * q;
+        const double e = static_cast<double>(wf) - static_cast<double>(qf);
         sumE2 += e * e;
-        maxAbs = std::max(maxAbs, std::fabs(e));
         ++count;
-    }
-    void merge(const Partial& o)
-    {
-        sumW2 += o.sumW2;
-        sumQ2 += o.sumQ2;
-        sumWQ += o.sumWQ;
-        sumE2 += o.sumE2;
-        maxAbs = std::max(maxAbs, o.maxAbs);
-        count += o.count;
-        skipped += o.skipped;
     }
 };
 
-ErrorMetrics finish(const Partial& p)
+void merge(MetricSums& into, const MetricSums& o)
+{
+    into.sumW2 += o.sumW2;
+    into.sumQ2 += o.sumQ2;
+    into.sumWQ += o.sumWQ;
+    into.sumE2 += o.sumE2;
+    into.maxAbs = std::max(into.maxAbs, o.maxAbs);
+    into.count += o.count;
+    into.skipped += o.skipped;
+}
+
+ErrorMetrics finish(const MetricSums& p)
 {
     ErrorMetrics m;
     m.count = p.count;
@@ -78,44 +80,79 @@ ErrorMetrics finish(const Partial& p)
 /// so the sums, and every metric derived from them, are bit-identical on every x86-64 machine.
 constexpr int kLanes = 8;
 
-template <class T>
-T laneTree(const T (&v)[kLanes])
+// The eight lanes are one GCC vector of eight doubles (one AVX-512 register, two AVX2 or four
+// SSE2 registers): lane j of every operation is element j, so each lane performs exactly the
+// scalar sequence above, whatever the width the clone splits it into.
+#pragma GCC diagnostic ignored "-Wpsabi" // lane vectors cross only inlined functions
+using LanesD = double __attribute__((vector_size(64)));
+using LanesL = int64_t __attribute__((vector_size(64)));
+using LanesF = float __attribute__((vector_size(32)));
+using LanesI = int32_t __attribute__((vector_size(32)));
+
+/// |v| on every lane (the sign bit cleared, as std::fabs).
+[[gnu::always_inline]] inline LanesD absLanes(LanesD v)
+{
+    LanesL bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits &= std::numeric_limits<int64_t>::max();
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+template <class V>
+[[gnu::always_inline]] inline auto laneTree(const V& v)
 {
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
 struct LaneSums {
-    double ww[kLanes] = {}, qq[kLanes] = {}, wq[kLanes] = {}, ee[kLanes] = {}, mx[kLanes] = {};
-    uint64_t used[kLanes] = {};
+    LanesD ww{}, qq{}, wq{}, ee{}, mx{};
+    LanesL used{};
 
-    [[gnu::always_inline]] void add(int lane, float wf, float qf)
+    /// Adds eight pairs, pair j to lane j; a non-finite pair adds zeros and is not counted.
+    [[gnu::always_inline]] void add(const float* w, const float* q)
     {
-        const bool finite = std::isfinite(wf) && std::isfinite(qf);
-        const double a = finite ? static_cast<double>(wf) : 0.0;
-        const double b = finite ? static_cast<double>(qf) : 0.0;
-        const double e = a - b;
-        ww[lane] += a * a;
-        qq[lane] += b * b;
-        wq[lane] += a * b;
-        ee[lane] += e * e;
-        mx[lane] = std::max(mx[lane], std::fabs(e));
-        used[lane] += finite ? 1 : 0;
+        LanesF wf, qf;
+        LanesI wb, qb;
+        std::memcpy(&wf, w, sizeof wf);
+        std::memcpy(&qf, q, sizeof qf);
+        std::memcpy(&wb, w, sizeof wb);
+        std::memcpy(&qb, q, sizeof qb);
+        const LanesI finite = ((wb & 0x7fffffff) < 0x7f800000) & ((qb & 0x7fffffff) < 0x7f800000);
+        const LanesL keep = __builtin_convertvector(finite, LanesL);
+        const LanesD zero{};
+        const LanesD a = keep ? __builtin_convertvector(wf, LanesD) : zero;
+        const LanesD b = keep ? __builtin_convertvector(qf, LanesD) : zero;
+        const LanesD e = a - b;
+        ww += a * a;
+        qq += b * b;
+        wq += a * b;
+        ee += e * e;
+        const LanesD absE = absLanes(e);
+        mx = mx < absE ? absE : mx; // std::max(mx, |e|)
+        used -= keep;                          // keep is -1 for a counted pair
     }
 };
 
-[[gnu::target_clones("avx512f", "avx2", "default")]] Partial chunkSums(const float* w, const float* q, uint64_t n)
+[[gnu::target_clones("avx512f", "avx2", "default")]] MetricSums chunkSums(const float* w, const float* q, uint64_t n)
 {
     LaneSums s;
     const uint64_t whole = n - n % kLanes;
-    for (uint64_t i = 0; i < whole; i += kLanes) {
-        for (int lane = 0; lane < kLanes; ++lane) s.add(lane, w[i + lane], q[i + lane]);
+    for (uint64_t i = 0; i < whole; i += kLanes) s.add(w + i, q + i);
+    if (whole < n) {
+        // The tail in lanes 0..n-whole-1; the padding is NaN, which adds exact zeros.
+        float wt[kLanes], qt[kLanes];
+        std::fill_n(wt, kLanes, std::numeric_limits<float>::quiet_NaN());
+        std::fill_n(qt, kLanes, std::numeric_limits<float>::quiet_NaN());
+        std::copy(w + whole, w + n, wt);
+        std::copy(q + whole, q + n, qt);
+        s.add(wt, qt);
     }
-    for (uint64_t i = whole; i < n; ++i) s.add(int(i - whole), w[i], q[i]);
-    Partial p;
+    MetricSums p;
     p.sumW2 = laneTree(s.ww), p.sumQ2 = laneTree(s.qq), p.sumWQ = laneTree(s.wq);
     p.sumE2 = laneTree(s.ee);
-    for (double m : s.mx) p.maxAbs = std::max(p.maxAbs, m); // max: order-free
-    p.count = laneTree(s.used);
+    for (int j = 0; j < kLanes; ++j) p.maxAbs = std::max(p.maxAbs, s.mx[j]); // max: order-free
+    p.count = static_cast<uint64_t>(laneTree(s.used));
     p.skipped = n - p.count;
     return p;
 }
@@ -136,23 +173,33 @@ bool sameShape(const Matrix& a, const Matrix& b)
 
 } // namespace
 
+MetricSums metricChunkSums(const float* reference, const float* quantized, uint64_t n)
+{
+    return chunkSums(reference, quantized, n);
+}
+
+ErrorMetrics metricsFromChunks(std::span<const MetricSums> chunks, uint64_t unpaired)
+{
+    MetricSums total;
+    for (const MetricSums& p : chunks) merge(total, p);
+    total.skipped += unpaired;
+    return finish(total);
+}
+
 ErrorMetrics compareValues(std::span<const float> reference, std::span<const float> quantized)
 {
     const uint64_t n = std::min(reference.size(), quantized.size());
     const uint64_t chunks = (n + kChunk - 1) / kChunk;
-    std::vector<Partial> partials(chunks);
+    std::vector<MetricSums> partials(chunks);
     core::parallelChunks(chunks, chunks > 4 ? core::defaultThreadCount() : 1,
                          [&](uint64_t c, unsigned) {
                              const uint64_t begin = c * kChunk;
-                             partials[c] = chunkSums(reference.data() + begin,
-                                                     quantized.data() + begin,
-                                                     std::min(n, begin + kChunk) - begin);
+                             partials[c] = metricChunkSums(reference.data() + begin,
+                                                           quantized.data() + begin,
+                                                           std::min(n, begin + kChunk) - begin);
                          });
-    Partial total;
-    for (const Partial& p : partials) total.merge(p);
     // Values without a partner cannot be compared: they count as skipped.
-    total.skipped += std::max(reference.size(), quantized.size()) - n;
-    return finish(total);
+    return metricsFromChunks(partials, std::max(reference.size(), quantized.size()) - n);
 }
 
 std::vector<double> rowMse(const Matrix& reference, const Matrix& quantized)
@@ -187,69 +234,160 @@ std::vector<double> groupMse(const Matrix& reference, const Matrix& quantized, i
 
 namespace {
 
-/// The error of one pair under `kind`, or NaN when it has none (a non-finite value, or a
-/// relative error of a zero weight with a nonzero quantized value).
-double pairError(float wf, float qf, ErrorKind kind)
+/// The error of one pair under K, and whether it has one (both values finite; for a relative
+/// error of a zero weight, a zero error).
+template <ErrorKind K>
+[[gnu::always_inline]] inline double pairError(float wf, float qf, bool& has)
 {
-    if (!std::isfinite(wf) || !std::isfinite(qf)) return kNaN;
-    const double e = static_cast<double>(wf) - static_cast<double>(qf);
-    switch (kind) {
-    case ErrorKind::Absolute: return std::fabs(e);
-    case ErrorKind::Signed: return e;
-    case ErrorKind::Relative:
-        if (wf == 0) return e == 0 ? 0.0 : kNaN;
-        return std::fabs(e) / std::fabs(static_cast<double>(wf));
-    }
-    return kNaN;
+    has = isFiniteValue(wf) && isFiniteValue(qf);
+    const double w = wf;
+    const double e = w - static_cast<double>(qf);
+    if constexpr (K == ErrorKind::Absolute) return std::fabs(e);
+    if constexpr (K == ErrorKind::Signed) return e;
+    const bool zero = wf == 0.0f;
+    has = has && (!zero || e == 0);
+    return zero ? 0.0 : std::fabs(e) / std::fabs(zero ? 1.0 : w);
 }
 
-/// Pools the cell [r0, r1) x [c0, c1); NaN when no pair in it has an error.
-float poolCell(const Matrix& w, const Matrix& q, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
-               ErrorKind kind, Pooling pooling)
-{
-    double best = kNaN;
+/// A cell being pooled: the running sum (Mean) or the first error of largest magnitude (Max).
+struct CellAcc {
     double sum = 0;
+    double best = 0;
+    double bestAbs = -1; ///< below every |error|: the first error always replaces it
     uint64_t n = 0;
-    for (int64_t r = r0; r < r1; ++r) {
-        const float* wr = w.row(r);
-        const float* qr = q.row(r);
-        for (int64_t c = c0; c < c1; ++c) {
-            const double e = pairError(wr[c], qr[c], kind);
-            if (std::isnan(e)) continue;
-            sum += e;
-            ++n;
-            if (std::isnan(best) || std::fabs(e) > std::fabs(best)) best = e;
+};
+
+/// Mean: adds the errors of one row segment in index order.
+template <ErrorKind K>
+void addSegmentMean(const float* w, const float* q, int64_t n, CellAcc& acc)
+{
+    for (int64_t i = 0; i < n; ++i) {
+        bool has = false;
+        const double e = pairError<K>(w[i], q[i], has);
+        acc.sum += has ? e : 0.0;
+        acc.n += has ? 1 : 0;
+    }
+}
+
+/// |error| of eight pairs under K (lanes of LaneSums' vector types), -1 where a pair has none.
+template <ErrorKind K>
+[[gnu::always_inline]] inline LanesD absErrorLanes(const float* w, const float* q)
+{
+    LanesF wf, qf;
+    LanesI wb, qb;
+    std::memcpy(&wf, w, sizeof wf);
+    std::memcpy(&qf, q, sizeof qf);
+    std::memcpy(&wb, w, sizeof wb);
+    std::memcpy(&qb, q, sizeof qb);
+    LanesL has = __builtin_convertvector(((wb & 0x7fffffff) < 0x7f800000) & ((qb & 0x7fffffff) < 0x7f800000), LanesL);
+    const LanesD zero{};
+    const LanesD a = __builtin_convertvector(wf, LanesD);
+    const LanesD e = a - __builtin_convertvector(qf, LanesD);
+    LanesD v = absLanes(e);
+    if constexpr (K == ErrorKind::Relative) {
+        const LanesL wZero = a == zero;
+        has &= ~wZero | (e == zero);
+        v = wZero ? zero : v / (wZero ? zero + 1.0 : absLanes(a));
+    }
+    return has ? v : zero - 1.0;
+}
+
+/// Max: the largest |error| of one segment (an order-free reduction, so it vectorises); the
+/// segment's first error of that magnitude replaces the cell's only when strictly larger, which
+/// is the row-major "first of the largest" rule. (Max needs no count: a cell has a pair
+/// exactly when its best is at least 0.)
+template <ErrorKind K>
+[[gnu::always_inline]] inline void addSegmentMax(const float* w, const float* q, int64_t n, CellAcc& acc)
+{
+    double top = -1;
+    int64_t i = 0;
+    if (n >= 8) {
+        LanesD lanes = absErrorLanes<K>(w, q);
+        for (i = 8; i + 8 <= n; i += 8) {
+            const LanesD v = absErrorLanes<K>(w + i, q + i);
+            lanes = lanes < v ? v : lanes;
+        }
+        for (int j = 0; j < 8; ++j) top = std::max(top, lanes[j]);
+    }
+    for (; i < n; ++i) {
+        bool has = false;
+        const double e = std::fabs(pairError<K>(w[i], q[i], has));
+        top = std::max(top, has ? e : -1.0);
+    }
+    acc.n += top >= 0 ? 1 : 0;
+    if (!(top > acc.bestAbs)) return;
+    acc.bestAbs = top;
+    acc.best = top;
+    if constexpr (K == ErrorKind::Signed) {
+        for (i = 0; i < n; ++i) {
+            bool has = false;
+            const double e = pairError<K>(w[i], q[i], has);
+            if (has && std::fabs(e) == top) {
+                acc.best = e;
+                break;
+            }
         }
     }
-    if (n == 0) return std::numeric_limits<float>::quiet_NaN();
-    return static_cast<float>(pooling == Pooling::Max ? best : sum / static_cast<double>(n));
+}
+
+template <ErrorKind K>
+[[gnu::always_inline]] inline void poolRowT(const float* w, const float* q, int64_t cols, int64_t cells,
+                                            Pooling pooling, CellAcc* acc)
+{
+    for (int64_t j = 0; j < cells; ++j) {
+        const int64_t c0 = errorMapEdge(j, cols, cells);
+        const int64_t c1 = errorMapEdge(j + 1, cols, cells);
+        if (pooling == Pooling::Max) addSegmentMax<K>(w + c0, q + c0, c1 - c0, acc[j]);
+        else addSegmentMean<K>(w + c0, q + c0, c1 - c0, acc[j]);
+    }
+}
+
+/// Pools one matrix row into the accumulators of its `cells` cells.
+[[gnu::target_clones("avx512f", "avx2", "default")]] void poolRow(const float* w, const float* q, int64_t cols,
+                                                                  int64_t cells, ErrorKind kind, Pooling pooling,
+                                                                  CellAcc* acc)
+{
+    switch (kind) {
+    case ErrorKind::Absolute: return poolRowT<ErrorKind::Absolute>(w, q, cols, cells, pooling, acc);
+    case ErrorKind::Signed: return poolRowT<ErrorKind::Signed>(w, q, cols, cells, pooling, acc);
+    case ErrorKind::Relative: return poolRowT<ErrorKind::Relative>(w, q, cols, cells, pooling, acc);
+    }
 }
 
 } // namespace
+
+std::pair<int64_t, int64_t> errorMapGrid(int64_t rows, int64_t cols, int64_t gridRows, int64_t gridCols)
+{
+    if (rows <= 0 || cols <= 0) return {0, 0};
+    return {std::clamp<int64_t>(gridRows, 1, rows), std::clamp<int64_t>(gridCols, 1, cols)};
+}
+
+void errorMapRow(const Matrix& reference, const Matrix& quantized, int64_t i, ErrorKind kind,
+                 Pooling pooling, Matrix& map)
+{
+    std::vector<CellAcc> acc(static_cast<size_t>(map.cols));
+    const int64_t r1 = errorMapEdge(i + 1, reference.rows, map.rows);
+    for (int64_t r = errorMapEdge(i, reference.rows, map.rows); r < r1; ++r)
+        poolRow(reference.row(r), quantized.row(r), reference.cols, map.cols, kind, pooling, acc.data());
+    float* out = map.row(i);
+    for (int64_t j = 0; j < map.cols; ++j) {
+        const CellAcc& a = acc[static_cast<size_t>(j)];
+        out[j] = a.n == 0 ? std::numeric_limits<float>::quiet_NaN()
+                          : static_cast<float>(pooling == Pooling::Max ? a.best : a.sum / static_cast<double>(a.n));
+    }
+}
 
 Matrix errorMap(const Matrix& reference, const Matrix& quantized, int64_t gridRows,
                 int64_t gridCols, ErrorKind kind, Pooling pooling)
 {
     Matrix map;
-    if (!sameShape(reference, quantized) || reference.rows == 0 || reference.cols == 0)
-        return map;
-    map.rows = std::clamp<int64_t>(gridRows, 1, reference.rows);
-    map.cols = std::clamp<int64_t>(gridCols, 1, reference.cols);
+    if (!sameShape(reference, quantized)) return map;
+    std::tie(map.rows, map.cols) = errorMapGrid(reference.rows, reference.cols, gridRows, gridCols);
     map.data.assign(static_cast<size_t>(map.rows * map.cols), 0.f);
-    // Cell i covers [i * rows / gridRows, (i + 1) * rows / gridRows): sizes differ by at most 1.
-    const auto edge = [](int64_t i, int64_t n, int64_t g) { return i * n / g; };
     core::parallelChunks(static_cast<uint64_t>(map.rows),
                          map.rows > 4 ? core::defaultThreadCount() : 1,
-                         [&](uint64_t gr, unsigned) {
-                             const auto i = static_cast<int64_t>(gr);
-                             const int64_t r0 = edge(i, reference.rows, map.rows);
-                             const int64_t r1 = edge(i + 1, reference.rows, map.rows);
-                             for (int64_t j = 0; j < map.cols; ++j) {
-                                 map.row(i)[j] = poolCell(reference, quantized, r0, r1,
-                                                          edge(j, reference.cols, map.cols),
-                                                          edge(j + 1, reference.cols, map.cols),
-                                                          kind, pooling);
-                             }
+                         [&](uint64_t i, unsigned) {
+                             errorMapRow(reference, quantized, static_cast<int64_t>(i), kind, pooling, map);
                          });
     return map;
 }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace qs::quant {
@@ -58,5 +59,39 @@ core::Result<OutputNorms> outputNorms(const Matrix& activations, const Matrix& r
 /// outputNorms(...).relative().
 core::Result<double> outputError(const Matrix& activations, const Matrix& reference, const Matrix& quantized,
                                  const core::Gemm& gemm = core::referenceGemm());
+
+// ---- The parts of compareValues and errorMap, for passes that fuse them (analysis.h) ----
+// A fused pass calls exactly these functions on exactly these boundaries, so its figures are
+// the same bits as compareValues' and errorMap's.
+
+/// Pairs per partial sum of compareValues: chunk c covers pairs [c * kMetricChunk, ...).
+inline constexpr uint64_t kMetricChunk = uint64_t{1} << 16;
+
+/// The sums of one chunk (or, merged, of several) in compareValues' documented order.
+struct MetricSums {
+    double sumW2 = 0, sumQ2 = 0, sumWQ = 0, sumE2 = 0, maxAbs = 0;
+    uint64_t count = 0, skipped = 0;
+};
+
+/// The sums of the n <= kMetricChunk pairs of one chunk: pair i to lane i % 8, each lane in
+/// index order, lanes combined as ((0+1)+(2+3))+((4+5)+(6+7)); non-finite pairs are skipped.
+MetricSums metricChunkSums(const float* reference, const float* quantized, uint64_t n);
+
+/// The metrics of chunk sums added in chunk order to a total starting at 0, with `unpaired`
+/// more values counted as skipped.
+ErrorMetrics metricsFromChunks(std::span<const MetricSums> chunks, uint64_t unpaired = 0);
+
+/// The rows of errorMap's cell row i of g over n rows (or columns): [edge(i), edge(i + 1)).
+inline int64_t errorMapEdge(int64_t i, int64_t n, int64_t g) { return i * n / g; }
+
+/// errorMap's grid for a rows x cols matrix: max(1, min(grid, size)) per axis; {0, 0} when the
+/// matrix is empty.
+std::pair<int64_t, int64_t> errorMapGrid(int64_t rows, int64_t cols, int64_t gridRows, int64_t gridCols);
+
+/// Writes row i of `map` (already sized to errorMapGrid): every cell pools its weights in
+/// row-major order (Mean: the errors summed in double in that order; Max: the first of the
+/// largest |error|); NaN for a cell without a finite pair.
+void errorMapRow(const Matrix& reference, const Matrix& quantized, int64_t i, ErrorKind kind,
+                 Pooling pooling, Matrix& map);
 
 } // namespace qs::quant

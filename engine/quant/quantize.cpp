@@ -28,13 +28,15 @@ core::Status validate(const Matrix& w, const Scheme& scheme, const Codec& codec,
 } // namespace
 
 core::Result<Quantized> quantizeRtn(const Matrix& w, const Scheme& scheme, const RangeOptions& range,
-                                    core::Progress* progress, Quantized* reuse, const RowsDone& rowsDone)
+                                    core::Progress* progress, Quantized* reuse, const FinishedRows& rowsDone)
 {
     auto codec = makeCodec(scheme);
     if (!codec) return codec.error();
     if (auto st = validate(w, scheme, **codec, range); !st) return st.error();
     Quantized q = startResult(**codec, w.rows, w.cols, reuse);
-    if (auto st = (*codec)->quantize(w, range, q, progress, rowsDone); !st) return st.error();
+    RowsDone blockDone;
+    if (rowsDone) blockDone = [&](int64_t r0, int64_t r1) { rowsDone(q, r0, r1); };
+    if (auto st = (*codec)->quantize(w, range, q, progress, blockDone); !st) return st.error();
     setStorageCost(**codec, q);
     return q;
 }

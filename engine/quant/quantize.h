@@ -6,6 +6,7 @@
 #include "codec.h"
 
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 namespace qs::quant {
@@ -20,11 +21,13 @@ namespace qs::quant {
 /// `reuse`: an earlier result whose buffers (dequant, codes) the new one takes over, so that
 /// recomputing a layer while the user drags a slider does not fault in fresh memory each
 /// time; it is left empty. `rowsDone` is called from worker threads for every finished block
-/// of rows (codes and dequant of those rows are final), for fused consumers such as metrics.
+/// of rows with the result being written (the codes and dequant of those rows are final; the
+/// parameters and clip ranges may not be yet), for fused consumers such as analysis.h.
+using FinishedRows = std::function<void(const Quantized& q, int64_t r0, int64_t r1)>;
 core::Result<Quantized> quantizeRtn(const Matrix& w, const Scheme& scheme,
                                     const RangeOptions& range = {},
                                     core::Progress* progress = nullptr,
-                                    Quantized* reuse = nullptr, const RowsDone& rowsDone = {});
+                                    Quantized* reuse = nullptr, const FinishedRows& rowsDone = {});
 
 /// Exact bytes a file stores for a `rows x cols` tensor under `scheme` (the codec's layout):
 ///   Int       codes I8/U8 [R, C] (8 bit) or U8 [R, ceil(C*b/8)] (rows start on a byte);

@@ -7,37 +7,57 @@
 #include "quant/rounding.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace qs::quant {
 
 namespace {
 
-float finiteAbsMax(const float* x, int64_t n)
+/// The largest finite |x| of x[0, n) (inlined into the callers' clones).
+[[gnu::always_inline]] inline float finiteAbsMax(const float* x, int64_t n) { return detail::finiteRange(x, n).amax; }
+
+/// finiteAbsMax of a whole tensor, in the widest clone.
+[[gnu::target_clones("avx512f", "avx2", "default")]] float finiteAbsMaxWide(const float* x, int64_t n)
 {
-    float amax = 0.0f;
-#pragma omp simd reduction(max : amax)
-    for (int64_t i = 0; i < n; ++i) amax = std::max(amax, isFiniteBits(x[i]) ? std::fabs(x[i]) : 0.0f);
-    return amax;
+    return finiteAbsMax(x, n);
 }
 
-/// Codes and values of one block with block scale X; a non-finite weight gets code 0, a
-/// block whose scale is not positive (an NVFP4 scale that rounds to 0) codes 0 throughout.
-[[gnu::always_inline]] inline void blockElements(const float* x, uint8_t* codes, float* out, int64_t n, float scale,
-                                                 const MiniFloat& f, const float* table)
+/// Codes and values of a row whose element i has block scale X = scale[i]: a non-finite weight
+/// gets code 0, and so does every weight of a block whose scale is not positive (an NVFP4
+/// scale that rounds to 0); their value is 0. The value is the rounded element times X:
+/// exactly decode(code) (code = its bit pattern), without a table lookup, so the loop
+/// vectorises over the whole row; F is a template argument for the same reason.
+template <MiniFloat F>
+[[gnu::always_inline]] inline void rowElements(const float* x, const float* scale, uint8_t* codes, float* out, int64_t n)
 {
-    if (!(scale > 0.0f)) {
-        std::fill_n(codes, n, uint8_t(0));
-        std::fill_n(out, n, 0.0f);
-        return;
-    }
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) {
-        const uint8_t bits = miniFloatBits(roundToMiniFloat(x[i] / scale, f, Overflow::Saturate), f);
-        const uint8_t code = isFiniteBits(x[i]) ? bits : uint8_t(0);
-        codes[i] = code;
-        out[i] = table[code] * scale;
+        const float s = scale[i];
+        const float v = roundToMiniFloat(x[i] / s, F, Overflow::Saturate);
+        const bool keep = isFiniteBits(x[i]) && s > 0.0f;
+        codes[i] = keep ? miniFloatBits(v, F) : uint8_t(0);
+        out[i] = keep ? v * s : 0.0f;
     }
+}
+
+/// The largest finite |w| of the tensor (NVFP4's tensor scale), on the pool's threads.
+float tensorAbsMax(const Matrix& w)
+{
+    std::vector<float> part(detail::rowThreads(), 0.0f);
+    (void)forChunks(w.rows, detail::rowChunk(w.cols), nullptr, 0, 0, "nvfp4 tensor scale",
+                    [&](int64_t r0, int64_t r1, unsigned t) {
+        part[t] = std::max(part[t], finiteAbsMaxWide(w.row(r0), (r1 - r0) * w.cols));
+    });
+    return *std::max_element(part.begin(), part.end());
+}
+
+/// The E8M0 exponent of an MX block of largest magnitude amax > 0: floor(log2(amax)) (ilogb)
+/// from the bits for normal floats.
+inline int floorLog2(float amax)
+{
+    const int e = int(std::bit_cast<uint32_t>(amax) >> 23) - 127;
+    return e > -127 ? e : std::ilogb(amax);
 }
 
 class BlockFloatCodec final : public Codec {
@@ -46,7 +66,10 @@ public:
         : Codec(s), m_nv(s.family == Family::NvFp4), m_elem(s.family == Family::MxFp8 ? kE4M3 : kE2M1),
           m_block(m_nv ? 16 : 32)
     {
-        for (unsigned c = 0; c < 256; ++c) m_table[c] = decodeMiniFloat(uint8_t(c), m_elem);
+        for (unsigned c = 0; c < 256; ++c) {
+            m_table[c] = decodeMiniFloat(uint8_t(c), m_elem);
+            m_scaleTable[c] = m_nv ? decodeMiniFloat(uint8_t(c), kE4M3) : std::ldexp(1.0f, int(c) - 127);
+        }
     }
 
     GroupGrid grid(int64_t rows, int64_t cols) const override
@@ -82,14 +105,12 @@ public:
         auto& p = std::get<BlockScaleParams>(q.params);
         p.tensorScale = 1.0f;
         if (m_nv) {
-            const float ts = finiteAbsMax(w.data.data(), int64_t(w.data.size())) / (6.0f * 448.0f);
+            const float ts = tensorAbsMax(w) / (6.0f * 448.0f);
             p.tensorScale = ts > 0.0f ? ts : 1.0f;
         }
         return detail::forRowBlocks(w.rows, w.cols, progress, 0, uint64_t(w.rows),
                                     m_nv ? "nvfp4 quantize" : "mx quantize", rowsDone,
-                                    [&](int64_t r0, int64_t r1, unsigned) {
-            for (int64_t r = r0; r < r1; ++r) quantizeRow(w, r, q, p);
-        });
+                                    [&](int64_t r0, int64_t r1, unsigned) { quantizeRows(w, r0, r1, q, p); });
     }
 
     void decodeRows(const Quantized& q, int64_t r0, int64_t r1, float* out) const override
@@ -122,8 +143,8 @@ private:
     /// The scale block g decodes with: 2^(byte - 127) (MX) or e4m3(code) * tensor scale.
     float blockScale(const BlockScaleParams& p, size_t g) const
     {
-        if (m_nv) return decodeMiniFloat(p.scaleCode[g], kE4M3) * p.tensorScale;
-        return std::ldexp(1.0f, int(p.scaleCode[g]) - 127);
+        const float s = m_scaleTable[p.scaleCode[g]];
+        return m_nv ? s * p.tensorScale : s;
     }
 
     /// The block scale code for a block of largest magnitude amax.
@@ -132,30 +153,46 @@ private:
         if (m_nv) return miniFloatBits(roundToMiniFloat(amax / 6.0f / tensorScale, kE4M3, Overflow::Saturate), kE4M3);
         const int emaxElem = m_scheme.family == Family::MxFp4 ? 2 : 8; // OCP MX v1.0 table 1
         int e = -127; // E8M0's smallest scale, for a block without a nonzero value
-        if (amax > 0.0f) e = std::clamp(std::ilogb(amax) - emaxElem, -127, 127);
+        if (amax > 0.0f) e = std::clamp(floorLog2(amax) - emaxElem, -127, 127);
         return uint8_t(e + 127);
     }
 
-    void quantizeRow(const Matrix& w, int64_t r, Quantized& q, BlockScaleParams& p) const
+    /// Rows [r0, r1): every block's scale code and kept range, then the codes and values of
+    /// the row in one loop (each element with its block's scale from `rowScale`).
+    template <MiniFloat F>
+    [[gnu::always_inline]] void quantizeRowsT(const Matrix& w, int64_t r0, int64_t r1, Quantized& q,
+                                              BlockScaleParams& p) const
     {
         const int64_t gpr = q.grid.perRow;
-        for (int64_t g = 0; g < gpr; ++g) {
-            const int64_t c0 = g * m_block;
-            const int64_t n = std::min(m_block, w.cols - c0);
-            const auto gi = size_t(r * gpr + g);
-            p.scaleCode[gi] = scaleCodeFor(finiteAbsMax(w.row(r) + c0, n), p.tensorScale);
-            const float scale = blockScale(p, gi);
-            const float keep = m_elem.maxFinite * std::max(scale, 0.0f);
-            q.clip[gi] = {-keep, keep};
-            blockElements(w.row(r) + c0, q.codes.data() + r * w.cols + c0, q.dequant.row(r) + c0, n, scale, m_elem,
-                          m_table);
+        std::vector<float> rowScale(size_t(w.cols));
+        for (int64_t r = r0; r < r1; ++r) {
+            for (int64_t g = 0; g < gpr; ++g) {
+                const int64_t c0 = g * m_block;
+                const int64_t n = std::min(m_block, w.cols - c0);
+                const auto gi = size_t(r * gpr + g);
+                p.scaleCode[gi] = scaleCodeFor(finiteAbsMax(w.row(r) + c0, n), p.tensorScale);
+                const float scale = blockScale(p, gi);
+                const float keep = F.maxFinite * std::max(scale, 0.0f);
+                q.clip[gi] = {-keep, keep};
+                std::fill_n(rowScale.data() + c0, n, scale);
+            }
+            rowElements<F>(w.row(r), rowScale.data(), q.codes.data() + r * w.cols, q.dequant.row(r), w.cols);
         }
+    }
+
+    /// Compiled for AVX-512 and AVX2 too: elementwise IEEE operations, the same bits.
+    [[gnu::target_clones("avx512f", "avx2", "default")]] void quantizeRows(const Matrix& w, int64_t r0, int64_t r1,
+                                                                           Quantized& q, BlockScaleParams& p) const
+    {
+        if (m_elem.expBits == kE4M3.expBits) quantizeRowsT<kE4M3>(w, r0, r1, q, p);
+        else quantizeRowsT<kE2M1>(w, r0, r1, q, p);
     }
 
     bool m_nv;
     MiniFloat m_elem;
     int64_t m_block;
-    float m_table[256];
+    float m_table[256];      ///< element value of every code
+    float m_scaleTable[256]; ///< block scale of every scale code (NVFP4: before the tensor scale)
 };
 
 } // namespace

@@ -16,6 +16,23 @@ namespace qs::quant {
 
 namespace {
 
+struct BlockScan {
+    float absMax;
+    int64_t nonFinite;
+};
+
+/// The largest finite |x| of a block and its count of non-finite values; when there are any,
+/// `clean` receives the block with them zeroed. In the widest clone.
+[[gnu::target_clones("avx512f", "avx2", "default")]] BlockScan scanBlock(const float* x, int64_t n, float* clean)
+{
+    int64_t bad = 0;
+#pragma omp simd reduction(+ : bad)
+    for (int64_t i = 0; i < n; ++i) bad += isFiniteBits(x[i]) ? 0 : 1;
+    if (bad > 0)
+        for (int64_t i = 0; i < n; ++i) clean[i] = isFiniteBits(x[i]) ? x[i] : 0.f;
+    return {detail::finiteRange(x, n).amax, bad};
+}
+
 class GgmlCodec final : public Codec {
 public:
     explicit GgmlCodec(const Scheme& s)
@@ -88,17 +105,10 @@ private:
         auto* packed = reinterpret_cast<std::byte*>(q.codes.data()) + r * blocks * m_info.blockBytes;
         for (int64_t b = 0; b < blocks; ++b) {
             const float* x = src + b * m_info.blockElems;
-            float absMax = 0.f;
-            int nonFinite = 0;
             float* clean = scratch.data();
-#pragma omp simd reduction(max : absMax) reduction(+ : nonFinite)
-            for (uint32_t i = 0; i < m_info.blockElems; ++i) {
-                const bool finite = isFiniteBits(x[i]);
-                nonFinite += finite ? 0 : 1;
-                clean[i] = finite ? x[i] : 0.f;
-                absMax = std::max(absMax, finite ? std::fabs(x[i]) : 0.f);
-            }
-            m_quantize(nonFinite == 0 ? x : clean, packed + b * m_info.blockBytes);
+            const BlockScan scan = scanBlock(x, m_info.blockElems, clean);
+            m_quantize(scan.nonFinite == 0 ? x : clean, packed + b * m_info.blockBytes);
+            const float absMax = scan.absMax;
             q.clip[size_t(r * blocks + b)] = {-absMax, absMax};
         }
         core::dequantizeGgmlBlocks(m_scheme.ggmlType, packed, uint64_t(blocks), q.dequant.row(r));

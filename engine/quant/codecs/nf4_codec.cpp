@@ -15,12 +15,16 @@ namespace {
 
 constexpr size_t kDqChunk = 256; ///< absmax values per second-level scale
 
-float finiteAbsMax(const float* x, int64_t n)
+/// The largest finite |x| of x[0, n) (inlined into the callers' clones).
+[[gnu::always_inline]] inline float finiteAbsMax(const float* x, int64_t n) { return detail::finiteRange(x, n).amax; }
+
+/// The absmax of every block of rows [r0, r1), in the widest clone.
+[[gnu::target_clones("avx512f", "avx2", "default")]] void absmaxRows(const Matrix& w, int64_t r0, int64_t r1,
+                                                                     int64_t block, int64_t perRow, float* absmax)
 {
-    float amax = 0.0f;
-#pragma omp simd reduction(max : amax)
-    for (int64_t i = 0; i < n; ++i) amax = std::max(amax, isFiniteBits(x[i]) ? std::fabs(x[i]) : 0.0f);
-    return amax;
+    for (int64_t r = r0; r < r1; ++r)
+        for (int64_t g = 0; g < perRow; ++g)
+            absmax[r * perRow + g] = finiteAbsMax(w.row(r) + g * block, std::min(block, w.cols - g * block));
 }
 
 /// The level index of v = x / absmax: the number of midpoints below v, as a branch-free chain
@@ -61,11 +65,22 @@ float finiteAbsMax(const float* x, int64_t n)
                 std::fill_n(out, n, 0.0f);
                 continue;
             }
+            // The level is selected alongside its index (no table lookup, so the loop
+            // vectorises): the same comparisons as nf4Code, levels[code] * a as nf4Value.
 #pragma omp simd
             for (int64_t i = 0; i < n; ++i) {
-                const uint8_t code = nf4Code(x[i], a, mids);
-                codes[i] = code;
-                out[i] = nf4Value(code, a, levels);
+                const float v = x[i] / a;
+                int idx = 0;
+                float level = levels[0];
+#pragma GCC unroll 15
+                for (int k = 0; k < 15; ++k) {
+                    const bool above = v > mids[k];
+                    idx += above ? 1 : 0;
+                    level = above ? levels[k + 1] : level;
+                }
+                const bool nan = x[i] != x[i];
+                codes[i] = nan ? uint8_t(7) : uint8_t(idx);
+                out[i] = (nan ? levels[7] : level) * a;
             }
         }
     }
@@ -141,24 +156,20 @@ public:
     {
         auto& p = std::get<Nf4Params>(q.params);
         const int64_t gpr = q.grid.perRow;
-        auto absmaxRows = [&](int64_t r0, int64_t r1, unsigned) {
-            for (int64_t r = r0; r < r1; ++r)
-                for (int64_t g = 0; g < gpr; ++g)
-                    p.absmax[size_t(r * gpr + g)] = finiteAbsMax(w.row(r) + g * m_block, std::min(m_block, w.cols - g * m_block));
-        };
+        auto blockAbsmax = [&](int64_t r0, int64_t r1, unsigned) { absmaxRows(w, r0, r1, m_block, gpr, p.absmax.data()); };
         auto codeRows = [&](int64_t r0, int64_t r1, unsigned) { nf4Rows(w, q, r0, r1, p.absmax); };
         const auto rows = uint64_t(w.rows);
         if (!m_scheme.doubleQuant) {
             // One pass: each block's absmax is its own.
             auto st = detail::forRowBlocks(w.rows, w.cols, progress, 0, rows, "nf4 quantize", rowsDone,
                                            [&](int64_t r0, int64_t r1, unsigned t) {
-                absmaxRows(r0, r1, t);
+                blockAbsmax(r0, r1, t);
                 codeRows(r0, r1, t);
             });
             if (!st) return st;
         } else {
             // Double quantization needs every absmax first (the mean and the chunk scales).
-            auto st = forChunks(w.rows, detail::rowChunk(w.cols), progress, 0, 2 * rows, "nf4 quantize", absmaxRows);
+            auto st = forChunks(w.rows, detail::rowChunk(w.cols), progress, 0, 2 * rows, "nf4 quantize", blockAbsmax);
             if (!st) return st;
             doubleQuantize(p);
             st = detail::forRowBlocks(w.rows, w.cols, progress, rows, 2 * rows, "nf4 quantize", rowsDone, codeRows);

@@ -153,21 +153,19 @@ Param fitValues(std::vector<float>& values, const Format& f, const RangeOptions&
 }
 
 /// The min-max range of the finite values of x[0, n); nullopt when none is finite.
-[[gnu::target_clones("avx512f", "avx2", "default")]] std::optional<ClipRange>
-finiteMinMax(const float* x, int64_t n, bool symmetric)
+[[gnu::always_inline]] inline std::optional<ClipRange> finiteMinMax(const float* x, int64_t n, bool symmetric)
 {
-    constexpr float kBig = std::numeric_limits<float>::infinity();
-    float lo = kBig, hi = -kBig, amax = 0.0f;
-#pragma omp simd reduction(min : lo) reduction(max : hi, amax)
-    for (int64_t i = 0; i < n; ++i) {
-        const bool finite = isFiniteBits(x[i]);
-        lo = std::min(lo, finite ? x[i] : kBig);
-        hi = std::max(hi, finite ? x[i] : -kBig);
-        amax = std::max(amax, finite ? std::fabs(x[i]) : 0.0f);
-    }
-    if (lo > hi) return std::nullopt;
-    if (symmetric) return ClipRange{-amax, amax};
-    return ClipRange{lo, hi};
+    const detail::FiniteRange r = detail::finiteRange(x, n);
+    if (r.lo > r.hi) return std::nullopt;
+    if (symmetric) return ClipRange{-r.amax, r.amax};
+    return ClipRange{r.lo, r.hi};
+}
+
+/// finiteMinMax over a large span (a tensor-wide fit), in the widest clone.
+[[gnu::target_clones("avx512f", "avx2", "default")]] std::optional<ClipRange>
+finiteMinMaxWide(const float* x, int64_t n, bool symmetric)
+{
+    return finiteMinMax(x, n, symmetric);
 }
 
 /// Everything a quantization run shares.
@@ -192,7 +190,7 @@ core::Status fitTensor(Job& job, core::Progress* progress, uint64_t total)
     std::vector<char> seen(rowThreads(), 0);
     auto st = forChunks(w.rows, rowChunk(w.cols), progress, 0, total, "quantize",
                         [&](int64_t r0, int64_t r1, unsigned t) {
-        const auto found = finiteMinMax(w.row(r0), (r1 - r0) * w.cols, !job.format.asym);
+        const auto found = finiteMinMaxWide(w.row(r0), (r1 - r0) * w.cols, !job.format.asym);
         if (!found) return;
         const ClipRange c = *found;
         part[t] = seen[t] ? ClipRange{std::min(part[t].lo, c.lo), std::max(part[t].hi, c.hi)} : c;
@@ -253,7 +251,8 @@ core::Status fitColumns(Job& job, core::Progress* progress, uint64_t total)
 }
 
 /// Fits the groups of rows [r0, r1) (channel and group granularity).
-void fitRowGroups(Job& job, int64_t r0, int64_t r1, std::vector<float>& scratch)
+[[gnu::target_clones("avx512f", "avx2", "default")]] void fitRowGroups(Job& job, int64_t r0, int64_t r1,
+                                                                       std::vector<float>& scratch)
 {
     const Matrix& w = job.w;
     for (int64_t r = r0; r < r1; ++r) {
@@ -284,35 +283,62 @@ struct Run {
     uint64_t position; ///< of x[0]: row * cols + col
 };
 
+// The element loops read everything through locals: the code stores are bytes, which may
+// alias anything, so values left behind a pointer or a reference are reloaded every
+// iteration and the loop stays scalar.
 template <Rounding R, bool PerElem>
 [[gnu::always_inline]] inline void intRun(const Run& run, const Format& f)
 {
+    const float qmin = f.qmin, qmax = f.qmax;
+    const uint64_t seed = f.seed, position = run.position;
+    const float* x = run.x;
+    const float* scale = run.scale;
+    const float* zp = run.zp;
+    const float s0 = scale[0], z0 = zp[0];
+    float* out = run.out;
+    uint8_t* codes = run.codes;
+    const int64_t n = run.n;
 #pragma omp simd
-    for (int64_t i = 0; i < run.n; ++i) {
-        const float s = run.scale[PerElem ? i : 0];
-        const float z = run.zp[PerElem ? i : 0];
-        const uint8_t code = intCode(intLevel<R>(run.x[i], s, z, f.qmin, f.qmax, f.seed, run.position + uint64_t(i)));
-        run.codes[i] = code;
-        run.out[i] = intDecode(code, f.asym, s, z);
+    for (int64_t i = 0; i < n; ++i) {
+        const float s = PerElem ? scale[i] : s0;
+        const float z = PerElem ? zp[i] : z0;
+        // The level is an integer in the code range: decoding its byte gives it back exactly,
+        // so the value is computed from the level (intDecode's formula, no byte-to-float step).
+        const float level = intLevel<R>(x[i], s, z, qmin, qmax, seed, position + uint64_t(i));
+        codes[i] = intCode(level);
+        out[i] = (level - z) * s;
+    }
+}
+
+/// FP8 elements: the value is the rounded element times the scale, exactly decode(code) (a NaN
+/// as the canonical NaN the code decodes to), without a table lookup so that the loop
+/// vectorises; F is a template argument for constant shifts and limits.
+template <MiniFloat F, bool PerElem>
+[[gnu::always_inline]] inline void fp8Run(const Run& run, Overflow overflow)
+{
+    constexpr float kQNaN = std::numeric_limits<float>::quiet_NaN();
+    const float* x = run.x;
+    const float* scale = run.scale;
+    const float s0 = scale[0];
+    float* out = run.out;
+    uint8_t* codes = run.codes;
+    const int64_t n = run.n;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) {
+        const float s = PerElem ? scale[i] : s0;
+        const float v = roundToMiniFloat(x[i] / s, F, overflow);
+        codes[i] = miniFloatBits(v, F);
+        out[i] = (v != v ? std::copysign(kQNaN, v) : v) * s;
     }
 }
 
 template <bool PerElem>
-[[gnu::always_inline]] inline void fp8Run(const Run& run, const Format& f, const float* table)
+[[gnu::always_inline]] inline void elementRun(const Run& run, const Format& f)
 {
-#pragma omp simd
-    for (int64_t i = 0; i < run.n; ++i) {
-        const float s = run.scale[PerElem ? i : 0];
-        const uint8_t code = fp8Encode(run.x[i], s, f.fp, f.overflow);
-        run.codes[i] = code;
-        run.out[i] = table[code] * s;
+    if (!f.isInt) {
+        if (f.fp.expBits == kE5M2.expBits) return fp8Run<kE5M2, PerElem>(run, f.overflow);
+        return fp8Run<kE4M3, PerElem>(run, f.overflow);
     }
-}
-
-template <bool PerElem>
-[[gnu::always_inline]] inline void elementRun(const Run& run, const Format& f, const float* table)
-{
-    if (!f.isInt) return fp8Run<PerElem>(run, f, table);
     switch (f.rounding) {
     case Rounding::NearestEven: return intRun<Rounding::NearestEven, PerElem>(run, f);
     case Rounding::HalfAway: return intRun<Rounding::HalfAway, PerElem>(run, f);
@@ -324,14 +350,14 @@ template <bool PerElem>
 /// are elementwise IEEE operations, so every width gives the same bits.
 [[gnu::target_clones("avx512f", "avx2", "default")]] void
 quantizeRow(const Job& job, int64_t r, Quantized& q, const std::vector<float>& colScale,
-            const std::vector<float>& colZp, const float* table)
+            const std::vector<float>& colZp)
 {
     const Matrix& w = job.w;
     uint8_t* codes = q.codes.data() + r * w.cols;
     const uint64_t base = uint64_t(r * w.cols);
     if (job.grid.granularity == Granularity::InChannel) {
         elementRun<true>(Run{w.row(r), q.dequant.row(r), codes, w.cols, colScale.data(), colZp.data(), base},
-                         job.format, table);
+                         job.format);
         return;
     }
     const bool tensor = job.grid.granularity == Granularity::Tensor;
@@ -340,7 +366,7 @@ quantizeRow(const Job& job, int64_t r, Quantized& q, const std::vector<float>& c
         const Param& p = job.params[tensor ? 0 : size_t(r * job.grid.perRow + g)];
         elementRun<false>(Run{w.row(r) + c0, q.dequant.row(r) + c0, codes + c0, std::min(job.grid.width, w.cols - c0),
                               &p.scale, &p.zp, base + uint64_t(c0)},
-                          job.format, table);
+                          job.format);
     }
 }
 
@@ -412,7 +438,7 @@ public:
         auto st = forRowBlocks(w.rows, w.cols, progress, fitUnits, total, "quantize", rowsDone,
                                [&](int64_t r0, int64_t r1, unsigned t) {
             if (rowFitted) fitRowGroups(job, r0, r1, scratch[t]);
-            for (int64_t r = r0; r < r1; ++r) quantizeRow(job, r, q, colScale, colZp, m_table.data());
+            for (int64_t r = r0; r < r1; ++r) quantizeRow(job, r, q, colScale, colZp);
         });
         if (!st) return st;
         auto& out = std::get<ScaledParams>(q.params);
