@@ -175,6 +175,21 @@ ElementRange elementRangeOfCell(int64_t i, int64_t j, int64_t rows, int64_t cols
     return {cellEdge(i, rows, gr), cellEdge(i + 1, rows, gr), cellEdge(j, cols, gc), cellEdge(j + 1, cols, gc)};
 }
 
+std::vector<int64_t> drawnCells(int64_t n, int64_t g, int64_t exactLimit)
+{
+    const int64_t cells = clampedGrid(g, n);
+    std::vector<int64_t> out;
+    if (cells == 0) return out;
+    if (cells < n && n <= exactLimit) {
+        out.reserve(static_cast<size_t>(n));
+        for (int64_t e = 0; e < n; ++e) out.push_back(cellOf(e, n, cells));
+    } else {
+        for (int64_t j = 0; j < cells; ++j) out.push_back(j);
+    }
+    if (out.size() == 1) out.push_back(0);
+    return out;
+}
+
 int64_t elementAt(double x, int64_t n)
 {
     if (!std::isfinite(x) || x < 0 || x >= double(n)) return -1;

@@ -117,6 +117,13 @@ CellIndex cellOfElement(int64_t r, int64_t c, int64_t rows, int64_t cols, int64_
 ElementRange elementRangeOfCell(int64_t i, int64_t j, int64_t rows, int64_t cols, int64_t gridRows,
                                 int64_t gridCols);
 
+/// What each drawn column (or row) of the heatmap image shows: the map cell it takes its value
+/// from. A window of n <= exactLimit elements is drawn one image cell per element, each taking
+/// the value of cellOf(e, n, g), so cell boundaries land exactly on the engine's element edges;
+/// a larger one is drawn one image cell per map cell (boundaries then off by under one element).
+/// One cell is drawn twice ({0, 0}): an image needs two cells to span a width.
+std::vector<int64_t> drawnCells(int64_t n, int64_t g, int64_t exactLimit = 1024);
+
 /// The element at plot coordinate x when element e spans [e, e + 1): floor(x), or -1 when x is
 /// outside [0, n) or not finite.
 int64_t elementAt(double x, int64_t n);

@@ -288,6 +288,32 @@ private slots:
         const auto none = viewmath::elementRangeOfCell(3, 0, 7, 10, 3, 4);
         QCOMPARE(none.rowHi - none.rowLo, qint64(0));
     }
+    void drawnCells_data()
+    {
+        QTest::addColumn<qint64>("n");
+        QTest::addColumn<qint64>("grid");
+        QTest::addColumn<qint64>("exactLimit");
+        QTest::addColumn<QList<qint64>>("expected");
+        // 7 elements in 3 cells, small enough to draw per element: the engine's 2, 2, 3 split.
+        QTest::newRow("exact 7 into 3") << qint64(7) << qint64(3) << qint64(1024)
+                                        << QList<qint64>{0, 0, 1, 1, 2, 2, 2};
+        // Over the limit: one image cell per map cell.
+        QTest::newRow("coarse 7 into 3") << qint64(7) << qint64(3) << qint64(6) << QList<qint64>{0, 1, 2};
+        QTest::newRow("one per element") << qint64(4) << qint64(4) << qint64(1024) << QList<qint64>{0, 1, 2, 3};
+        // A single cell is drawn twice so the image has a width.
+        QTest::newRow("single cell") << qint64(5) << qint64(1) << qint64(2) << QList<qint64>{0, 0};
+        QTest::newRow("single element") << qint64(1) << qint64(1) << qint64(1024) << QList<qint64>{0, 0};
+        QTest::newRow("empty") << qint64(0) << qint64(3) << qint64(1024) << QList<qint64>{};
+    }
+    void drawnCells()
+    {
+        QFETCH(qint64, n);
+        QFETCH(qint64, grid);
+        QFETCH(qint64, exactLimit);
+        QFETCH(QList<qint64>, expected);
+        const auto d = viewmath::drawnCells(n, grid, exactLimit);
+        QCOMPARE(QList<qint64>(d.begin(), d.end()), expected);
+    }
     void elementAt()
     {
         QCOMPARE(viewmath::elementAt(2.7, 5), qint64(2));
