@@ -80,6 +80,8 @@ ErrorHeatmap::ErrorHeatmap(QWidget* parent)
     m_viewTimer->setSingleShot(true);
     m_viewTimer->setInterval(kViewSettleMs);
     connect(m_viewTimer, &QTimer::timeout, this, &ErrorHeatmap::checkView);
+    // Group-line thinning follows the axis rect's width, known after layout.
+    connect(m_plot, &QCustomPlot::afterLayout, this, &ErrorHeatmap::updateGroupLines);
     for (QCPAxis* axis : {m_plot->xAxis, m_plot->yAxis})
         connect(axis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] {
             updateGroupLines();

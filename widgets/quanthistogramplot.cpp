@@ -110,8 +110,12 @@ QuantHistogramPlot::QuantHistogramPlot(QWidget* parent) : QWidget(parent), m_plo
     });
     // The bin count and line cap follow the axis rect's width, known after layout.
     connect(m_plot, &QCustomPlot::afterLayout, this, [this] {
-        if (!m_data.weights.empty() && viewmath::binsForWidth(m_plot->axisRect()->width()) != m_bins.weights.bins())
+        if (!m_data.weights.empty() && viewmath::binsForWidth(m_plot->axisRect()->width()) != m_bins.weights.bins()) {
             rebinView();
+        } else {
+            updateLevelLines();
+            updateTexts();
+        }
     });
     applyPalette();
     clear();
@@ -271,6 +275,7 @@ QString QuantHistogramPlot::hoverText(double pixelX) const
 {
     const viewmath::AxisMap map = xMap();
     const double x = map.toValue(pixelX);
+    if (!(x >= map.valueLo && x <= map.valueHi)) return {}; // off the axis rect
     const int level = viewmath::nearestLevel(m_sortedLevels, x, kHoverLevelPixels * map.valuePerPixel());
     if (level >= 0)
         return QString("level %1 of %2: %3").arg(level + 1).arg(m_sortedLevels.size()).arg(num(m_sortedLevels[size_t(level)]));
