@@ -32,6 +32,14 @@ QCPItemStraightLine* verticalLine(QCustomPlot* plot, const QString& layer)
     return line;
 }
 
+/// Adds or removes a legend entry only on a change, keeping the entries' order and styling.
+void showInLegend(QCustomPlot* plot, QCPGraph* key, bool show)
+{
+    const bool listed = plot->legend->hasItemWithPlottable(key);
+    if (show && !listed) key->addToLegend();
+    else if (!show && listed) key->removeFromLegend();
+}
+
 void setLineX(QCPItemStraightLine* line, double x)
 {
     line->point1->setCoords(x, 0);
@@ -52,14 +60,16 @@ QCPItemRect* band(QCustomPlot* plot)
     r->topLeft->setCoords(0, 0);
     r->bottomRight->setCoords(0, 1);
     r->setPen(Qt::NoPen);
-    r->setBrush(QColor(kClipColor.red(), kClipColor.green(), kClipColor.blue(), 28));
+    r->setBrush(QColor(kClipColor.red(), kClipColor.green(), kClipColor.blue(), 36));
     return r;
 }
 
-void setBandX(QCPItemPosition* p, double x, bool axisEdge)
+/// setTypeX converts the coordinates to keep the pixel position, which is garbage before the
+/// first layout, so both coordinates are set afresh (y: 0 = top, 1 = bottom of the axis rect).
+void setBandX(QCPItemPosition* p, double x, bool axisEdge, double yRatio)
 {
     p->setTypeX(axisEdge ? QCPItemPosition::ptAxisRectRatio : QCPItemPosition::ptPlotCoords);
-    p->setCoords(x, p->coords().y());
+    p->setCoords(x, yRatio);
 }
 
 } // namespace
@@ -227,17 +237,16 @@ void QuantHistogramPlot::updateClipItems()
         m_clipLines[i]->setVisible(on);
         m_clipBands[i]->setVisible(on);
     }
-    m_clipKey->removeFromLegend();
+    showInLegend(m_plot, m_clipKey, on);
     if (!on) return;
-    m_clipKey->addToLegend();
     setLineX(m_clipLines[0], m_data.clipLo);
     setLineX(m_clipLines[1], m_data.clipHi);
     // Left band: axis rect's left edge to clipLo; right band: clipHi to the right edge. A band
     // whose clip end is off screen is clipped away with the axis rect.
-    setBandX(m_clipBands[0]->topLeft, 0, true);
-    setBandX(m_clipBands[0]->bottomRight, m_data.clipLo, false);
-    setBandX(m_clipBands[1]->topLeft, m_data.clipHi, false);
-    setBandX(m_clipBands[1]->bottomRight, 1, true);
+    setBandX(m_clipBands[0]->topLeft, 0, true, 0);
+    setBandX(m_clipBands[0]->bottomRight, m_data.clipLo, false, 1);
+    setBandX(m_clipBands[1]->topLeft, m_data.clipHi, false, 0);
+    setBandX(m_clipBands[1]->bottomRight, 1, true, 1);
 }
 
 void QuantHistogramPlot::updateTexts()
@@ -254,8 +263,7 @@ void QuantHistogramPlot::updateTexts()
     QString levels = QString("levels: %1").arg(m_sortedLevels.size());
     if (m_lines.thinned()) levels += QString(", 1 in %1 drawn").arg(m_lines.stride);
     m_levelsKey->setName(levels);
-    if (m_sortedLevels.empty()) m_levelsKey->removeFromLegend();
-    else m_levelsKey->addToLegend();
+    showInLegend(m_plot, m_levelsKey, !m_sortedLevels.empty());
     m_clipKey->setName(QString("clip [%1, %2]: %3 clipped").arg(num(m_data.clipLo), num(m_data.clipHi)).arg(m_clipped));
 }
 

@@ -105,6 +105,17 @@ private slots:
         QCOMPARE(plot.clippedCount(), quint64(2));
         QVERIFY2(plot.titleText().contains("2 of 9 weights clipped"), qPrintable(plot.titleText()));
         QVERIFY(plot.titleText().startsWith("row 3"));
+        QCOMPARE(plot.plot()->legend->itemCount(), 4); // weights, dequantized, levels, clip
+        QCOMPARE(plot.plot()->graph(3)->name(), QString("clip [-1, 1]: 2 clipped"));
+        QCOMPARE(plot.plot()->graph(2)->name(), QString("levels: 5"));
+        // Outside the clip range the plot is shaded red; inside, where no bar is, it is not.
+        plot.plot()->replot();
+        const QImage shot = plot.plot()->toPixmap().toImage();
+        const int y = int(plot.plot()->yAxis->coordToPixel(0.5));
+        const QColor outside = shot.pixelColor(int(plot.pixelOf(-1.45)), y);
+        const QColor inside = shot.pixelColor(int(plot.pixelOf(0.2)), y);
+        QVERIFY2(outside.red() > outside.green() + 10, qPrintable(outside.name()));
+        QCOMPARE(inside.red(), inside.green());
         // Zoom to [-0.2, 0.7]: only the levels 0 and 0.5 remain.
         plot.setViewRange(-0.2, 0.7);
         QCOMPARE(plot.levelLines().values, (std::vector<double>{0, 0.5}));
