@@ -47,6 +47,20 @@ core::Result<quant::Quantized> Backend::quantize(const quant::Matrix&, const qua
     return notSupported("quantize " + scheme.spec());
 }
 
+core::Result<quant::Measured> Backend::quantizeAndMeasure(const quant::Matrix& w, const quant::Scheme& scheme,
+                                                         const quant::RangeOptions& range,
+                                                         const quant::MeasureOptions& measure, core::Progress* progress,
+                                                         quant::Measured* reuse) const
+{
+    auto q = quantize(w, scheme, range, progress, reuse ? &reuse->q : nullptr);
+    if (!q) return q.error();
+    quant::Measured m;
+    m.metrics = quant::compareValues(w.values(), q->dequant.values());
+    m.errorMap = quant::errorMap(w, q->dequant, measure.gridRows, measure.gridCols, measure.kind, measure.pooling);
+    m.q = std::move(*q);
+    return m;
+}
+
 core::Result<core::TensorStats> Backend::statistics(const core::TensorInfo&,
                                                     const core::StatsOptions&,
                                                     core::Progress*) const

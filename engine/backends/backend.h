@@ -9,6 +9,7 @@
 
 #include "core/gemm.h"
 #include "core/stats.h"
+#include "quant/analysis.h"
 #include "quant/metrics.h"
 #include "quant/quantize.h"
 
@@ -68,6 +69,16 @@ public:
                                                     const quant::RangeOptions& range = {},
                                                     core::Progress* progress = nullptr,
                                                     quant::Quantized* reuse = nullptr) const;
+
+    /// The workbench's recompute: quantize(...) and the metrics and pooled error map of the
+    /// result (quant/analysis.h). The default runs this backend's quantize and then the
+    /// metrics on the CPU (quant::compareValues, quant::errorMap: the one definition of each);
+    /// a backend with a fused pass overrides it with the same figures.
+    virtual core::Result<quant::Measured> quantizeAndMeasure(const quant::Matrix& w, const quant::Scheme& scheme,
+                                                             const quant::RangeOptions& range = {},
+                                                             const quant::MeasureOptions& measure = {},
+                                                             core::Progress* progress = nullptr,
+                                                             quant::Measured* reuse = nullptr) const;
 
     /// core::computeStats of one tensor.
     virtual core::Result<core::TensorStats> statistics(const core::TensorInfo& tensor,

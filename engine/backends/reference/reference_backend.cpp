@@ -90,6 +90,14 @@ core::Result<core::TensorStats> ReferenceBackend::statistics(const core::TensorI
     return core::computeStats(tensor, options, progress);
 }
 
+core::Result<quant::Measured> ReferenceBackend::quantizeAndMeasure(const quant::Matrix& w, const quant::Scheme& scheme,
+                                                                  const quant::RangeOptions& range,
+                                                                  const quant::MeasureOptions& measure,
+                                                                  core::Progress* progress, quant::Measured* reuse) const
+{
+    return quant::quantizeAndMeasure(w, scheme, range, measure, progress, reuse);
+}
+
 core::Result<ErrorReport> ReferenceBackend::errorMetrics(const quant::Matrix& reference,
                                                          const quant::Matrix& quantized,
                                                          const ErrorMapOptions& options) const

@@ -16,6 +16,12 @@ public:
                                             const quant::RangeOptions& range = {},
                                             core::Progress* progress = nullptr,
                                             quant::Quantized* reuse = nullptr) const override;
+    /// quant::quantizeAndMeasure: the fused pass.
+    core::Result<quant::Measured> quantizeAndMeasure(const quant::Matrix& w, const quant::Scheme& scheme,
+                                                     const quant::RangeOptions& range = {},
+                                                     const quant::MeasureOptions& measure = {},
+                                                     core::Progress* progress = nullptr,
+                                                     quant::Measured* reuse = nullptr) const override;
     core::Result<core::TensorStats> statistics(const core::TensorInfo& tensor,
                                                const core::StatsOptions& options = {},
                                                core::Progress* progress = nullptr) const override;

@@ -1,0 +1,244 @@
+#include "workbench.h"
+
+#include "pipeline/calibration_files.h"
+#include "quant/calibration.h"
+#include "quant/matrix.h"
+#include "quant/plan.h"
+
+#include <chrono>
+
+namespace qs::app {
+
+namespace {
+
+core::Result<std::optional<quant::Calibration>> calibrationFor(const QuantSettings& s, const core::TensorInfo& t,
+                                                               int64_t inFeatures)
+{
+    const std::string file = s.calibrationFile.toStdString();
+    if (s.calibration == "synthetic")
+        return std::optional<quant::Calibration>(quant::syntheticCalibration(s.syntheticRows, inFeatures, 1));
+    if (s.calibration == "npy" || s.calibration == "imatrix") {
+        if (file.empty())
+            return core::makeError(core::ErrorCode::InvalidArgument, "choose a calibration file for " + s.calibration.toStdString());
+        auto c = s.calibration == "npy" ? pipeline::loadCalibrationNpy(file, inFeatures)
+                                        : quant::loadImatrix(file, t.name, inFeatures);
+        if (!c) return c.error();
+        return std::optional<quant::Calibration>(std::move(*c));
+    }
+    return std::optional<quant::Calibration>();
+}
+
+quant::MethodOptions methodOptions(const QuantSettings& s, const quant::RangeOptions& range, const backends::Backend& b)
+{
+    quant::MethodOptions o;
+    o.range = range;
+    o.outlierThreshold = s.outlierThreshold;
+    o.smoothAlpha = s.smoothAlpha;
+    o.gptqDamp = s.gptqDamp;
+    o.gptqBlock = s.gptqBlock;
+    o.gptqActOrder = s.gptqActOrder;
+    o.spqrPercent = s.spqrPercent;
+    o.awqGrid = s.awqGrid;
+    o.gemm = &b.gemm();
+    o.rtn = [&b](const quant::Matrix& w, const quant::Scheme& sc, const quant::RangeOptions& r, core::Progress* p) {
+        return b.quantize(w, sc, r, p);
+    };
+    return o;
+}
+
+} // namespace
+
+core::Result<std::shared_ptr<LayerResult>> computeLayer(const quant::Matrix& w, const core::TensorInfo& tensor,
+                                                        const QuantSettings& settings, const backends::Backend& backend,
+                                                        const quant::MeasureOptions& measure, core::Progress* progress)
+{
+    const auto t0 = std::chrono::steady_clock::now();
+    auto result = std::make_shared<LayerResult>();
+    result->settings = settings;
+    result->spec = specOf(settings);
+    auto scheme = quant::parseScheme(result->spec.toStdString());
+    if (!scheme) return scheme.error();
+    auto method = quant::parseMethod(settings.method.toStdString());
+    if (!method) return method.error();
+    auto range = quant::parseClip(clipOf(settings).toStdString());
+    if (!range) return range.error();
+    auto calib = calibrationFor(settings, tensor, w.cols);
+    if (!calib) return calib.error();
+    const quant::Calibration* cal = *calib ? &**calib : nullptr;
+    if (*method == quant::Method::Rtn) {
+        auto m = backend.quantizeAndMeasure(w, *scheme, *range, measure, progress);
+        if (!m) return m.error();
+        result->measured = std::move(*m);
+        result->bytes = result->measured.q.bytes;
+        result->bitsPerWeight = result->measured.q.bitsPerWeight;
+        result->note = "RTN";
+    } else {
+        auto r = quant::quantizeWithMethod(w, *scheme, *method, methodOptions(settings, *range, backend), cal, progress);
+        if (!r) return r.error();
+        result->measured.metrics = quant::compareValues(w.values(), r->dequant().values());
+        result->measured.errorMap = quant::errorMap(w, r->dequant(), measure.gridRows, measure.gridCols, measure.kind,
+                                                    measure.pooling);
+        result->bytes = r->bytes;
+        result->bitsPerWeight = r->bitsPerWeight;
+        result->note = QString::fromStdString(r->note);
+        result->measured.q = std::move(r->quantized);
+        r->quantized = {};
+        result->method = std::move(*r);
+    }
+    if (cal && cal->hasActivations()) {
+        auto e = quant::outputError(cal->x, w, result->dequant(), backend.gemm());
+        if (!e) return e.error();
+        result->outputError = *e;
+    }
+    result->milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+}
+
+const quant::Matrix& LayerResult::dequant() const
+{
+    return method && method->effective ? *method->effective : measured.q.dequant;
+}
+
+Workbench::Workbench(QObject* parent) : QObject(parent)
+{
+    m_pool.setMaxThreadCount(3); // a load and one job per slot; each job runs its passes on the engine's pool
+    m_measure.gridRows = 256;
+    m_measure.gridCols = 256;
+}
+
+Workbench::~Workbench()
+{
+    for (auto& s : m_slots)
+        if (s.progress) s.progress->cancelRequested = true;
+    m_pool.waitForDone();
+}
+
+bool Workbench::busy() const { return m_loading || m_slots[0].running || m_slots[1].running; }
+
+void Workbench::waitForIdle() { m_pool.waitForDone(); }
+
+const backends::Backend* Workbench::backendFor(const QString& name, QString* error)
+{
+    auto it = m_backends.find(name);
+    if (it != m_backends.end()) return it->second.get();
+    auto b = backends::createBackend(name.toStdString());
+    if (!b) {
+        *error = QString::fromStdString(b.error().message);
+        return nullptr;
+    }
+    return m_backends.emplace(name, std::move(*b)).first->second.get();
+}
+
+void Workbench::setLayer(std::shared_ptr<const core::Model> model, int tensorIndex)
+{
+    m_model = std::move(model);
+    m_tensor = tensorIndex;
+    m_weights.reset();
+    const uint64_t layerGeneration = ++m_layerGeneration;
+    for (auto& s : m_slots) {
+        if (s.progress) s.progress->cancelRequested = true;
+        s.shown.reset();
+        s.shownGeneration = s.requested;
+    }
+    if (!m_model || tensorIndex < 0 || size_t(tensorIndex) >= m_model->tensors.size()) return;
+    m_loading = true;
+    auto held = m_model; // keeps the mapping alive while the job reads it
+    m_pool.start([this, held, tensorIndex, layerGeneration] {
+        auto w = quant::loadWeightMatrix(held->tensors[size_t(tensorIndex)]);
+        QMetaObject::invokeMethod(this, [this, layerGeneration, tensorIndex, r = std::move(w)]() mutable {
+            if (layerGeneration != m_layerGeneration) return; // another layer was chosen since
+            m_loading = false;
+            if (!r) {
+                emit failed(Slot::A, QString::fromStdString(r.error().message));
+                return;
+            }
+            m_weights = std::make_shared<const quant::Matrix>(std::move(*r));
+            emit layerLoaded(tensorIndex);
+            for (int s = 0; s < 2; ++s) {
+                auto& state = m_slots[s];
+                if (state.pending && !state.running) {
+                    Request req = *state.pending;
+                    state.pending.reset();
+                    start(Slot(s), req);
+                }
+            }
+        }, Qt::QueuedConnection);
+    });
+}
+
+void Workbench::request(Slot slot, const QuantSettings& settings)
+{
+    auto& s = m_slots[int(slot)];
+    Request req{settings, ++s.requested};
+    if (s.running || !m_weights) {
+        s.pending = req; // replaces an older queued request
+        // A slow method would keep the user waiting for a result nobody wants any more.
+        if (s.running && s.runningSettings.method != "rtn" && s.progress) s.progress->cancelRequested = true;
+        return;
+    }
+    start(slot, req);
+}
+
+void Workbench::clear(Slot slot)
+{
+    auto& s = m_slots[int(slot)];
+    s.pending.reset();
+    if (s.progress) s.progress->cancelRequested = true;
+    s.shown.reset();
+    s.shownGeneration = s.requested;
+}
+
+void Workbench::start(Slot slot, Request req)
+{
+    auto& s = m_slots[int(slot)];
+    QString error;
+    const backends::Backend* backend = backendFor(req.settings.backend, &error);
+    if (!backend) {
+        emit failed(slot, error);
+        return;
+    }
+    s.running = true;
+    s.runningSettings = req.settings;
+    s.progress = std::make_shared<core::Progress>();
+    auto progress = s.progress;
+    progress->report = [this, slot](uint64_t done, uint64_t total) {
+        const int permille = total ? int(done * 1000 / total) : 1000;
+        QMetaObject::invokeMethod(this, [this, slot, permille] { emit this->progress(slot, permille); }, Qt::QueuedConnection);
+    };
+    auto weights = m_weights;
+    auto model = m_model;
+    const int tensor = m_tensor;
+    const uint64_t layerGeneration = m_layerGeneration;
+    const auto measure = m_measure;
+    m_pool.start([=, this] {
+        auto r = computeLayer(*weights, model->tensors[size_t(tensor)], req.settings, *backend, measure, progress.get());
+        QMetaObject::invokeMethod(this, [this, slot, layerGeneration, gen = req.generation, r = std::move(r)]() mutable {
+            finished(slot, layerGeneration, gen, std::move(r));
+        }, Qt::QueuedConnection);
+    });
+}
+
+void Workbench::finished(Slot slot, uint64_t layerGeneration, uint64_t generation,
+                         core::Result<std::shared_ptr<LayerResult>> result)
+{
+    auto& s = m_slots[int(slot)];
+    s.running = false;
+    s.progress.reset();
+    const bool current = layerGeneration == m_layerGeneration;
+    if (current && generation > s.shownGeneration) {
+        if (result) {
+            s.shownGeneration = generation;
+            s.shown = std::move(*result);
+            emit resultReady(slot);
+        } else if (result.error().code != core::ErrorCode::Cancelled && generation == s.requested) {
+            emit failed(slot, QString::fromStdString(result.error().message));
+        }
+    }
+    if (s.pending && m_weights) {
+        Request next = *s.pending;
+        s.pending.reset();
+        start(slot, next);
+    }
+}
+
+} // namespace qs::app

@@ -1,0 +1,111 @@
+#pragma once
+/// The live workbench of one layer: the selected tensor's weights, and schemes A and B
+/// recomputed off the GUI thread as the user changes them. Each slot runs at most one job; a
+/// newer request replaces a queued one (so dragging a slider never queues work) and a result
+/// older than the one shown is dropped. A slow method (GPTQ, AWQ, ...) still running when a
+/// new request comes is cancelled; round-to-nearest results are shown as they arrive.
+#include "quantsettings.h"
+
+#include "backends/backend.h"
+#include "core/tensor.h"
+#include "quant/analysis.h"
+#include "quant/methods.h"
+
+#include <QObject>
+#include <QThreadPool>
+
+#include <map>
+#include <memory>
+#include <optional>
+
+namespace qs::app {
+
+enum class Slot : int { A = 0, B = 1 };
+
+/// One recompute's outcome, as the panels draw it.
+struct LayerResult {
+    QuantSettings settings;
+    QString spec;                      ///< the scheme string
+    quant::Measured measured;          ///< codes, params, dequant (the layer's effective weights), metrics, error map
+    std::optional<quant::MethodResult> method; ///< the method's own result (outliers, smoothing) when not RTN
+    uint64_t bytes = 0;                ///< what a file stores for the tensor
+    double bitsPerWeight = 0;
+    std::optional<double> outputError; ///< with activations
+    QString note;                      ///< what the method did, the calibration source
+    double milliseconds = 0;           ///< request to result, measured on the job's thread
+
+    /// The weights the layer computes with: the method's effective weights (outliers put
+    /// back, smoothing undone) or the decoded codes.
+    const quant::Matrix& dequant() const;
+};
+
+class Workbench : public QObject {
+    Q_OBJECT
+public:
+    explicit Workbench(QObject* parent = nullptr);
+    ~Workbench() override;
+
+    /// Loads the weights of `tensor` (a job); results of the previous layer are dropped.
+    void setLayer(std::shared_ptr<const core::Model> model, int tensorIndex);
+    int layer() const { return m_tensor; }
+    /// The loaded weights, [out, in] (null until loaded).
+    const quant::Matrix* weights() const { return m_weights.get(); }
+
+    /// Recomputes `slot` under `settings` once the layer is loaded.
+    void request(Slot slot, const QuantSettings& settings);
+    /// Forgets B (its result and any pending request).
+    void clear(Slot slot);
+    /// The result shown for `slot`, or null.
+    std::shared_ptr<const LayerResult> result(Slot slot) const { return m_slots[int(slot)].shown; }
+    /// The error-map grid requested from every recompute.
+    void setMeasureOptions(const quant::MeasureOptions& options) { m_measure = options; }
+    const quant::MeasureOptions& measureOptions() const { return m_measure; }
+    /// True while a load or a recompute runs.
+    bool busy() const;
+    /// Waits for every job (tests, shutdown).
+    void waitForIdle();
+
+signals:
+    void layerLoaded(int tensorIndex);
+    void resultReady(qs::app::Slot slot);
+    void failed(qs::app::Slot slot, const QString& message);
+    void progress(qs::app::Slot slot, int permille);
+
+private:
+    struct Request {
+        QuantSettings settings;
+        uint64_t generation = 0;
+    };
+    struct SlotState {
+        bool running = false;
+        std::shared_ptr<core::Progress> progress; ///< of the running job
+        QuantSettings runningSettings;
+        std::optional<Request> pending;
+        uint64_t requested = 0; ///< generation of the newest request
+        uint64_t shownGeneration = 0;
+        std::shared_ptr<const LayerResult> shown;
+    };
+
+    void start(Slot slot, Request request);
+    void finished(Slot slot, uint64_t layerGeneration, uint64_t generation,
+                  core::Result<std::shared_ptr<LayerResult>> result);
+    const backends::Backend* backendFor(const QString& name, QString* error);
+
+    QThreadPool m_pool;
+    std::shared_ptr<const core::Model> m_model;
+    int m_tensor = -1;
+    uint64_t m_layerGeneration = 0;
+    bool m_loading = false;
+    std::shared_ptr<const quant::Matrix> m_weights;
+    SlotState m_slots[2];
+    quant::MeasureOptions m_measure;
+    std::map<QString, std::unique_ptr<backends::Backend>> m_backends;
+};
+
+/// The work of one request, on the calling thread: calibration, the method on the backend,
+/// metrics and the pooled error map. Used by the workbench's jobs and by tests.
+core::Result<std::shared_ptr<LayerResult>> computeLayer(const quant::Matrix& w, const core::TensorInfo& tensor,
+                                                        const QuantSettings& settings, const backends::Backend& backend,
+                                                        const quant::MeasureOptions& measure, core::Progress* progress);
+
+} // namespace qs::app
