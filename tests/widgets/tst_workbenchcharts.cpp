@@ -413,6 +413,42 @@ private slots:
         QVERIFY(table.isColumnHidden(MetricsModel::DiffColumn));
     }
 
+    void chartsFollowThePalette()
+    {
+        QPalette dark;
+        dark.setColor(QPalette::Window, QColor(35, 35, 38));
+        dark.setColor(QPalette::Base, QColor(25, 25, 28));
+        dark.setColor(QPalette::WindowText, QColor(225, 225, 225));
+        dark.setColor(QPalette::Text, QColor(225, 225, 225));
+        ChannelPlot channels;
+        channels.setChannels({1, 1, 7, 1}, "output");
+        TradeoffChart chart;
+        chart.setPoints(schemes());
+        for (QWidget* w : {static_cast<QWidget*>(&channels), static_cast<QWidget*>(&chart)}) w->setPalette(dark);
+        for (QCustomPlot* plot : {channels.plot(), chart.plot()}) {
+            QCOMPARE(plot->xAxis->tickLabelColor(), QColor(225, 225, 225));
+            QCOMPARE(plot->yAxis->labelColor(), QColor(225, 225, 225));
+        }
+        // The flagged bars take the dark palette's warning colour, lighter than the light one.
+        const auto* flagged = static_cast<QCPBars*>(channels.plot()->plottable(1));
+        QCOMPARE(flagged->brush().color(), QColor(255, 120, 70));
+        chart.setSelection(0, 4);
+        showAndLayOut(chart, chart.plot());
+        saveGrab(chart, "tradeoffchart_dark");
+    }
+    void doubleClickResets()
+    {
+        TradeoffChart chart;
+        chart.setPoints(schemes());
+        showAndLayOut(chart, chart.plot());
+        const QCPRange x = chart.plot()->xAxis->range(), y = chart.plot()->yAxis->range();
+        chart.plot()->xAxis->setRange(3, 5);
+        chart.plot()->yAxis->setRange(20, 30);
+        QTest::mouseDClick(chart.plot(), Qt::LeftButton, {}, chart.plot()->axisRect()->rect().center());
+        QCOMPARE(chart.plot()->xAxis->range(), x);
+        QCOMPARE(chart.plot()->yAxis->range(), y);
+    }
+
     void grabChannelPlot()
     {
         // A realistic outlier picture for the visual check: 64 channels, three outliers, marks.
