@@ -114,7 +114,7 @@ bool ChannelPlot::setFactorThreshold(double k)
     m_mode = Threshold::Factor;
     m_factor = k;
     recompute();
-    redraw();
+    redraw(false); // a new threshold keeps the zoom
     return true;
 }
 
@@ -124,7 +124,7 @@ bool ChannelPlot::setTopKThreshold(int k)
     m_mode = Threshold::TopK;
     m_topK = k;
     recompute();
-    redraw();
+    redraw(false); // a new threshold keeps the zoom
     return true;
 }
 
@@ -152,7 +152,7 @@ int ChannelPlot::positionOf(int channel) const
     return channel >= 0 && size_t(channel) < m_position.size() ? m_position[size_t(channel)] : -1;
 }
 
-void ChannelPlot::redraw()
+void ChannelPlot::redraw(bool resetX)
 {
     const auto& a = m_data.absmax;
     double top = 0;
@@ -185,7 +185,12 @@ void ChannelPlot::redraw()
     if (m_sort == Order::Descending)
         x += a.size() <= size_t(textTickerLimit) ? " (sorted by absmax)" : " rank (sorted by absmax, descending)";
     m_plot->xAxis->setLabel(x);
-    resetView();
+    if (resetX) {
+        resetView();
+    } else {
+        m_plot->yAxis->setRange(0, m_yTop);
+        m_plot->replot(QCustomPlot::rpQueuedReplot);
+    }
 }
 
 void ChannelPlot::drawMarks(double top)

@@ -87,7 +87,7 @@ protected:
 
 private:
     void recompute();
-    void redraw();
+    void redraw(bool resetX = true);
     void drawMarks(double top);
     void applyTheme();
     QString titleText() const;

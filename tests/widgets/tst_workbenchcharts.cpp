@@ -145,6 +145,8 @@ private slots:
         QTest::mouseRelease(plot.plot(), Qt::LeftButton, {}, QPoint(x + 40, rect.center().y()));
         QCOMPARE(clicked.count(), 2);
         plot.plot()->xAxis->setRange(1, 3);
+        QVERIFY(plot.setTopKThreshold(1)); // a new threshold keeps the zoom
+        QCOMPARE(plot.plot()->xAxis->range().lower, 1.0);
         plot.resetView();
         QCOMPARE(plot.plot()->xAxis->range().lower, -0.5);
         QCOMPARE(plot.plot()->xAxis->range().upper, 5.5);
