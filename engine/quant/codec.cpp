@@ -4,6 +4,8 @@
 #include "core/checked.h"
 #include "core/largebuffer.h"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace qs::quant {
@@ -58,6 +60,26 @@ core::Status Codec::checkShape(int64_t rows, int64_t cols) const
         return core::makeError(core::ErrorCode::InvalidArgument,
                                "quantize '" + m_scheme.spec() + "': negative shape");
     return core::Status::success();
+}
+
+std::vector<float> Codec::groupLevels(const Quantized& q, int64_t group) const
+{
+    // The distinct decoded values of the group's weights.
+    std::vector<float> values;
+    const GroupGrid& g = q.grid;
+    if (group < 0 || group >= g.count() || q.rows() == 0 || q.cols() == 0) return values;
+    std::vector<float> row(size_t(q.cols()));
+    for (int64_t r = 0; r < q.rows(); ++r) {
+        bool any = false;
+        for (int64_t c = 0; c < q.cols(); ++c) any = any || g.groupOf(r, c) == group;
+        if (!any) continue;
+        decodeRows(q, r, r + 1, row.data());
+        for (int64_t c = 0; c < q.cols(); ++c)
+            if (g.groupOf(r, c) == group && std::isfinite(row[size_t(c)])) values.push_back(row[size_t(c)]);
+    }
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    return values;
 }
 
 Quantized startResult(const Codec& c, int64_t rows, int64_t cols, Quantized* reuse)

@@ -156,6 +156,12 @@ public:
     /// The stored parts with their bytes (layout() with data).
     virtual core::Result<std::vector<StoredPart>> store(const Quantized& q) const = 0;
 
+    /// The values group `group` of q can represent, ascending: its quantization grid (int:
+    /// scale x (code - zp) over the code range; FP8/MX/NVFP4/NF4: every element value x the
+    /// group's scale). GGUF blocks keep sub-block scales inside the block, so for them this
+    /// is the distinct values the block's codes decode to (the levels in use).
+    virtual std::vector<float> groupLevels(const Quantized& q, int64_t group) const;
+
     /// Element-wise coding with per-group parameters (GPTQ), or null for formats whose
     /// parameters cannot be fitted one group at a time (GGUF blocks, NF4 double quant).
     virtual const class ElementCoder* elements() const { return nullptr; }

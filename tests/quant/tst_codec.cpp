@@ -8,6 +8,7 @@
 
 #include <QTest>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <random>
@@ -92,6 +93,43 @@ private slots:
             QCOMPARE(uint64_t((*parts)[k].data.size()), layout[k].byteSize());
         }
         QCOMPARE(q->bytes, totalBytes(layout));
+        // Every decoded weight is one of its group's levels (the grid the histogram draws).
+        for (int64_t r = 0; r < w.rows; r += 4) {
+            const int64_t g = q->grid.groupOf(r, 0);
+            const auto levels = (*codec)->groupLevels(*q, g);
+            QVERIFY(!levels.empty());
+            QVERIFY(std::is_sorted(levels.begin(), levels.end()));
+            for (int64_t c = 0; c < w.cols; ++c) {
+                if (q->grid.groupOf(r, c) != g) continue;
+                const float v = q->dequant.data[size_t(r * w.cols + c)];
+                if (!std::isfinite(v)) continue;
+                QVERIFY2(std::binary_search(levels.begin(), levels.end(), v),
+                         qPrintable(QString("row %1 col %2: %3 is not a level").arg(r).arg(c).arg(double(v))));
+            }
+        }
+    }
+
+    void levelsByHand()
+    {
+        // int4 symmetric per channel: absmax 7 -> scale 1, levels -7..7 (15 values).
+        auto q = quantizeRtn(matrixOf(1, 3, {7.f, -2.f, 0.5f}), *parseScheme("int4"));
+        QVERIFY(q);
+        auto codec = makeCodec(*parseScheme("int4"));
+        std::vector<float> want;
+        for (int k = -7; k <= 7; ++k) want.push_back(float(k));
+        QCOMPARE((*codec)->groupLevels(*q, 0), want);
+        // int2 asymmetric [0, 3]: scale 1, zero point 0, levels 0..3.
+        auto a = quantizeRtn(matrixOf(1, 2, {0.f, 3.f}), *parseScheme("int2:asym"));
+        QVERIFY(a);
+        QCOMPARE((*makeCodec(*parseScheme("int2:asym")))->groupLevels(*a, 0), (std::vector<float>{0.f, 1.f, 2.f, 3.f}));
+        // NF4 block absmax 2: the 16 published levels times 2.
+        auto n = quantizeRtn(matrixOf(1, 2, {2.f, -1.f}), *parseScheme("nf4"));
+        QVERIFY(n);
+        const auto levels = (*makeCodec(*parseScheme("nf4")))->groupLevels(*n, 0);
+        QCOMPARE(levels.size(), size_t(16));
+        QCOMPARE(levels.front(), -2.f);
+        QCOMPARE(levels.back(), 2.f);
+        QCOMPARE(levels[7], 0.f);
     }
 
     void elementCoderOnlyWhereGroupsFitOneAtATime()

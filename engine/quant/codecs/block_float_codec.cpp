@@ -126,6 +126,18 @@ public:
         }
     }
 
+    std::vector<float> groupLevels(const Quantized& q, int64_t group) const override
+    {
+        std::vector<float> out;
+        if (group < 0 || group >= q.grid.count()) return out;
+        const float scale = blockScale(std::get<BlockScaleParams>(q.params), size_t(group));
+        for (unsigned c = 0; c < (1u << (1 + m_elem.expBits + m_elem.mantBits)); ++c)
+            if (std::isfinite(m_table[c])) out.push_back(scale > 0.0f ? m_table[c] * scale : 0.0f);
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
+
     core::Result<std::vector<StoredPart>> store(const Quantized& q) const override
     {
         const auto& p = std::get<BlockScaleParams>(q.params);

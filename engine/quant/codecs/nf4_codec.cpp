@@ -202,6 +202,17 @@ public:
         return parts;
     }
 
+    std::vector<float> groupLevels(const Quantized& q, int64_t group) const override
+    {
+        std::vector<float> out;
+        if (group < 0 || group >= q.grid.count()) return out;
+        const float a = std::get<Nf4Params>(q.params).absmax[size_t(group)];
+        for (uint8_t c = 0; c < 16; ++c) out.push_back(nf4Value(c, a, m_levels));
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
+
     /// Double quantization ties every absmax to the whole tensor: not element-wise.
     const ElementCoder* elements() const override { return m_scheme.doubleQuant ? nullptr : this; }
 

@@ -481,6 +481,22 @@ public:
         return parts;
     }
 
+    std::vector<float> groupLevels(const Quantized& q, int64_t group) const override
+    {
+        std::vector<float> out;
+        if (group < 0 || group >= q.grid.count()) return out;
+        const GroupCoding g = coding(q, group);
+        if (m_format.isInt) {
+            for (int c = int(m_format.qmin); c <= int(m_format.qmax); ++c) out.push_back((float(c) - g.zero) * g.scale);
+        } else {
+            for (float v : m_table)
+                if (std::isfinite(v)) out.push_back(v * g.scale);
+        }
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
+
     const ElementCoder* elements() const override
     {
         // Input-channel scales span every row: GPTQ's column-by-column updates would change
