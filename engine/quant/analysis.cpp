@@ -6,6 +6,8 @@
 // wrote it; otherwise a chunk waits at most for its neighbouring block.
 #include "analysis.h"
 
+#include "core/checked.h"
+
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -92,12 +94,16 @@ core::Result<Measured> quantizeAndMeasure(const Matrix& w, const Scheme& scheme,
                                    " x " + std::to_string(measure.gridCols));
     Measured out;
     if (reuse) out.errorMap.data = std::move(reuse->errorMap.data);
-    std::tie(out.errorMap.rows, out.errorMap.cols) = errorMapGrid(w.rows, w.cols, measure.gridRows, measure.gridCols);
-    out.errorMap.data.resize(size_t(out.errorMap.rows * out.errorMap.cols));
 
-    const bool empty = w.rows <= 0 || w.cols <= 0;
-    RowSpans chunks = empty ? RowSpans({}, {}) : chunkSpans(w.rows, w.cols);
-    RowSpans cells = empty ? RowSpans({}, {}) : cellRowSpans(w.rows, out.errorMap.rows);
+    // Spans only for a non-empty matrix that holds its rows x cols values; quantizeRtn
+    // reports any other shape as an error.
+    const auto values = core::checkedMul(uint64_t(std::max<int64_t>(w.rows, 0)), uint64_t(std::max<int64_t>(w.cols, 0)));
+    const bool measurable = w.rows > 0 && w.cols > 0 && values && *values == w.data.size();
+    if (measurable)
+        std::tie(out.errorMap.rows, out.errorMap.cols) = errorMapGrid(w.rows, w.cols, measure.gridRows, measure.gridCols);
+    out.errorMap.data.resize(size_t(out.errorMap.rows * out.errorMap.cols));
+    RowSpans chunks = measurable ? chunkSpans(w.rows, w.cols) : RowSpans({}, {});
+    RowSpans cells = measurable ? cellRowSpans(w.rows, out.errorMap.rows) : RowSpans({}, {});
     std::vector<MetricSums> sums(chunks.size());
     const auto sumChunk = [&](const Quantized& q, size_t c) {
         const uint64_t v0 = c * kMetricChunk;

@@ -155,6 +155,14 @@ private slots:
         QVERIFY(r.error().message.find("at least 1 x 1") != std::string::npos);
     }
 
+    void refusesAMatrixWithoutItsValues()
+    {
+        // A shape whose product is huge and not the data size is an error, not an allocation.
+        auto r = quantizeAndMeasure(Matrix{int64_t(1) << 40, int64_t(1) << 40, {1.f, 2.f}}, *parseScheme("int8"));
+        QVERIFY(!r.ok());
+        QVERIFY(r.error().message.find("does not match") != std::string::npos);
+    }
+
     void emptyMatrix()
     {
         auto r = quantizeAndMeasure(Matrix{0, 8, {}}, *parseScheme("int8"));
