@@ -44,7 +44,7 @@ int main(int argc, char** argv)
     parser.addVersionOption();
     parser.addPositionalArgument("file", "model to open (default: the bundled demo model)");
     QCommandLineOption select("select", "select TENSOR once the model is open", "TENSOR");
-    QCommandLineOption screenshot("screenshot", "save a PNG of the window once the selected tensor's statistics show, then quit", "PNG");
+    QCommandLineOption screenshot("screenshot", "save a PNG of the window once the selected layer's workbench panels show (or after 30 s), then quit", "PNG");
     QCommandLineOption threads("threads", "run engine passes on N threads (default: QS_THREADS, else every hardware thread)", "N");
     parser.addOptions({select, screenshot, threads});
     parser.process(app);
@@ -63,9 +63,11 @@ int main(int argc, char** argv)
                 QApplication::exit(ok ? 0 : 1);
             });
         };
-        QObject::connect(&window, &qs::app::MainWindow::statsShown, &window, grab);
-        if (!parser.isSet(select)) QObject::connect(&window, &qs::app::MainWindow::modelLoaded, &window, grab);
-        QObject::connect(&window, &qs::app::MainWindow::errorShown, &window, grab);
+        // The workbench result comes after the statistics; a model without a weight matrix
+        // never has one, so a timeout takes the picture then.
+        QObject::connect(&window, &qs::app::MainWindow::workbenchUpdated, &window, grab, Qt::SingleShotConnection);
+        QObject::connect(&window, &qs::app::MainWindow::errorShown, &window, grab, Qt::SingleShotConnection);
+        QTimer::singleShot(30000, &window, grab);
     }
     return QApplication::exec();
 }

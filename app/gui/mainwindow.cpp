@@ -47,6 +47,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_backend = std::move(backends::createBackend("reference").value());
     buildUi();
     buildMenus();
+    buildWorkbench();
     restoreLayout();
 }
 
@@ -157,6 +158,7 @@ void MainWindow::buildMenus()
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     QMenu* view = menuBar()->addMenu(tr("&View"));
+    m_viewMenu = view;
     view->addAction(tr("&Filter Tensors"), QKeySequence::Find, this, [this] { m_filter->setFocus(); m_filter->selectAll(); });
     view->addAction(tr("&Log Counts"), QKeySequence(tr("Ctrl+L")), m_logCounts, &QCheckBox::toggle);
     rebuildRecentMenu();

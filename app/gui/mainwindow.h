@@ -5,6 +5,8 @@
 /// result is dropped only when a newer job of its own kind has started, so selecting a tensor
 /// while a model opens never drops the open.
 #include "jobtracker.h"
+#include "quantsettings.h"
+#include "workbench.h"
 
 #include "core/progress.h"
 #include "core/stats.h"
@@ -19,6 +21,7 @@
 #include <optional>
 
 class QCheckBox;
+class QDockWidget;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -34,10 +37,15 @@ class ChannelPlot;
 class HistogramPlot;
 class ModelTreeModel;
 class TensorFilterProxy;
+class QuantHistogramPlot;
+class ErrorHeatmap;
+class MetricsTable;
 class StatsPanel;
 } // namespace qs::widgets
 
 namespace qs::app {
+
+class QuantPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -57,6 +65,11 @@ public:
     QLineEdit* filterEdit() const { return m_filter; }
     QCheckBox* weightsOnlyBox() const { return m_weightsOnly; }
     QString totalsText() const;
+    Workbench* workbench() const { return m_workbench; }
+    QuantPanel* quantPanel() const { return m_quantPanel; }
+    widgets::MetricsTable* metricsTable() const { return m_metrics; }
+    widgets::QuantHistogramPlot* quantHistogram() const { return m_quantHistogram; }
+    widgets::ErrorHeatmap* errorHeatmap() const { return m_heatmap; }
     QStringList recentFiles() const;
     bool isBusy() const;
 
@@ -64,6 +77,8 @@ signals:
     void modelLoaded(const QString& path);
     void statsShown(const QString& tensor);
     void errorShown(const QString& message);
+    /// The workbench panels show a new result.
+    void workbenchUpdated();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -85,6 +100,14 @@ private:
     void startStats(int tensorIndex);
     void onStatsDone(int tensorIndex, core::Result<core::TensorStats> result);
     void updateHistogram();
+
+    // The workbench docks (mainwindow_workbench.cpp).
+    QDockWidget* addDock(const QString& title, const QString& objectName, QWidget* widget, Qt::DockWidgetArea area);
+    void buildWorkbench();
+    void selectLayer(int tensorIndex);
+    void showWorkbenchResult(Slot slot);
+    void showQuantHistogram(const LayerResult& a, const quant::Matrix& w);
+    QString elementText(int64_t r, int64_t c) const;
 
     void openDialog();
     void openFolderDialog();
@@ -109,6 +132,15 @@ private:
     QProgressBar* m_progress = nullptr;
     QPushButton* m_cancel = nullptr;
     QMenu* m_recentMenu = nullptr;
+
+    QMenu* m_viewMenu = nullptr;
+    Workbench* m_workbench = nullptr;
+    QuantPanel* m_quantPanel = nullptr;
+    widgets::QuantHistogramPlot* m_quantHistogram = nullptr;
+    widgets::ErrorHeatmap* m_heatmap = nullptr;
+    widgets::MetricsTable* m_metrics = nullptr;
+    std::optional<QuantSettings> m_pinned; ///< scheme B
+    int64_t m_selectedRow = 0;             ///< the row the quantized histogram shows
 
     QThreadPool m_pool;
     JobTracker m_jobs;

@@ -22,6 +22,7 @@
 #include <QTreeView>
 
 #include <algorithm>
+#include <climits>
 #include <map>
 
 namespace qs::app {
@@ -68,6 +69,18 @@ void MainWindow::openFile(const QString& path)
 
 namespace {
 
+/// The first weight tensor in the order the tree shows (graph order where known).
+const core::TensorInfo* firstWeightTensor(const core::Model& m)
+{
+    const core::TensorInfo* best = nullptr;
+    for (const auto& t : m.tensors) {
+        if (!t.readable() || !core::isWeightTensor(t)) continue;
+        const auto order = [](const core::TensorInfo* x) { return x->graphOrder < 0 ? INT64_MAX : x->graphOrder; };
+        if (!best || order(&t) < order(best)) best = &t;
+    }
+    return best;
+}
+
 QString totalsFor(const core::Model& m)
 {
     std::map<std::string, int> dtypes;
@@ -99,7 +112,11 @@ void MainWindow::onModelOpened(std::shared_ptr<const core::Model> model, const Q
     rebuildRecentMenu();
     statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
     emit modelLoaded(path);
-    if (!m_pendingSelection.isEmpty()) selectTensor(m_pendingSelection);
+    if (!m_pendingSelection.isEmpty()) {
+        selectTensor(m_pendingSelection);
+    } else if (const auto* first = firstWeightTensor(*m_model)) {
+        selectTensor(QString::fromStdString(first->name)); // every panel shows something at once
+    }
 }
 
 void MainWindow::selectTensor(const QString& name)
@@ -120,6 +137,7 @@ void MainWindow::onCurrentChanged()
     const int tensor = m_tree->currentIndex().data(widgets::ModelTreeModel::TensorIndexRole).toInt();
     if (tensor < 0 || !m_model || tensor == m_statsTensor) return;
     startStats(tensor);
+    selectLayer(tensor);
 }
 
 void MainWindow::startStats(int tensorIndex)

@@ -5,12 +5,21 @@
 
 #include "histogramplot.h"
 #include "statspanel.h"
+#include "errorheatmap.h"
+#include "metricstable.h"
+#include "quanthistogramplot.h"
 
+#include <QComboBox>
 #include <QLineEdit>
+#include <QSpinBox>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTreeView>
+#include "gui/quantpanel.h"
+#include "metricstable.h"
+#include "quanthistogramplot.h"
+#include "errorheatmap.h"
 #include <QtTest>
 
 #include <cstring>
@@ -109,6 +118,51 @@ private slots:
         w.openFile(dir.path());
         QTRY_COMPARE(loaded.count(), 1);
         QVERIFY(w.totalsText().startsWith("2 tensors, 8 parameters"));
+    }
+    void workbenchRecomputesAsTheSchemeChanges()
+    {
+        // The real window on the demo model: the first weight layer is selected and quantized
+        // at once; changing the scheme changes the metrics and the plots' data; B is compared.
+        app::MainWindow w;
+        w.show();
+        QSignalSpy updated(&w, &app::MainWindow::workbenchUpdated);
+        w.openFile(QS_DEMO_MODEL);
+        QTRY_VERIFY_WITH_TIMEOUT(updated.count() > 0, 30000);
+        auto* model = w.metricsTable()->metricsModel();
+        auto value = [model](widgets::MetricsModel::Metric m, int column) {
+            return model->index(model->rowOf(m), column).data(widgets::MetricsModel::ValueRole);
+        };
+        QCOMPARE(value(widgets::MetricsModel::Scheme, widgets::MetricsModel::AColumn).toString(), QString("int4"));
+        // int4 per channel on fc1 [128, 64]: 4 bits + an F32 scale per 64 weights = 4.5 bits.
+        QCOMPARE(value(widgets::MetricsModel::BitsPerWeight, widgets::MetricsModel::AColumn).toDouble(), 4.5);
+        QCOMPARE(w.quantHistogram()->data().levels.size(), size_t(15)); // -7..7 x scale
+        const double sqnr4 = value(widgets::MetricsModel::Sqnr, widgets::MetricsModel::AColumn).toDouble();
+
+        // int8: 255 levels, about 6 dB per extra bit.
+        updated.clear();
+        w.quantPanel()->bitsBox()->setValue(8);
+        QTRY_VERIFY_WITH_TIMEOUT(updated.count() > 0 &&
+                                     value(widgets::MetricsModel::Scheme, widgets::MetricsModel::AColumn).toString() == "int8",
+                                 30000);
+        const double sqnr8 = value(widgets::MetricsModel::Sqnr, widgets::MetricsModel::AColumn).toDouble();
+        QVERIFY2(sqnr8 > sqnr4 + 20.0, qPrintable(QString("int8 %1 dB vs int4 %2 dB").arg(sqnr8).arg(sqnr4)));
+        QCOMPARE(w.quantHistogram()->data().levels.size(), size_t(255));
+        // Pin int8 as B, then int4 with groups of 32 as A: both columns, A's own bits per weight.
+        w.quantPanel()->pinRequested();
+        w.quantPanel()->bitsBox()->setValue(4);
+        w.quantPanel()->granularityBox()->setCurrentText("group");
+        w.quantPanel()->groupBox()->setCurrentText("32");
+        QTRY_VERIFY_WITH_TIMEOUT(model->hasB() && value(widgets::MetricsModel::Scheme, widgets::MetricsModel::AColumn)
+                                                          .toString() == "int4:g32",
+                                 30000);
+        QCOMPARE(value(widgets::MetricsModel::Scheme, widgets::MetricsModel::BColumn).toString(), QString("int8"));
+        // 4 bits + an F16 scale per 32 weights = 4.5 bits per weight.
+        QCOMPARE(value(widgets::MetricsModel::BitsPerWeight, widgets::MetricsModel::AColumn).toDouble(), 4.5);
+        QCOMPARE(value(widgets::MetricsModel::Sqnr, widgets::MetricsModel::BColumn).toDouble(), sqnr8);
+        // The heatmap holds the engine's pooled map of A.
+        QVERIFY(!w.errorHeatmap()->data().cells.empty());
+        QCOMPARE(w.errorHeatmap()->data().groupColumns, (std::vector<int64_t>{32}));
+        w.workbench()->waitForIdle();
     }
     void filterHidesOtherTensors()
     {

@@ -1,0 +1,195 @@
+// MainWindow: the workbench docks (quantization panel, metrics A/B, quantized histogram with
+// the grid, error heatmap) and their wiring to the Workbench jobs.
+#include "mainwindow.h"
+
+#include "quantpanel.h"
+#include "workbench.h"
+
+#include "errorheatmap.h"
+#include "metricstable.h"
+#include "quanthistogramplot.h"
+
+#include "backends/backend.h"
+#include "quant/codec.h"
+
+#include <QDockWidget>
+#include <QMenu>
+#include <QMenuBar>
+#include <QStatusBar>
+
+#include <algorithm>
+#include <cmath>
+
+namespace qs::app {
+
+namespace {
+
+widgets::MetricsRow metricsRow(const LayerResult& r)
+{
+    widgets::MetricsRow row;
+    row.scheme = r.spec;
+    row.method = r.settings.method;
+    const auto& m = r.measured.metrics;
+    row.sqnrDb = m.sqnrDb;
+    row.mse = m.mse;
+    row.rmse = m.rmse;
+    row.maxAbsErr = m.maxAbsErr;
+    row.cosine = m.cosine;
+    row.relFro = m.relFro;
+    row.bitsPerWeight = r.bitsPerWeight;
+    row.bytes = r.bytes;
+    row.outputError = r.outputError;
+    return row;
+}
+
+/// The column boundaries of the scale groups along a row (for the heatmap overlay).
+std::vector<int64_t> groupColumns(const quant::GroupGrid& g)
+{
+    std::vector<int64_t> cols;
+    if (g.granularity != quant::Granularity::Group || g.width <= 0) return cols;
+    for (int64_t c = g.width; c < g.cols; c += g.width) cols.push_back(c);
+    return cols;
+}
+
+} // namespace
+
+QDockWidget* MainWindow::addDock(const QString& title, const QString& objectName, QWidget* widget,
+                                 Qt::DockWidgetArea area)
+{
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName(objectName); // saveState/restoreState remember docks by name
+    dock->setWidget(widget);
+    addDockWidget(area, dock);
+    m_viewMenu->addAction(dock->toggleViewAction());
+    return dock;
+}
+
+void MainWindow::buildWorkbench()
+{
+    m_workbench = new Workbench(this);
+    m_quantPanel = new QuantPanel;
+    QStringList names;
+    for (const auto& n : backends::backendNames()) names << QString::fromStdString(n);
+    m_quantPanel->setBackends(names);
+    QuantSettings start; // a new user sees int4 at once
+    start.bits = 4;
+    m_quantPanel->setSettings(start);
+    m_quantHistogram = new widgets::QuantHistogramPlot;
+    m_heatmap = new widgets::ErrorHeatmap;
+    m_metrics = new widgets::MetricsTable;
+    m_viewMenu->addSeparator();
+    addDock(tr("Quantization"), "dock.quantization", m_quantPanel, Qt::RightDockWidgetArea);
+    addDock(tr("Metrics A / B"), "dock.metrics", m_metrics, Qt::RightDockWidgetArea);
+    auto* hist = addDock(tr("Quantized histogram"), "dock.quantHistogram", m_quantHistogram, Qt::BottomDockWidgetArea);
+    auto* heat = addDock(tr("Error heatmap"), "dock.heatmap", m_heatmap, Qt::BottomDockWidgetArea);
+    splitDockWidget(hist, heat, Qt::Horizontal);
+
+    connect(m_quantPanel, &QuantPanel::settingsChanged, this,
+            [this](const QuantSettings& s) { m_workbench->request(Slot::A, s); });
+    connect(m_quantPanel, &QuantPanel::pinRequested, this, [this] {
+        m_pinned = m_quantPanel->settings();
+        m_quantPanel->setStatus(tr("B: %1 (%2)").arg(specOf(*m_pinned), m_pinned->method));
+        m_workbench->request(Slot::B, *m_pinned);
+    });
+    connect(m_quantPanel, &QuantPanel::unpinRequested, this, [this] {
+        m_pinned.reset();
+        m_workbench->clear(Slot::B);
+        m_quantPanel->setStatus({});
+        showWorkbenchResult(Slot::B);
+    });
+    connect(m_workbench, &Workbench::layerLoaded, this, [this](int) {
+        m_selectedRow = 0;
+        m_workbench->request(Slot::A, m_quantPanel->settings());
+        if (m_pinned) m_workbench->request(Slot::B, *m_pinned);
+    });
+    connect(m_workbench, &Workbench::resultReady, this, &MainWindow::showWorkbenchResult);
+    connect(m_workbench, &Workbench::failed, this, [this](Slot slot, const QString& message) {
+        m_quantPanel->setStatus((slot == Slot::A ? tr("A: ") : tr("B: ")) + message);
+    });
+    connect(m_heatmap, &widgets::ErrorHeatmap::elementClicked, this, [this](int64_t r, int64_t) {
+        m_selectedRow = r;
+        showWorkbenchResult(Slot::A);
+    });
+    m_heatmap->elementInfo = [this](int64_t r, int64_t c) { return elementText(r, c); };
+}
+
+void MainWindow::selectLayer(int tensorIndex)
+{
+    const auto& t = m_model->tensors[size_t(tensorIndex)];
+    if (!t.readable() || !core::isWeightTensor(t)) {
+        m_workbench->setLayer(nullptr, -1);
+        m_quantPanel->setStatus(tr("%1 is not a weight matrix: nothing to quantize").arg(QString::fromStdString(t.name)));
+        m_quantHistogram->clear();
+        m_heatmap->clear();
+        m_metrics->clear();
+        return;
+    }
+    m_quantPanel->setStatus(m_pinned ? tr("B: %1").arg(specOf(*m_pinned)) : QString());
+    m_workbench->setLayer(m_model, tensorIndex);
+}
+
+QString MainWindow::elementText(int64_t r, int64_t c) const
+{
+    const auto a = m_workbench->result(Slot::A);
+    const quant::Matrix* w = m_workbench->weights();
+    if (!a || !w || r < 0 || c < 0 || r >= w->rows || c >= w->cols) return {};
+    const auto i = size_t(r * w->cols + c);
+    QString text = tr("w = %1, q = %2").arg(double(w->data[i]), 0, 'g', 6).arg(double(a->dequant().data[i]), 0, 'g', 6);
+    const quant::Quantized& q = a->measured.q;
+    if (q.scheme.family != quant::Family::Ggml && q.cols() == w->cols && i < q.codes.size()) {
+        text += tr(", code %1").arg(int(q.codes[i]));
+        if (const auto* p = std::get_if<quant::ScaledParams>(&q.params))
+            text += tr(", scale %1").arg(double(p->scale[size_t(q.grid.groupOf(r, c))]), 0, 'g', 6);
+    }
+    return text;
+}
+
+void MainWindow::showWorkbenchResult(Slot)
+{
+    const auto a = m_workbench->result(Slot::A);
+    const auto b = m_workbench->result(Slot::B);
+    const quant::Matrix* w = m_workbench->weights();
+    if (!a || !w) return;
+    m_metrics->setRows(metricsRow(*a), b ? std::optional<widgets::MetricsRow>(metricsRow(*b)) : std::nullopt);
+    showQuantHistogram(*a, *w);
+    const quant::Matrix& map = a->measured.errorMap;
+    widgets::HeatmapData h;
+    h.rows = w->rows;
+    h.cols = w->cols;
+    h.gridRows = map.rows;
+    h.gridCols = map.cols;
+    h.cells = map.data;
+    h.kind = "|w-q|";
+    h.groupColumns = groupColumns(a->measured.q.grid);
+    m_heatmap->setData(std::move(h));
+    statusBar()->showMessage(tr("%1: SQNR %2 dB, %3 bits/weight, %4 ms")
+                                 .arg(a->spec)
+                                 .arg(a->measured.metrics.sqnrDb, 0, 'f', 2)
+                                 .arg(a->bitsPerWeight, 0, 'f', 3)
+                                 .arg(a->milliseconds, 0, 'f', 1),
+                             5000);
+    emit workbenchUpdated();
+}
+
+void MainWindow::showQuantHistogram(const LayerResult& a, const quant::Matrix& w)
+{
+    const int64_t r = std::clamp<int64_t>(m_selectedRow, 0, w.rows - 1);
+    const quant::Quantized& q = a.measured.q;
+    widgets::QuantHistogramData d;
+    d.weights.assign(w.row(r), w.row(r) + w.cols);
+    const quant::Matrix& dq = a.dequant();
+    d.dequant.assign(dq.row(r), dq.row(r) + dq.cols);
+    // The grid of the row's first group (the row's own scale for per-channel schemes).
+    if (q.rows() == w.rows && q.cols() == w.cols && q.grid.count() > 0) {
+        const int64_t g = q.grid.groupOf(r, 0);
+        if (auto codec = quant::makeCodec(q.scheme)) d.levels = (*codec)->groupLevels(q, g);
+        if (size_t(g) < q.clip.size()) {
+            d.clipLo = q.clip[size_t(g)].lo;
+            d.clipHi = q.clip[size_t(g)].hi;
+        }
+    }
+    d.title = tr("row %1 of %2: %3").arg(r).arg(QString::fromStdString(m_model->tensors[size_t(m_workbench->layer())].name), a.spec);
+    m_quantHistogram->setData(std::move(d));
+}
+
+} // namespace qs::app
