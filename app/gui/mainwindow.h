@@ -40,6 +40,7 @@ class TensorFilterProxy;
 class QuantHistogramPlot;
 class ErrorHeatmap;
 class MetricsTable;
+class TradeoffChart;
 class StatsPanel;
 } // namespace qs::widgets
 
@@ -70,6 +71,7 @@ public:
     widgets::MetricsTable* metricsTable() const { return m_metrics; }
     widgets::QuantHistogramPlot* quantHistogram() const { return m_quantHistogram; }
     widgets::ErrorHeatmap* errorHeatmap() const { return m_heatmap; }
+    widgets::TradeoffChart* tradeoffChart() const { return m_tradeoffChart; }
     QStringList recentFiles() const;
     bool isBusy() const;
 
@@ -107,6 +109,8 @@ private:
     void selectLayer(int tensorIndex);
     void showWorkbenchResult(Slot slot);
     void showQuantHistogram(const LayerResult& a, const quant::Matrix& w);
+    void showTradeoff();
+    void selectTradeoffPoints();
     QString elementText(int64_t r, int64_t c) const;
 
     void openDialog();
@@ -139,6 +143,7 @@ private:
     widgets::QuantHistogramPlot* m_quantHistogram = nullptr;
     widgets::ErrorHeatmap* m_heatmap = nullptr;
     widgets::MetricsTable* m_metrics = nullptr;
+    widgets::TradeoffChart* m_tradeoffChart = nullptr;
     std::optional<QuantSettings> m_pinned; ///< scheme B
     int64_t m_selectedRow = 0;             ///< the row the quantized histogram shows
 

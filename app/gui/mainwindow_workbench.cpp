@@ -5,13 +5,16 @@
 #include "quantpanel.h"
 #include "workbench.h"
 
+#include "channelplot.h"
 #include "errorheatmap.h"
 #include "metricstable.h"
 #include "quanthistogramplot.h"
+#include "tradeoffchart.h"
 
 #include "backends/backend.h"
 #include "quant/codec.h"
 
+#include <QComboBox>
 #include <QDockWidget>
 #include <QMenu>
 #include <QMenuBar>
@@ -83,6 +86,32 @@ void MainWindow::buildWorkbench()
     auto* hist = addDock(tr("Quantized histogram"), "dock.quantHistogram", m_quantHistogram, Qt::BottomDockWidgetArea);
     auto* heat = addDock(tr("Error heatmap"), "dock.heatmap", m_heatmap, Qt::BottomDockWidgetArea);
     splitDockWidget(hist, heat, Qt::Horizontal);
+    m_tradeoffChart = new widgets::TradeoffChart;
+    auto* trade = addDock(tr("Trade-off"), "dock.tradeoff", m_tradeoffChart, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(heat, trade);
+    heat->raise();
+    connect(m_workbench, &Workbench::tradeoffReady, this, &MainWindow::showTradeoff);
+    connect(m_tradeoffChart, &widgets::TradeoffChart::pointClicked, this, [this](int index) {
+        const auto& t = m_workbench->tradeoff();
+        if (index < 0 || size_t(index) >= t.size()) return;
+        auto s = settingsFromSpec(t[size_t(index)].spec);
+        if (!s) return;
+        QuantSettings keep = m_quantPanel->settings(); // method, calibration and backend stay
+        s->clip = keep.clip;
+        s->percentile = keep.percentile;
+        s->method = keep.method;
+        s->calibration = keep.calibration;
+        s->syntheticRows = keep.syntheticRows;
+        s->calibrationFile = keep.calibrationFile;
+        s->backend = keep.backend;
+        m_quantPanel->setSettings(*s);
+        m_workbench->request(Slot::A, *s);
+    });
+    connect(m_channels, &widgets::ChannelPlot::channelClicked, this, [this](int channel) {
+        if (m_channelAxis->currentIndex() != 0) return; // input channels are columns, not rows
+        m_selectedRow = channel;
+        showWorkbenchResult(Slot::A);
+    });
 
     connect(m_quantPanel, &QuantPanel::settingsChanged, this,
             [this](const QuantSettings& s) { m_workbench->request(Slot::A, s); });
@@ -162,6 +191,7 @@ void MainWindow::showWorkbenchResult(Slot)
     h.kind = "|w-q|";
     h.groupColumns = groupColumns(a->measured.q.grid);
     m_heatmap->setData(std::move(h));
+    selectTradeoffPoints();
     statusBar()->showMessage(tr("%1: SQNR %2 dB, %3 bits/weight, %4 ms")
                                  .arg(a->spec)
                                  .arg(a->measured.metrics.sqnrDb, 0, 'f', 2)
@@ -169,6 +199,29 @@ void MainWindow::showWorkbenchResult(Slot)
                                  .arg(a->milliseconds, 0, 'f', 1),
                              5000);
     emit workbenchUpdated();
+}
+
+void MainWindow::showTradeoff()
+{
+    std::vector<widgets::charts::TradeoffPoint> points;
+    for (const auto& e : m_workbench->tradeoff()) points.push_back({e.spec, e.bitsPerWeight, e.sqnrDb, e.family});
+    const int layer = m_workbench->layer();
+    m_tradeoffChart->setPoints(points, layer >= 0 ? tr("RTN schemes on %1").arg(QString::fromStdString(m_model->tensors[size_t(layer)].name))
+                                                  : QString());
+    selectTradeoffPoints();
+}
+
+void MainWindow::selectTradeoffPoints()
+{
+    const auto& t = m_workbench->tradeoff();
+    auto indexOf = [&](Slot slot) {
+        const auto r = m_workbench->result(slot);
+        if (!r || r->settings.method != "rtn" || r->settings.clip != "minmax") return -1;
+        for (size_t i = 0; i < t.size(); ++i)
+            if (t[i].spec == r->spec) return int(i);
+        return -1;
+    };
+    m_tradeoffChart->setSelection(indexOf(Slot::A), indexOf(Slot::B));
 }
 
 void MainWindow::showQuantHistogram(const LayerResult& a, const quant::Matrix& w)

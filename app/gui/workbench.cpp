@@ -94,6 +94,56 @@ core::Result<std::shared_ptr<LayerResult>> computeLayer(const quant::Matrix& w, 
     return result;
 }
 
+QStringList tradeoffSchemes()
+{
+    return {"int8", "int8:g128", "int6", "int5:g128", "int4", "int4:g128", "int4:g32", "int4:g32:asym", "int3:g32",
+            "int3:g32:asym", "int2:g32:asym", "fp8_e4m3", "fp8_e5m2", "mxfp8", "mxfp4", "nvfp4", "nf4", "nf4:dq",
+            "q8_0", "q6_k", "q5_k", "q5_0", "q4_k", "q4_1", "q4_0"};
+}
+
+std::optional<QuantSettings> settingsFromSpec(const QString& spec)
+{
+    auto parsed = quant::parseScheme(spec.toStdString());
+    if (!parsed) return std::nullopt;
+    const quant::Scheme& sc = *parsed;
+    QuantSettings s;
+    switch (sc.family) {
+    case quant::Family::Int: s.format = "int"; break;
+    case quant::Family::Fp8E4M3: s.format = "fp8_e4m3"; break;
+    case quant::Family::Fp8E5M2: s.format = "fp8_e5m2"; break;
+    case quant::Family::MxFp4: s.format = "mxfp4"; break;
+    case quant::Family::MxFp8: s.format = "mxfp8"; break;
+    case quant::Family::NvFp4: s.format = "nvfp4"; break;
+    case quant::Family::Nf4: s.format = "nf4"; break;
+    case quant::Family::Ggml: s.format = spec.section(':', 0, 0); break;
+    }
+    s.bits = sc.family == quant::Family::Int ? sc.bits : 8;
+    static const char* grains[] = {"tensor", "channel", "inchannel", "group"};
+    s.granularity = grains[int(sc.granularity)];
+    if (sc.groupSize > 0) s.groupSize = sc.groupSize;
+    if (sc.family != quant::Family::Int && sc.family != quant::Family::Fp8E4M3 && sc.family != quant::Family::Fp8E5M2)
+        s.granularity = "channel"; // block formats: the panel's granularity does not apply
+    s.asymmetric = sc.asymmetric;
+    s.rounding = sc.rounding == quant::Rounding::HalfAway ? "away" : sc.rounding == quant::Rounding::Stochastic ? "stochastic" : "rne";
+    s.seed = sc.seed;
+    s.saturate = sc.overflow == quant::Overflow::Saturate;
+    s.doubleQuant = sc.doubleQuant;
+    return s;
+}
+
+namespace {
+
+QString familyOf(const QString& spec)
+{
+    if (spec.startsWith("int")) return "int";
+    if (spec.startsWith("fp8")) return "fp8";
+    if (spec.startsWith("mx") || spec.startsWith("nv")) return "mx / nv";
+    if (spec.startsWith("nf")) return "nf4";
+    return "gguf";
+}
+
+} // namespace
+
 const quant::Matrix& LayerResult::dequant() const
 {
     return method && method->effective ? *method->effective : measured.q.dequant;
@@ -101,7 +151,7 @@ const quant::Matrix& LayerResult::dequant() const
 
 Workbench::Workbench(QObject* parent) : QObject(parent)
 {
-    m_pool.setMaxThreadCount(3); // a load and one job per slot; each job runs its passes on the engine's pool
+    m_pool.setMaxThreadCount(4); // a load, the trade-off sweep and one job per slot; each runs its passes on the engine's pool
     m_measure.gridRows = 256;
     m_measure.gridCols = 256;
 }
@@ -110,6 +160,7 @@ Workbench::~Workbench()
 {
     for (auto& s : m_slots)
         if (s.progress) s.progress->cancelRequested = true;
+    if (m_tradeoffProgress) m_tradeoffProgress->cancelRequested = true;
     m_pool.waitForDone();
 }
 
@@ -134,6 +185,8 @@ void Workbench::setLayer(std::shared_ptr<const core::Model> model, int tensorInd
     m_model = std::move(model);
     m_tensor = tensorIndex;
     m_weights.reset();
+    m_tradeoff.clear();
+    if (m_tradeoffProgress) m_tradeoffProgress->cancelRequested = true;
     const uint64_t layerGeneration = ++m_layerGeneration;
     for (auto& s : m_slots) {
         if (s.progress) s.progress->cancelRequested = true;
@@ -154,6 +207,7 @@ void Workbench::setLayer(std::shared_ptr<const core::Model> model, int tensorInd
             }
             m_weights = std::make_shared<const quant::Matrix>(std::move(*r));
             emit layerLoaded(tensorIndex);
+            startTradeoff();
             for (int s = 0; s < 2; ++s) {
                 auto& state = m_slots[s];
                 if (state.pending && !state.running) {
@@ -162,6 +216,33 @@ void Workbench::setLayer(std::shared_ptr<const core::Model> model, int tensorInd
                     start(Slot(s), req);
                 }
             }
+        }, Qt::QueuedConnection);
+    });
+}
+
+void Workbench::startTradeoff()
+{
+    auto weights = m_weights;
+    const uint64_t layerGeneration = m_layerGeneration;
+    m_tradeoffProgress = std::make_shared<core::Progress>();
+    auto progress = m_tradeoffProgress;
+    m_pool.start([this, weights, layerGeneration, progress] {
+        std::vector<TradeoffEntry> points;
+        quant::Quantized reuse;
+        for (const QString& spec : tradeoffSchemes()) {
+            if (progress->cancelled()) return;
+            auto scheme = quant::parseScheme(spec.toStdString());
+            auto q = scheme ? quant::quantizeRtn(*weights, *scheme, {}, progress.get(), &reuse)
+                            : core::Result<quant::Quantized>(scheme.error());
+            if (!q) continue; // a shape the scheme cannot take (GGUF blocks), or cancelled
+            const auto m = quant::compareValues(weights->values(), q->dequant.values());
+            points.push_back({spec, familyOf(spec), q->bitsPerWeight, m.sqnrDb});
+            reuse = std::move(*q);
+        }
+        QMetaObject::invokeMethod(this, [this, layerGeneration, p = std::move(points)]() mutable {
+            if (layerGeneration != m_layerGeneration) return;
+            m_tradeoff = std::move(p);
+            emit tradeoffReady();
         }, Qt::QueuedConnection);
     });
 }

@@ -39,6 +39,20 @@ struct LayerResult {
     const quant::Matrix& dequant() const;
 };
 
+/// One scheme of the trade-off chart: its stored bits per weight and its SQNR on the layer.
+struct TradeoffEntry {
+    QString spec;
+    QString family; ///< int, fp, mx, nf, gguf
+    double bitsPerWeight = 0;
+    double sqnrDb = 0;
+};
+
+/// The schemes the trade-off chart computes for a layer (RTN, min-max clipping).
+QStringList tradeoffSchemes();
+
+/// The panel settings that spell `spec` (the inverse of specOf); nullopt for a bad spec.
+std::optional<QuantSettings> settingsFromSpec(const QString& spec);
+
 class Workbench : public QObject {
     Q_OBJECT
 public:
@@ -65,8 +79,14 @@ public:
     /// Waits for every job (tests, shutdown).
     void waitForIdle();
 
+    /// The trade-off points of the loaded layer computed so far (in tradeoffSchemes() order,
+    /// schemes the layer cannot take left out).
+    const std::vector<TradeoffEntry>& tradeoff() const { return m_tradeoff; }
+
 signals:
     void layerLoaded(int tensorIndex);
+    /// Every scheme of the trade-off chart is done for the loaded layer.
+    void tradeoffReady();
     void resultReady(qs::app::Slot slot);
     void failed(qs::app::Slot slot, const QString& message);
     void progress(qs::app::Slot slot, int permille);
@@ -87,6 +107,7 @@ private:
     };
 
     void start(Slot slot, Request request);
+    void startTradeoff();
     void finished(Slot slot, uint64_t layerGeneration, uint64_t generation,
                   core::Result<std::shared_ptr<LayerResult>> result);
     const backends::Backend* backendFor(const QString& name, QString* error);
@@ -100,6 +121,8 @@ private:
     SlotState m_slots[2];
     quant::MeasureOptions m_measure;
     std::map<QString, std::unique_ptr<backends::Backend>> m_backends;
+    std::vector<TradeoffEntry> m_tradeoff;
+    std::shared_ptr<core::Progress> m_tradeoffProgress;
 };
 
 /// The work of one request, on the calling thread: calibration, the method on the backend,

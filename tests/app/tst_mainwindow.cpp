@@ -8,6 +8,7 @@
 #include "errorheatmap.h"
 #include "metricstable.h"
 #include "quanthistogramplot.h"
+#include "tradeoffchart.h"
 
 #include <QComboBox>
 #include <QLineEdit>
@@ -162,6 +163,22 @@ private slots:
         // The heatmap holds the engine's pooled map of A.
         QVERIFY(!w.errorHeatmap()->data().cells.empty());
         QCOMPARE(w.errorHeatmap()->data().groupColumns, (std::vector<int64_t>{32}));
+        // The trade-off chart: every RTN scheme that fits a [128, 64] layer (the 256-blocks of
+        // q4_k, q5_k and q6_k do not), A and B marked; a click on a point makes it A.
+        QTRY_COMPARE_WITH_TIMEOUT(w.tradeoffChart()->points().size(), size_t(app::tradeoffSchemes().size() - 3), 30000);
+        const auto& pts = w.tradeoffChart()->points();
+        const auto at = [&](const QString& spec) {
+            for (size_t i = 0; i < pts.size(); ++i)
+                if (pts[i].scheme == spec) return int(i);
+            return -1;
+        };
+        QTRY_COMPARE(w.tradeoffChart()->selectionA(), at("int4:g32"));
+        QCOMPARE(w.tradeoffChart()->selectionB(), at("int8"));
+        // int8 per channel on the chart is the same computation as B.
+        QCOMPARE(pts[size_t(at("int8"))].sqnrDb, sqnr8);
+        emit w.tradeoffChart()->pointClicked(at("nf4"));
+        QTRY_VERIFY_WITH_TIMEOUT(value(widgets::MetricsModel::Scheme, widgets::MetricsModel::AColumn).toString() == "nf4", 30000);
+        QCOMPARE(w.quantPanel()->formatBox()->currentText(), QString("nf4"));
         w.workbench()->waitForIdle();
     }
     void filterHidesOtherTensors()

@@ -1,6 +1,7 @@
 // The quantization panel: its settings become the scheme strings the engine parses, every
 // change is emitted once, and options that do not apply are disabled.
 #include "gui/quantpanel.h"
+#include "gui/workbench.h"
 
 #include "quant/scheme.h"
 
@@ -55,6 +56,17 @@ private slots:
         auto parsed = quant::parseScheme(spec.toStdString());
         QVERIFY2(parsed, parsed ? "" : parsed.error().message.c_str());
         QCOMPARE(QString::fromStdString(parsed->spec()), spec);
+    }
+    void settingsFromSpecIsTheInverse()
+    {
+        // Every scheme the trade-off chart offers comes back to the same spelling, so clicking
+        // a point sets the panel to exactly that scheme.
+        for (const QString& spec : app::tradeoffSchemes()) {
+            const auto s = app::settingsFromSpec(spec);
+            QVERIFY2(s, qPrintable(spec));
+            QCOMPARE(app::specOf(*s), spec);
+        }
+        QVERIFY(!app::settingsFromSpec("int9"));
     }
     void clipStrings()
     {
