@@ -62,6 +62,7 @@ public:
     const core::Model* model() const { return m_model.get(); }
     widgets::StatsPanel* statsPanel() const { return m_statsPanel; }
     widgets::HistogramPlot* histogramPlot() const { return m_histogram; }
+    widgets::ChannelPlot* channelPlot() const { return m_channels; }
     QTreeView* treeView() const { return m_tree; }
     QLineEdit* filterEdit() const { return m_filter; }
     QCheckBox* weightsOnlyBox() const { return m_weightsOnly; }
@@ -110,6 +111,7 @@ private:
     void showWorkbenchResult(Slot slot);
     void showQuantHistogram(const LayerResult& a, const quant::Matrix& w);
     void showTradeoff();
+    void updateChannels();
     void selectTradeoffPoints();
     QString elementText(int64_t r, int64_t c) const;
 

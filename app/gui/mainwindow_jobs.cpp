@@ -200,8 +200,7 @@ void MainWindow::updateHistogram()
     const auto h = s.fine.rebin(m_bins->value(), scale, any ? s.min : 0, any ? s.max : 0);
     const auto& t = m_model->tensors[size_t(m_statsTensor)];
     m_histogram->setHistogram(h, QString::fromStdString(t.name) + " values");
-    const bool out = m_channelAxis->currentIndex() == 0;
-    m_channels->setChannels(out ? s.outChannelAbsmax : s.inChannelAbsmax, out ? tr("output") : tr("input"));
+    updateChannels();
 }
 
 } // namespace qs::app

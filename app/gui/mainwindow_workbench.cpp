@@ -192,6 +192,7 @@ void MainWindow::showWorkbenchResult(Slot)
     h.groupColumns = groupColumns(a->measured.q.grid);
     m_heatmap->setData(std::move(h));
     selectTradeoffPoints();
+    updateChannels();
     statusBar()->showMessage(tr("%1: SQNR %2 dB, %3 bits/weight, %4 ms")
                                  .arg(a->spec)
                                  .arg(a->measured.metrics.sqnrDb, 0, 'f', 2)
@@ -199,6 +200,33 @@ void MainWindow::showWorkbenchResult(Slot)
                                  .arg(a->milliseconds, 0, 'f', 1),
                              5000);
     emit workbenchUpdated();
+}
+
+void MainWindow::updateChannels()
+{
+    if (!m_stats || !m_model || m_statsTensor < 0) return;
+    const bool out = m_channelAxis->currentIndex() == 0;
+    widgets::ChannelData d;
+    d.absmax = out ? m_stats->outChannelAbsmax : m_stats->inChannelAbsmax;
+    d.axisName = out ? tr("output") : tr("input");
+    // Marks of A's method on the same layer: LLM.int8's fp16 input columns, SpQR's sparse
+    // outliers counted per channel.
+    const auto a = m_workbench->result(Slot::A);
+    const quant::Matrix* w = m_workbench->weights();
+    if (a && a->method && w && m_workbench->layer() == m_statsTensor) {
+        const auto& r = *a->method;
+        if (r.method == quant::Method::LlmInt8 && !out)
+            for (int64_t c : r.outlierIndex) d.kept.push_back(int(c));
+        if (r.method == quant::Method::Spqr && w->cols > 0) {
+            d.sparseCounts.assign(d.absmax.size(), 0);
+            for (int64_t i : r.outlierIndex) {
+                const int64_t ch = out ? i / w->cols : i % w->cols;
+                if (size_t(ch) < d.sparseCounts.size()) ++d.sparseCounts[size_t(ch)];
+            }
+        }
+    }
+    QString error;
+    if (!m_channels->setChannelData(d, &error)) m_channels->setChannels(d.absmax, d.axisName);
 }
 
 void MainWindow::showTradeoff()

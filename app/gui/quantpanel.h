@@ -34,6 +34,7 @@ public:
     QSpinBox* bitsBox() const { return m_bits; }
     QComboBox* granularityBox() const { return m_granularity; }
     QComboBox* groupBox() const { return m_group; }
+    QComboBox* methodBox() const { return m_method; }
 
 signals:
     void settingsChanged(const qs::app::QuantSettings& settings);

@@ -3,6 +3,7 @@
 #include "gui/mainwindow.h"
 #include "gui/statsexport.h"
 
+#include "channelplot.h"
 #include "histogramplot.h"
 #include "statspanel.h"
 #include "errorheatmap.h"
@@ -179,6 +180,15 @@ private slots:
         emit w.tradeoffChart()->pointClicked(at("nf4"));
         QTRY_VERIFY_WITH_TIMEOUT(value(widgets::MetricsModel::Scheme, widgets::MetricsModel::AColumn).toString() == "nf4", 30000);
         QCOMPARE(w.quantPanel()->formatBox()->currentText(), QString("nf4"));
+        // SpQR's sparse fp16 outliers are counted per output channel in the outlier plot: 1%
+        // of fc1's 8192 weights = 82 (rounded), all of them somewhere in the 128 rows.
+        w.quantPanel()->methodBox()->setCurrentText("spqr");
+        QTRY_VERIFY_WITH_TIMEOUT(value(widgets::MetricsModel::Method, widgets::MetricsModel::AColumn).toString() == "spqr", 30000);
+        const QStringList csv = w.channelPlot()->csvText().split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(csv.size(), 1 + 128);
+        int sparse = 0;
+        for (int i = 1; i < csv.size(); ++i) sparse += csv[i].section(',', 4, 4).toInt();
+        QCOMPARE(sparse, 82);
         w.workbench()->waitForIdle();
     }
     void filterHidesOtherTensors()
