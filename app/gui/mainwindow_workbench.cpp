@@ -140,6 +140,24 @@ void MainWindow::buildWorkbench()
         showWorkbenchResult(Slot::A);
     });
     m_heatmap->elementInfo = [this](int64_t r, int64_t c) { return elementText(r, c); };
+    // Zoomed in, the engine pools the visible window again at about the screen's resolution.
+    connect(m_heatmap, &widgets::ErrorHeatmap::viewChanged, this,
+            [this](int64_t rowLo, int64_t rowHi, int64_t colLo, int64_t colHi) {
+                const QSize px = m_heatmap->viewPixels();
+                m_workbench->requestWindowMap(rowLo, rowHi, colLo, colHi, std::max(1, px.height()), std::max(1, px.width()));
+            });
+    connect(m_workbench, &Workbench::windowMapReady, this,
+            [this](int64_t rowLo, int64_t rowHi, int64_t colLo, int64_t colHi, const quant::Matrix& map) {
+                widgets::HeatmapData h = m_heatmap->data();
+                h.rowLo = rowLo;
+                h.rowHi = rowHi;
+                h.colLo = colLo;
+                h.colHi = colHi;
+                h.gridRows = map.rows;
+                h.gridCols = map.cols;
+                h.cells = map.data;
+                m_heatmap->setData(std::move(h));
+            });
 }
 
 void MainWindow::selectLayer(int tensorIndex)

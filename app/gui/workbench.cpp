@@ -5,6 +5,7 @@
 #include "quant/matrix.h"
 #include "quant/plan.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace qs::app {
@@ -243,6 +244,36 @@ void Workbench::startTradeoff()
             if (layerGeneration != m_layerGeneration) return;
             m_tradeoff = std::move(p);
             emit tradeoffReady();
+        }, Qt::QueuedConnection);
+    });
+}
+
+void Workbench::requestWindowMap(int64_t rowLo, int64_t rowHi, int64_t colLo, int64_t colHi, int64_t gridRows,
+                                 int64_t gridCols)
+{
+    auto a = m_slots[0].shown;
+    auto weights = m_weights;
+    if (!a || !weights || rowLo < 0 || colLo < 0 || rowHi > weights->rows || colHi > weights->cols || rowLo >= rowHi ||
+        colLo >= colHi)
+        return;
+    const uint64_t layerGeneration = m_layerGeneration;
+    const auto measure = m_measure;
+    m_pool.start([=, this] {
+        // The window of W and of A's weights, then the engine's own pooling over it.
+        quant::Matrix w, q;
+        w.rows = q.rows = rowHi - rowLo;
+        w.cols = q.cols = colHi - colLo;
+        w.data.resize(size_t(w.rows * w.cols));
+        q.data.resize(w.data.size());
+        const quant::Matrix& dq = a->dequant();
+        for (int64_t r = 0; r < w.rows; ++r) {
+            std::copy_n(weights->row(rowLo + r) + colLo, w.cols, w.row(r));
+            std::copy_n(dq.row(rowLo + r) + colLo, w.cols, q.row(r));
+        }
+        auto map = quant::errorMap(w, q, gridRows, gridCols, measure.kind, measure.pooling);
+        QMetaObject::invokeMethod(this, [=, this, m = std::move(map)] {
+            if (layerGeneration != m_layerGeneration || m_slots[0].shown != a) return; // stale
+            emit windowMapReady(rowLo, rowHi, colLo, colHi, m);
         }, Qt::QueuedConnection);
     });
 }

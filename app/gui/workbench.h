@@ -79,6 +79,11 @@ public:
     /// Waits for every job (tests, shutdown).
     void waitForIdle();
 
+    /// Pools A's error over rows [rowLo, rowHi) x columns [colLo, colHi) of the layer to a
+    /// gridRows x gridCols map (a job; windowMapReady carries it), for a zoomed heatmap.
+    void requestWindowMap(int64_t rowLo, int64_t rowHi, int64_t colLo, int64_t colHi, int64_t gridRows,
+                          int64_t gridCols);
+
     /// The trade-off points of the loaded layer computed so far (in tradeoffSchemes() order,
     /// schemes the layer cannot take left out).
     const std::vector<TradeoffEntry>& tradeoff() const { return m_tradeoff; }
@@ -87,6 +92,8 @@ signals:
     void layerLoaded(int tensorIndex);
     /// Every scheme of the trade-off chart is done for the loaded layer.
     void tradeoffReady();
+    /// A's error map of a window (row/column ranges of the layer), see requestWindowMap.
+    void windowMapReady(int64_t rowLo, int64_t rowHi, int64_t colLo, int64_t colHi, const qs::quant::Matrix& map);
     void resultReady(qs::app::Slot slot);
     void failed(qs::app::Slot slot, const QString& message);
     void progress(qs::app::Slot slot, int permille);

@@ -180,6 +180,20 @@ private slots:
         emit w.tradeoffChart()->pointClicked(at("nf4"));
         QTRY_VERIFY_WITH_TIMEOUT(value(widgets::MetricsModel::Scheme, widgets::MetricsModel::AColumn).toString() == "nf4", 30000);
         QCOMPARE(w.quantPanel()->formatBox()->currentText(), QString("nf4"));
+        // Zooming the heatmap into a 16 x 16 window asks the engine for that window at one
+        // element per cell: each cell is then |w - q| of its element.
+        emit w.errorHeatmap()->viewChanged(8, 24, 4, 20);
+        QTRY_VERIFY_WITH_TIMEOUT(w.errorHeatmap()->data().rowHi == 24, 30000);
+        {
+            const auto& h = w.errorHeatmap()->data();
+            QCOMPARE(h.gridRows, 16);
+            QCOMPARE(h.gridCols, 16);
+            const auto* wt = w.workbench()->weights();
+            const auto& dq = w.workbench()->result(app::Slot::A)->dequant();
+            for (int i = 0; i < 16; ++i)
+                for (int j = 0; j < 16; ++j)
+                    QCOMPARE(h.cells[size_t(i * 16 + j)], std::fabs(wt->row(8 + i)[4 + j] - dq.row(8 + i)[4 + j]));
+        }
         // SpQR's sparse fp16 outliers are counted per output channel in the outlier plot: 1%
         // of fc1's 8192 weights = 82 (rounded), all of them somewhere in the 128 rows.
         w.quantPanel()->methodBox()->setCurrentText("spqr");
