@@ -148,6 +148,7 @@ void MainWindow::buildUi()
 void MainWindow::buildMenus()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    m_fileMenu = file;
     file->addAction(tr("&Open..."), QKeySequence::Open, this, &MainWindow::openDialog);
     file->addAction(tr("Open &Folder..."), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::openFolderDialog)
         ->setToolTip(tr("Open a Hugging Face model folder (model.safetensors, or shards with their index)"));

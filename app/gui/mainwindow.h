@@ -107,6 +107,7 @@ private:
     // The workbench docks (mainwindow_workbench.cpp).
     QDockWidget* addDock(const QString& title, const QString& objectName, QWidget* widget, Qt::DockWidgetArea area);
     void buildWorkbench();
+    void buildExportMenu();
     void selectLayer(int tensorIndex);
     void showWorkbenchResult(Slot slot);
     void showQuantHistogram(const LayerResult& a, const quant::Matrix& w);
@@ -140,6 +141,7 @@ private:
     QMenu* m_recentMenu = nullptr;
 
     QMenu* m_viewMenu = nullptr;
+    QMenu* m_fileMenu = nullptr;
     Workbench* m_workbench = nullptr;
     QuantPanel* m_quantPanel = nullptr;
     widgets::QuantHistogramPlot* m_quantHistogram = nullptr;

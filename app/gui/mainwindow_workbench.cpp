@@ -16,12 +16,14 @@
 
 #include <QComboBox>
 #include <QDockWidget>
+#include <QFileDialog>
 #include <QMenu>
 #include <QMenuBar>
 #include <QStatusBar>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace qs::app {
 
@@ -140,6 +142,7 @@ void MainWindow::buildWorkbench()
         showWorkbenchResult(Slot::A);
     });
     m_heatmap->elementInfo = [this](int64_t r, int64_t c) { return elementText(r, c); };
+    buildExportMenu();
     // Zoomed in, the engine pools the visible window again at about the screen's resolution.
     connect(m_heatmap, &widgets::ErrorHeatmap::viewChanged, this,
             [this](int64_t rowLo, int64_t rowHi, int64_t colLo, int64_t colHi) {
@@ -158,6 +161,48 @@ void MainWindow::buildWorkbench()
                 h.cells = map.data;
                 m_heatmap->setData(std::move(h));
             });
+}
+
+namespace {
+
+/// Asks for a file and writes a plot (.png, .jpg, .svg, .pdf) or its data (.csv); a failure is
+/// reported, never silent.
+template <class Plot>
+void exportDialog(QWidget* parent, Plot* plot, const QString& what, const QString& base,
+                  const std::function<void(const QString&)>& showError)
+{
+    const QString path = QFileDialog::getSaveFileName(
+        parent, QObject::tr("Export %1").arg(what), base + ".png",
+        QObject::tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf);;JPEG (*.jpg);;Data as CSV (*.csv)"));
+    if (path.isEmpty()) return;
+    QString error;
+    const bool ok = path.endsWith(".csv", Qt::CaseInsensitive) ? plot->exportCsv(path, &error) : plot->exportTo(path, &error);
+    if (!ok) showError(QObject::tr("Cannot export %1 to %2: %3").arg(what, path, error));
+}
+
+} // namespace
+
+void MainWindow::buildExportMenu()
+{
+    auto* menu = new QMenu(tr("Export &Workbench"), m_fileMenu);
+    const auto actions = m_fileMenu->actions(); // above Quit, beside the other exports
+    if (actions.isEmpty()) m_fileMenu->addMenu(menu);
+    else m_fileMenu->insertMenu(actions.last(), menu);
+    auto err = [this](const QString& m) { showError(m); };
+    menu->addAction(tr("Quantized Histogram..."), this,
+                    [this, err] { exportDialog(this, m_quantHistogram, tr("the quantized histogram"), "quantized-histogram", err); });
+    menu->addAction(tr("Error Heatmap..."), this,
+                    [this, err] { exportDialog(this, m_heatmap, tr("the error heatmap"), "error-heatmap", err); });
+    menu->addAction(tr("Trade-off Chart..."), this,
+                    [this, err] { exportDialog(this, m_tradeoffChart, tr("the trade-off chart"), "tradeoff", err); });
+    menu->addAction(tr("Outlier Channels..."), this,
+                    [this, err] { exportDialog(this, m_channels, tr("the outlier channels"), "channels", err); });
+    menu->addAction(tr("Metrics A / B (CSV)..."), this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export metrics"), "metrics.csv", tr("CSV (*.csv)"));
+        QString error;
+        if (!path.isEmpty() && !m_metrics->exportCsv(path, &error))
+            showError(tr("Cannot export the metrics to %1: %2").arg(path, error));
+    });
 }
 
 void MainWindow::selectLayer(int tensorIndex)
