@@ -3,6 +3,7 @@
 #include <QStringList>
 
 #include <algorithm>
+#include <cmath>
 #include <climits>
 #include <map>
 
@@ -60,6 +61,7 @@ void ModelTreeModel::setModel(std::shared_ptr<const core::Model> model)
     beginResetModel();
     m_model = std::move(model);
     m_root = std::make_unique<Node>();
+    m_states.clear();
     if (m_model) {
         std::vector<size_t> helpers;
         for (size_t i : displayOrder(*m_model)) {
@@ -158,6 +160,12 @@ QVariant ModelTreeModel::data(const QModelIndex& index, int role) const
     const core::TensorInfo* t = n->tensor >= 0 ? &m_model->tensors[size_t(n->tensor)] : nullptr;
     if (role == TensorIndexRole) return n->tensor;
     if (role == WeightRole) return n->holdsWeight;
+    const QuantState* q = nullptr;
+    if (n->tensor >= 0) {
+        auto it = m_states.find(n->tensor);
+        if (it != m_states.end()) q = &it->second;
+    }
+    if (index.column() >= Scheme) return quantData(q, index.column(), role);
     if (role == Qt::TextAlignmentRole && (index.column() == Parameters || index.column() == Size))
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     if (role == SortRole) {
@@ -189,8 +197,59 @@ QVariant ModelTreeModel::data(const QModelIndex& index, int role) const
 QVariant ModelTreeModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-    static const char* names[] = {"Name", "Op", "DType", "Shape", "Parameters", "Size"};
+    static const char* names[] = {"Name", "Op", "DType", "Shape", "Parameters", "Size", "Scheme", "Bits/w", "SQNR dB"};
     return section >= 0 && section < ColumnCount ? QString(names[section]) : QVariant();
+}
+
+QVariant ModelTreeModel::quantData(const QuantState* q, int column, int role) const
+{
+    if (!q) return {};
+    if (role == Qt::TextAlignmentRole && column != Scheme) return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::BackgroundRole && column == Sqnr) return sqnrColor(q->sqnrDb);
+    if (role == SortRole) {
+        if (column == Bits) return q->bitsPerWeight;
+        if (column == Sqnr) return q->sqnrDb;
+        return q->scheme;
+    }
+    if (role == Qt::ToolTipRole)
+        return tr("%1: %2 bits per weight as stored, SQNR %3 dB").arg(q->scheme).arg(q->bitsPerWeight, 0, 'f', 3).arg(q->sqnrDb, 0, 'f', 2);
+    if (role != Qt::DisplayRole) return {};
+    if (column == Scheme) return q->scheme;
+    if (column == Bits) return QString::number(q->bitsPerWeight, 'f', 3);
+    return std::isinf(q->sqnrDb) ? QString("exact") : QString::number(q->sqnrDb, 'f', 2);
+}
+
+void ModelTreeModel::setQuantState(int tensorIndex, const std::optional<QuantState>& state)
+{
+    if (state) m_states[tensorIndex] = *state;
+    else m_states.erase(tensorIndex);
+    // The row of that tensor (leaves only carry a state).
+    std::vector<const Node*> stack{m_root.get()};
+    while (!stack.empty()) {
+        const Node* n = stack.back();
+        stack.pop_back();
+        if (n->tensor == tensorIndex) {
+            emit dataChanged(createIndex(n->row, Scheme, const_cast<Node*>(n)), createIndex(n->row, Sqnr, const_cast<Node*>(n)));
+            return;
+        }
+        for (const auto& c : n->children) stack.push_back(c.get());
+    }
+}
+
+void ModelTreeModel::clearQuantStates()
+{
+    beginResetModel();
+    m_states.clear();
+    endResetModel();
+}
+
+QColor sqnrColor(double sqnrDb)
+{
+    if (std::isnan(sqnrDb)) return {};
+    const double t = std::clamp((sqnrDb - 10.0) / 20.0, 0.0, 1.0); // 10 dB red .. 30 dB green
+    QColor c = QColor::fromHsvF(float(t * 120.0 / 360.0), 0.45f, 0.95f);
+    c.setAlphaF(0.6f);
+    return c;
 }
 
 QString naturalSortKey(const QString& text)

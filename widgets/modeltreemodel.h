@@ -8,8 +8,11 @@
 #include "core/tensor.h"
 
 #include <QAbstractItemModel>
+#include <QColor>
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace qs::widgets {
@@ -17,7 +20,7 @@ namespace qs::widgets {
 class ModelTreeModel : public QAbstractItemModel {
     Q_OBJECT
 public:
-    enum Column { Name, Op, DType, Shape, Parameters, Size, ColumnCount };
+    enum Column { Name, Op, DType, Shape, Parameters, Size, Scheme, Bits, Sqnr, ColumnCount };
     enum Role {
         SortRole = Qt::UserRole + 1, ///< numbers for Parameters and Size, text otherwise
         TensorIndexRole,            ///< index into Model::tensors, -1 for a layer row
@@ -30,6 +33,16 @@ public:
     ~ModelTreeModel() override;
 
     void setModel(std::shared_ptr<const core::Model> model);
+
+    /// The quantized state of one tensor, shown in the Scheme, Bits and Sqnr columns.
+    struct QuantState {
+        QString scheme;
+        double bitsPerWeight = 0;
+        double sqnrDb = 0; ///< +Inf when exact
+    };
+    /// Sets (or, with nullopt, clears) the quantized state of tensor `tensorIndex`.
+    void setQuantState(int tensorIndex, const std::optional<QuantState>& state);
+    void clearQuantStates();
     const core::Model* model() const { return m_model.get(); }
     /// The index of the tensor's row, or an invalid index.
     QModelIndex indexOfTensor(const QString& name) const;
@@ -46,14 +59,20 @@ public:
 private:
     Node* nodeFor(const QModelIndex& index) const;
     void addLeaf(Node* layer, size_t tensorIndex);
+    QVariant quantData(const QuantState* q, int column, int role) const;
 
     std::shared_ptr<const core::Model> m_model;
     std::unique_ptr<Node> m_root;
+    std::map<int, QuantState> m_states; ///< by tensor index
 };
 
 /// A key whose text order is natural order: every run of digits zero-padded to 20 digits
 /// ("layers.2" < "layers.10"), compared case-insensitively.
 QString naturalSortKey(const QString& text);
+
+/// The background of an SQNR cell: red below 10 dB, through amber, green from 30 dB up (the
+/// hue interpolated linearly in between); invalid for NaN.
+QColor sqnrColor(double sqnrDb);
 
 /// "1.50 MiB", "12 B"
 QString formatBytes(uint64_t bytes);

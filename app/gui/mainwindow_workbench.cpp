@@ -8,6 +8,7 @@
 #include "channelplot.h"
 #include "errorheatmap.h"
 #include "metricstable.h"
+#include "modeltreemodel.h"
 #include "quanthistogramplot.h"
 #include "tradeoffchart.h"
 
@@ -243,6 +244,10 @@ void MainWindow::showWorkbenchResult(Slot)
     const quant::Matrix* w = m_workbench->weights();
     if (!a || !w) return;
     m_metrics->setRows(metricsRow(*a), b ? std::optional<widgets::MetricsRow>(metricsRow(*b)) : std::nullopt);
+    // The tree remembers each layer's last A, so sorting by SQNR finds the sensitive layers.
+    m_treeModel->setQuantState(m_workbench->layer(), widgets::ModelTreeModel::QuantState{
+                                                        a->spec + (a->settings.method == "rtn" ? QString() : " " + a->settings.method),
+                                                        a->bitsPerWeight, a->measured.metrics.sqnrDb});
     showQuantHistogram(*a, *w);
     const quant::Matrix& map = a->measured.errorMap;
     widgets::HeatmapData h;

@@ -179,6 +179,32 @@ private slots:
         QCOMPARE(proxy.rowCount(up), 1); // the bias is hidden
         QVERIFY(!proxy.mapFromSource(model.indexOfTensor("model.layers.0.mlp.up.bias")).isValid());
     }
+    void quantizedStateColumns()
+    {
+        widgets::ModelTreeModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setModel(sampleModel());
+        model.setQuantState(0, widgets::ModelTreeModel::QuantState{"int4", 4.5, 19.04});
+        model.setQuantState(2, widgets::ModelTreeModel::QuantState{"int8", 8.25, 43.5});
+        const QModelIndex up = model.indexOfTensor("model.layers.0.mlp.up.weight");
+        QCOMPARE(up.siblingAtColumn(widgets::ModelTreeModel::Scheme).data().toString(), QString("int4"));
+        QCOMPARE(up.siblingAtColumn(widgets::ModelTreeModel::Bits).data().toString(), QString("4.500"));
+        QCOMPARE(up.siblingAtColumn(widgets::ModelTreeModel::Sqnr).data().toString(), QString("19.04"));
+        // Colour: 10 dB red (hue 0) .. 30 dB green (hue 120); 19.04 dB is 45.2% of the way.
+        const QColor c = up.siblingAtColumn(widgets::ModelTreeModel::Sqnr).data(Qt::BackgroundRole).value<QColor>();
+        QVERIFY(std::abs(c.hsvHueF() * 360.0 - 0.452 * 120.0) < 1.0);
+        QCOMPARE(widgets::sqnrColor(5.0).hsvHue(), 0);
+        QCOMPARE(widgets::sqnrColor(40.0).hsvHue(), 120);
+        // Sorting by SQNR compares numbers (19.04 < 43.5; as text "19.04" > "043.5"-style
+        // mistakes cannot happen).
+        QCOMPARE(up.siblingAtColumn(widgets::ModelTreeModel::Sqnr).data(widgets::ModelTreeModel::SortRole).toDouble(), 19.04);
+        const QModelIndex other = model.indexOfTensor("model.layers.1.mlp.up.weight");
+        QCOMPARE(other.siblingAtColumn(widgets::ModelTreeModel::Sqnr).data(widgets::ModelTreeModel::SortRole).toDouble(), 43.5);
+        // Clearing takes the state away; a tensor without one shows nothing.
+        model.setQuantState(0, std::nullopt);
+        QVERIFY(!up.siblingAtColumn(widgets::ModelTreeModel::Scheme).data().isValid());
+        QVERIFY(!model.indexOfTensor("lm_head.weight").siblingAtColumn(widgets::ModelTreeModel::Sqnr).data().isValid());
+    }
     void formats()
     {
         QCOMPARE(widgets::formatBytes(512), QString("512 B"));
