@@ -47,6 +47,7 @@ class StatsPanel;
 namespace qs::app {
 
 class QuantPanel;
+class PlanPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -68,6 +69,7 @@ public:
     QString totalsText() const;
     Workbench* workbench() const { return m_workbench; }
     QuantPanel* quantPanel() const { return m_quantPanel; }
+    PlanPanel* planPanel() const { return m_planPanel; }
     widgets::MetricsTable* metricsTable() const { return m_metrics; }
     widgets::QuantHistogramPlot* quantHistogram() const { return m_quantHistogram; }
     widgets::ErrorHeatmap* errorHeatmap() const { return m_heatmap; }
@@ -112,6 +114,7 @@ private:
     void showTradeoff();
     void selectTradeoffPoints();
     QString elementText(int64_t r, int64_t c) const;
+    void buildPlanDock(); // mainwindow_plan.cpp
 
     void openDialog();
     void openFolderDialog();
@@ -140,6 +143,7 @@ private:
     QMenu* m_viewMenu = nullptr;
     Workbench* m_workbench = nullptr;
     QuantPanel* m_quantPanel = nullptr;
+    PlanPanel* m_planPanel = nullptr;
     widgets::QuantHistogramPlot* m_quantHistogram = nullptr;
     widgets::ErrorHeatmap* m_heatmap = nullptr;
     widgets::MetricsTable* m_metrics = nullptr;

@@ -140,6 +140,7 @@ void MainWindow::buildWorkbench()
         showWorkbenchResult(Slot::A);
     });
     m_heatmap->elementInfo = [this](int64_t r, int64_t c) { return elementText(r, c); };
+    buildPlanDock();
 }
 
 void MainWindow::selectLayer(int tensorIndex)

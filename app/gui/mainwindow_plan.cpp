@@ -1,0 +1,20 @@
+// MainWindow: the model plan dock (a default scheme with per-tensor overrides applied to the
+// whole model, its totals and per-layer error, plan files and saving the quantized model).
+#include "mainwindow.h"
+
+#include "planpanel.h"
+
+#include <QDockWidget>
+
+namespace qs::app {
+
+void MainWindow::buildPlanDock()
+{
+    m_planPanel = new PlanPanel;
+    auto* dock = addDock(tr("Model plan"), "dock.plan", m_planPanel, Qt::BottomDockWidgetArea);
+    // Beside the other bottom tabs (the trade-off chart), so the layout stays as it was.
+    for (auto* other : findChildren<QDockWidget*>())
+        if (other != dock && other->objectName() == "dock.tradeoff") tabifyDockWidget(other, dock);
+}
+
+} // namespace qs::app
