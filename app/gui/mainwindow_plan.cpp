@@ -12,9 +12,11 @@ void MainWindow::buildPlanDock()
 {
     m_planPanel = new PlanPanel;
     auto* dock = addDock(tr("Model plan"), "dock.plan", m_planPanel, Qt::BottomDockWidgetArea);
-    // Beside the other bottom tabs (the trade-off chart), so the layout stays as it was.
+    // A tab beside the trade-off chart; the error heatmap stays the tab shown on first start.
     for (auto* other : findChildren<QDockWidget*>())
         if (other != dock && other->objectName() == "dock.tradeoff") tabifyDockWidget(other, dock);
+    for (auto* other : findChildren<QDockWidget*>())
+        if (other->objectName() == "dock.heatmap") other->raise();
 }
 
 } // namespace qs::app

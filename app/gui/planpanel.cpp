@@ -12,7 +12,6 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -44,8 +43,10 @@ PlanPanel::PlanPanel(QWidget* parent)
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setWordWrap(false);
+    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_chart = new widgets::LayerErrorChart;
-    auto* split = new QSplitter(Qt::Vertical);
+    auto* split = new QSplitter(Qt::Horizontal); // the table beside its chart
     split->addWidget(m_view);
     split->addWidget(m_chart);
     split->setStretchFactor(0, 3);
@@ -87,12 +88,16 @@ void PlanPanel::buildFields()
     m_synthetic->setSpecialValueText(tr("none"));
     m_synthetic->setToolTip(tr("Synthetic activation rows made per tensor for methods that need calibration "
                                "(GPTQ, AWQ, SmoothQuant, LLM.int8, SpQR); as the CLI's --synthetic"));
-    auto* form = new QFormLayout;
-    form->addRow(tr("Default scheme"), m_scheme);
-    form->addRow(tr("Method"), m_method);
-    form->addRow(tr("Clip"), m_clip);
-    form->addRow(tr("Calibration rows"), m_synthetic);
-    static_cast<QVBoxLayout*>(layout())->addLayout(form);
+    auto* row = new QHBoxLayout; // one line: the dock sits in the wide bottom area
+    row->addWidget(new QLabel(tr("Default scheme")));
+    row->addWidget(m_scheme, 2);
+    row->addWidget(new QLabel(tr("Method")));
+    row->addWidget(m_method, 1);
+    row->addWidget(new QLabel(tr("Clip")));
+    row->addWidget(m_clip, 1);
+    row->addWidget(new QLabel(tr("Calibration rows")));
+    row->addWidget(m_synthetic);
+    static_cast<QVBoxLayout*>(layout())->addLayout(row);
     connect(m_scheme, &QLineEdit::editingFinished, this, [this] { editDefault(PlanField::Scheme); });
     connect(m_method, &QComboBox::activated, this, [this] { editDefault(PlanField::Method); });
     connect(m_clip, &QComboBox::activated, this, [this] { editClip(); });
@@ -335,6 +340,7 @@ void PlanPanel::onJobDone(uint64_t generation, Job job, const QString& path, cor
 void PlanPanel::showReport(const quant::ModelReport& report)
 {
     m_table->setReport(report);
+    m_view->resizeColumnsToContents();
     std::vector<QString> names;
     std::vector<double> sqnr;
     for (const auto& t : report.tensors) {
