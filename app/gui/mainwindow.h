@@ -47,6 +47,7 @@ class StatsPanel;
 namespace qs::app {
 
 class QuantPanel;
+class PlanPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -69,6 +70,7 @@ public:
     QString totalsText() const;
     Workbench* workbench() const { return m_workbench; }
     QuantPanel* quantPanel() const { return m_quantPanel; }
+    PlanPanel* planPanel() const { return m_planPanel; }
     widgets::MetricsTable* metricsTable() const { return m_metrics; }
     widgets::QuantHistogramPlot* quantHistogram() const { return m_quantHistogram; }
     widgets::ErrorHeatmap* errorHeatmap() const { return m_heatmap; }
@@ -115,6 +117,7 @@ private:
     void updateChannels();
     void selectTradeoffPoints();
     QString elementText(int64_t r, int64_t c) const;
+    void buildPlanDock(); // mainwindow_plan.cpp
 
     void openDialog();
     void openFolderDialog();
@@ -144,6 +147,7 @@ private:
     QMenu* m_fileMenu = nullptr;
     Workbench* m_workbench = nullptr;
     QuantPanel* m_quantPanel = nullptr;
+    PlanPanel* m_planPanel = nullptr;
     widgets::QuantHistogramPlot* m_quantHistogram = nullptr;
     widgets::ErrorHeatmap* m_heatmap = nullptr;
     widgets::MetricsTable* m_metrics = nullptr;

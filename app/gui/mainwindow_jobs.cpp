@@ -1,5 +1,6 @@
 // MainWindow: the background jobs (open a model, compute statistics) and what their results do.
 #include "mainwindow.h"
+#include "planpanel.h"
 
 #include "recentfiles.h"
 
@@ -102,6 +103,7 @@ void MainWindow::onModelOpened(std::shared_ptr<const core::Model> model, const Q
     m_stats.reset();
     m_statsTensor = -1;
     m_treeModel->setModel(m_model);
+    m_planPanel->setModel(m_model);
     m_tree->expandToDepth(1);
     m_totals->setText(totalsFor(*m_model));
     m_statsPanel->setMessage(tr("Select a tensor"));

@@ -162,6 +162,7 @@ void MainWindow::buildWorkbench()
                 h.cells = map.data;
                 m_heatmap->setData(std::move(h));
             });
+    buildPlanDock();
 }
 
 namespace {

@@ -65,6 +65,28 @@ core::Result<Plan> loadPlan(const std::filesystem::path& path);
 /// "p99.9" -> Percentile 99.9, "minmax", "mse"; InvalidArgument listing them.
 core::Result<RangeOptions> parseClip(std::string_view text);
 
+/// A clip's spelling in a plan file, the inverse of parseClip: "minmax", "mse", "p" followed by
+/// the shortest decimal that reads back as the same percentile ("p99.9").
+std::string clipSpec(const RangeOptions& clip);
+
+/// True when `a` and `b` clip alike: the same method and, for it, the same parameter (the
+/// percentile, the number of MSE ratios); a parameter the method does not use is ignored.
+bool sameClip(const RangeOptions& a, const RangeOptions& b);
+
+/// Equal when their plan files say the same: match, skip, and scheme, method and clip set alike.
+bool operator==(const PlanOverride& a, const PlanOverride& b);
+/// Equal when their plan files say the same: default scheme, method and clip (sameClip) and the
+/// same overrides in the same order. The other MethodOptions (GPTQ damping, the GEMM, ...) are
+/// settings of a run, not part of a plan file, and are not compared.
+bool operator==(const Plan& a, const Plan& b);
+
+/// The plan file's text for `plan` (the format above, indented, keys in the order parsePlan
+/// documents): parsePlan(*planToJson(p), ...) == p. Refused (InvalidArgument, naming the
+/// override) when the file cannot say what the plan holds: an empty match, an override that sets
+/// nothing or skips and sets a field, or a clip parseClip would not read back the same (an MSE
+/// search over other than 50 ratios, a percentile outside (0, 100]).
+core::Result<std::string> planToJson(const Plan& plan);
+
 /// Matches `*` and `?` wildcards; no character classes.
 bool globMatch(std::string_view pattern, std::string_view text);
 

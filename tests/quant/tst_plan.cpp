@@ -57,6 +57,11 @@ private slots:
     void badPlans_data();
     void badPlans();
     void missingFile();
+    void writtenPlanReadsBack_data();
+    void writtenPlanReadsBack();
+    void writtenText();
+    void unwritablePlans_data();
+    void unwritablePlans();
 };
 
 void TestPlan::glob_data()
@@ -304,6 +309,120 @@ void TestPlan::missingFile()
     auto plan = loadPlan(path);
     QVERIFY(!plan.ok());
     QVERIFY2(plan.error().message.rfind(path + ": ", 0) == 0, plan.error().message.c_str());
+}
+
+void TestPlan::writtenPlanReadsBack_data()
+{
+    // Plan files as a user writes them; each is read, written back and read again.
+    QTest::addColumn<QString>("text");
+    QTest::newRow("defaults only") << R"({"scheme": "int8"})";
+    QTest::newRow("method and clip") << R"({"scheme": "int4:g128:asym", "method": "gptq", "clip": "mse"})";
+    QTest::newRow("percentile") << R"({"scheme": "nf4:g32", "clip": "p99.95"})";
+    QTest::newRow("odd percentile") << R"({"scheme": "int3:tensor:away", "clip": "p0.1"})";
+    QTest::newRow("overrides") << R"({"scheme": "int4:g64", "method": "awq", "clip": "p99.9", "overrides": [
+        {"match": "*.down_proj.weight", "scheme": "int8", "method": "gptq", "clip": "mse"},
+        {"match": "lm_head.weight", "skip": true},
+        {"match": "layers.?.q_proj.weight", "clip": "minmax"},
+        {"match": "*", "method": "rtn"},
+        {"match": "embed.weight", "scheme": "q4_k"}]})";
+    QTest::newRow("gguf and fp formats") << R"({"scheme": "q8_0", "overrides": [
+        {"match": "a*", "scheme": "fp8_e4m3:tensor"}, {"match": "b*", "scheme": "mxfp4"}]})";
+}
+
+void TestPlan::writtenPlanReadsBack()
+{
+    QFETCH(QString, text);
+    auto plan = parsePlan(text.toStdString(), "in.json");
+    QVERIFY2(plan, plan ? "" : plan.error().message.c_str());
+    auto written = planToJson(*plan);
+    QVERIFY2(written, written ? "" : written.error().message.c_str());
+    auto back = parsePlan(*written, "out.json");
+    QVERIFY2(back, back ? "" : (back.error().message + "\n" + *written).c_str());
+    QVERIFY2(*back == *plan, written->c_str());
+    // Writing is stable: the text of the plan read back is the same text.
+    QCOMPARE(QString::fromStdString(*planToJson(*back)), QString::fromStdString(*written));
+    // Equality is not vacuous: a changed override or default is a different plan.
+    Plan other = *plan;
+    other.method = other.method == Method::Rtn ? Method::Gptq : Method::Rtn;
+    QVERIFY(!(other == *plan));
+    if (!plan->overrides.empty()) {
+        other = *plan;
+        other.overrides.back().match += "x";
+        QVERIFY(!(other == *plan));
+    }
+}
+
+void TestPlan::writtenText()
+{
+    // The exact text, written out by hand from the plan built here.
+    Plan plan;
+    plan.scheme = *parseScheme("int4:g128");
+    plan.method = Method::Gptq;
+    plan.options.range.method = ClipMethod::Percentile;
+    plan.options.range.percentile = 99.9;
+    PlanOverride skip;
+    skip.match = "lm_head.weight";
+    skip.skip = true;
+    PlanOverride some;
+    some.match = "*.down.weight";
+    some.scheme = *parseScheme("int8");
+    some.clip = RangeOptions{};
+    some.clip->method = ClipMethod::Mse;
+    plan.overrides = {skip, some};
+    const std::string expected = "{\n"
+                                 "  \"scheme\": \"int4:g128\",\n"
+                                 "  \"method\": \"gptq\",\n"
+                                 "  \"clip\": \"p99.9\",\n"
+                                 "  \"overrides\": [\n"
+                                 "    {\n"
+                                 "      \"match\": \"lm_head.weight\",\n"
+                                 "      \"skip\": true\n"
+                                 "    },\n"
+                                 "    {\n"
+                                 "      \"match\": \"*.down.weight\",\n"
+                                 "      \"scheme\": \"int8\",\n"
+                                 "      \"clip\": \"mse\"\n"
+                                 "    }\n"
+                                 "  ]\n"
+                                 "}\n";
+    auto text = planToJson(plan);
+    QVERIFY(text);
+    QCOMPARE(QString::fromStdString(*text), QString::fromStdString(expected));
+    auto back = parsePlan(*text, "p.json");
+    QVERIFY(back);
+    QVERIFY(*back == plan);
+}
+
+void TestPlan::unwritablePlans_data()
+{
+    QTest::addColumn<int>("kind");
+    QTest::addColumn<QString>("words");
+    QTest::newRow("mse steps") << 0 << "the default clip: a plan file cannot hold an MSE search over 20 ratios";
+    QTest::newRow("percentile 0") << 1 << "the default clip: a plan file cannot hold the clip 'p0'";
+    QTest::newRow("empty match") << 2 << "override 0 (): the match glob is empty";
+    QTest::newRow("sets nothing") << 3 << "override 0 (x*): it sets nothing";
+    QTest::newRow("skip and scheme") << 4 << "override 0 (x*): it skips and also sets";
+}
+
+void TestPlan::unwritablePlans()
+{
+    QFETCH(int, kind);
+    QFETCH(QString, words);
+    Plan plan;
+    plan.scheme = *parseScheme("int8");
+    PlanOverride o;
+    o.match = "x*";
+    switch (kind) {
+    case 0: plan.options.range.method = ClipMethod::Mse; plan.options.range.mseSteps = 20; break;
+    case 1: plan.options.range.method = ClipMethod::Percentile; plan.options.range.percentile = 0; break;
+    case 2: o.match.clear(); o.skip = true; plan.overrides = {o}; break;
+    case 3: plan.overrides = {o}; break;
+    default: o.skip = true; o.scheme = plan.scheme; plan.overrides = {o}; break;
+    }
+    auto text = planToJson(plan);
+    QVERIFY(!text);
+    QCOMPARE(text.error().code, core::ErrorCode::InvalidArgument);
+    QVERIFY2(QString::fromStdString(text.error().message).contains(words), text.error().message.c_str());
 }
 
 QTEST_GUILESS_MAIN(TestPlan)
