@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 namespace qs::app {
 
@@ -51,7 +52,8 @@ quant::MethodOptions methodOptions(const QuantSettings& s, const quant::RangeOpt
 
 core::Result<std::shared_ptr<LayerResult>> computeLayer(const quant::Matrix& w, const core::TensorInfo& tensor,
                                                         const QuantSettings& settings, const backends::Backend& backend,
-                                                        const quant::MeasureOptions& measure, core::Progress* progress)
+                                                        const quant::MeasureOptions& measure, core::Progress* progress,
+                                                        quant::Measured* reuse)
 {
     const auto t0 = std::chrono::steady_clock::now();
     auto result = std::make_shared<LayerResult>();
@@ -67,7 +69,7 @@ core::Result<std::shared_ptr<LayerResult>> computeLayer(const quant::Matrix& w, 
     if (!calib) return calib.error();
     const quant::Calibration* cal = *calib ? &**calib : nullptr;
     if (*method == quant::Method::Rtn) {
-        auto m = backend.quantizeAndMeasure(w, *scheme, *range, measure, progress);
+        auto m = backend.quantizeAndMeasure(w, *scheme, *range, measure, progress, reuse);
         if (!m) return m.error();
         result->measured = std::move(*m);
         result->bytes = result->measured.q.bytes;
@@ -192,6 +194,7 @@ void Workbench::setLayer(std::shared_ptr<const core::Model> model, int tensorInd
     for (auto& s : m_slots) {
         if (s.progress) s.progress->cancelRequested = true;
         s.shown.reset();
+        s.spare.reset(); // another layer's size
         s.shownGeneration = s.requested;
     }
     if (!m_model || tensorIndex < 0 || size_t(tensorIndex) >= m_model->tensors.size()) return;
@@ -297,6 +300,7 @@ void Workbench::clear(Slot slot)
     s.pending.reset();
     if (s.progress) s.progress->cancelRequested = true;
     s.shown.reset();
+    s.spare.reset();
     s.shownGeneration = s.requested;
 }
 
@@ -322,8 +326,10 @@ void Workbench::start(Slot slot, Request req)
     const int tensor = m_tensor;
     const uint64_t layerGeneration = m_layerGeneration;
     const auto measure = m_measure;
+    std::shared_ptr<LayerResult> spare = std::move(s.spare); // the job's alone from here
     m_pool.start([=, this] {
-        auto r = computeLayer(*weights, model->tensors[size_t(tensor)], req.settings, *backend, measure, progress.get());
+        auto r = computeLayer(*weights, model->tensors[size_t(tensor)], req.settings, *backend, measure, progress.get(),
+                              spare ? &spare->measured : nullptr);
         QMetaObject::invokeMethod(this, [this, slot, layerGeneration, gen = req.generation, r = std::move(r)]() mutable {
             finished(slot, layerGeneration, gen, std::move(r));
         }, Qt::QueuedConnection);
@@ -340,7 +346,10 @@ void Workbench::finished(Slot slot, uint64_t layerGeneration, uint64_t generatio
     if (current && generation > s.shownGeneration) {
         if (result) {
             s.shownGeneration = generation;
-            s.shown = std::move(*result);
+            auto old = std::exchange(s.shown, std::move(*result));
+            // Nobody else holds the old result (the panels copy what they draw): recycle it.
+            // The results are made non-const by computeLayer, so the cast is sound.
+            if (old && old.use_count() == 1 && !old->method) s.spare = std::const_pointer_cast<LayerResult>(old);
             emit resultReady(slot);
         } else if (result.error().code != core::ErrorCode::Cancelled && generation == s.requested) {
             emit failed(slot, QString::fromStdString(result.error().message));

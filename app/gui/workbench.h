@@ -111,6 +111,10 @@ private:
         uint64_t requested = 0; ///< generation of the newest request
         uint64_t shownGeneration = 0;
         std::shared_ptr<const LayerResult> shown;
+        /// The RTN result shown before `shown`, no longer referenced: the next job takes over its
+        /// buffers, so a recompute of a large layer touches no fresh memory (page faults of
+        /// fresh 64 MiB buffers cost tens of milliseconds per change).
+        std::shared_ptr<LayerResult> spare;
     };
 
     void start(Slot slot, Request request);
@@ -133,9 +137,11 @@ private:
 };
 
 /// The work of one request, on the calling thread: calibration, the method on the backend,
-/// metrics and the pooled error map. Used by the workbench's jobs and by tests.
+/// metrics and the pooled error map. Used by the workbench's jobs and by tests. `reuse`: an
+/// earlier result whose buffers a round-to-nearest recompute takes over (Backend::quantizeAndMeasure).
 core::Result<std::shared_ptr<LayerResult>> computeLayer(const quant::Matrix& w, const core::TensorInfo& tensor,
                                                         const QuantSettings& settings, const backends::Backend& backend,
-                                                        const quant::MeasureOptions& measure, core::Progress* progress);
+                                                        const quant::MeasureOptions& measure, core::Progress* progress,
+                                                        quant::Measured* reuse = nullptr);
 
 } // namespace qs::app

@@ -68,11 +68,15 @@ std::vector<float> Codec::groupLevels(const Quantized& q, int64_t group) const
     std::vector<float> values;
     const GroupGrid& g = q.grid;
     if (group < 0 || group >= g.count() || q.rows() == 0 || q.cols() == 0) return values;
+    // A per-row group lies in one row (found without scanning the whole tensor: the workbench
+    // asks on every recompute); tensor and per-column groups reach every row.
+    int64_t first = 0, last = q.rows();
+    if (g.granularity == Granularity::Channel || g.granularity == Granularity::Group) {
+        first = g.granularity == Granularity::Channel ? group : group / g.perRow;
+        last = std::min(first + 1, q.rows());
+    }
     std::vector<float> row(size_t(q.cols()));
-    for (int64_t r = 0; r < q.rows(); ++r) {
-        bool any = false;
-        for (int64_t c = 0; c < q.cols(); ++c) any = any || g.groupOf(r, c) == group;
-        if (!any) continue;
+    for (int64_t r = first; r < last; ++r) {
         decodeRows(q, r, r + 1, row.data());
         for (int64_t c = 0; c < q.cols(); ++c)
             if (g.groupOf(r, c) == group && std::isfinite(row[size_t(c)])) values.push_back(row[size_t(c)]);
