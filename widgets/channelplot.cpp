@@ -1,12 +1,12 @@
 #include "channelplot.h"
 
 #include "charttheme.h"
+#include "plotpalette.h"
 #include "histogramplot.h"
 #include "viewmath_charts.h"
 
 #include <qcustomplot.h>
 
-#include <QFile>
 #include <QMouseEvent>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -314,7 +314,7 @@ void ChannelPlot::changeEvent(QEvent* event)
 void ChannelPlot::applyTheme()
 {
     const QPalette pal = palette();
-    applyChartPalette(m_plot, pal);
+    applyPlotPalette(m_plot, pal);
     m_normalBars->setBrush(chartColor(pal, 0));
     m_flaggedBars->setBrush(chartColor(pal, 1));
     m_keptGraph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangleInverted, chartColor(pal, 2),
@@ -343,13 +343,7 @@ QString ChannelPlot::csvText() const
 
 bool ChannelPlot::exportCsv(const QString& path, QString* error) const
 {
-    QFile file(path);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)
-        || file.write(csvText().toUtf8()) < 0 || !file.flush()) {
-        if (error) *error = path + ": could not write the file (" + file.errorString() + ")";
-        return false;
-    }
-    return true;
+    return writeTextFile(path, csvText(), error);
 }
 
 } // namespace qs::widgets

@@ -1,32 +1,11 @@
 #include "charttheme.h"
 
-#include <qcustomplot.h>
 
 namespace qs::widgets {
 
 bool isDarkPalette(const QPalette& palette)
 {
     return palette.color(QPalette::Window).lightness() < palette.color(QPalette::WindowText).lightness();
-}
-
-void applyChartPalette(QCustomPlot* plot, const QPalette& palette)
-{
-    const QColor base = palette.color(QPalette::Base);
-    const QColor text = palette.color(QPalette::WindowText);
-    QColor grid = palette.color(QPalette::Mid);
-    grid.setAlpha(110);
-    plot->setBackground(base);
-    for (QCPAxis* axis : plot->axisRect()->axes()) {
-        axis->setBasePen(QPen(text));
-        axis->setTickPen(QPen(text));
-        axis->setSubTickPen(QPen(text));
-        axis->setTickLabelColor(text);
-        axis->setLabelColor(text);
-        axis->grid()->setPen(QPen(grid, 0, Qt::DotLine));
-    }
-    plot->legend->setBrush(QColor(base.red(), base.green(), base.blue(), 220));
-    plot->legend->setTextColor(text);
-    plot->legend->setBorderPen(QPen(grid));
 }
 
 QColor chartColor(const QPalette& palette, int role)

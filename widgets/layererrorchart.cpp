@@ -1,6 +1,7 @@
 #include "layererrorchart.h"
 
 #include "charttheme.h"
+#include "plotpalette.h"
 
 #include <qcustomplot.h>
 
@@ -84,7 +85,7 @@ bool LayerErrorChart::setLayers(const std::vector<QString>& names, const std::ve
 
 void LayerErrorChart::applyTheme()
 {
-    applyChartPalette(m_plot, palette());
+    applyPlotPalette(m_plot, palette());
     m_bars->setPen(Qt::NoPen);
     m_bars->setBrush(chartColor(palette(), 0));
     QPen dashed(chartColor(palette(), 2), 1.5, Qt::DashLine);

@@ -1,12 +1,13 @@
 #include "metricstable.h"
 
+#include "plotpalette.h"
+
 #include "viewmath_charts.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
 #include <QColor>
-#include <QFile>
 #include <QHeaderView>
 #include <QKeyEvent>
 #include <QLocale>
@@ -303,13 +304,7 @@ void MetricsTable::keyPressEvent(QKeyEvent* event)
 
 bool MetricsTable::exportCsv(const QString& path, QString* error) const
 {
-    QFile file(path);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)
-        || file.write(m_model->toDelimited(',').toUtf8()) < 0 || !file.flush()) {
-        if (error) *error = path + ": could not write the file (" + file.errorString() + ")";
-        return false;
-    }
-    return true;
+    return writeTextFile(path, m_model->toDelimited(','), error);
 }
 
 } // namespace qs::widgets

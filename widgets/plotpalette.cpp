@@ -38,7 +38,7 @@ bool writeTextFile(const QString& path, const QString& text, QString* error)
 {
     QFile file(path);
     if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)) {
-        if (error) *error = path + ": could not open for writing (" + file.errorString() + ")";
+        if (error) *error = path + ": could not write the file (" + file.errorString() + ")";
         return false;
     }
     const QByteArray bytes = text.toUtf8();

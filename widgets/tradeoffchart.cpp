@@ -1,11 +1,11 @@
 #include "tradeoffchart.h"
 
 #include "charttheme.h"
+#include "plotpalette.h"
 #include "histogramplot.h"
 
 #include <qcustomplot.h>
 
-#include <QFile>
 #include <QMouseEvent>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -303,7 +303,7 @@ void TradeoffChart::changeEvent(QEvent* event)
 void TradeoffChart::applyTheme()
 {
     const QPalette pal = palette();
-    applyChartPalette(m_plot, pal);
+    applyPlotPalette(m_plot, pal);
     for (size_t f = 0; f < m_familyGraphs.size(); ++f) {
         const QColor c = familyColor(pal, int(f));
         m_familyGraphs[f]->setScatterStyle(QCPScatterStyle(familyShape(int(f)), QPen(c, 1.6), Qt::NoBrush, 9));
@@ -345,13 +345,7 @@ QString TradeoffChart::csvText() const
 
 bool TradeoffChart::exportCsv(const QString& path, QString* error) const
 {
-    QFile file(path);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)
-        || file.write(csvText().toUtf8()) < 0 || !file.flush()) {
-        if (error) *error = path + ": could not write the file (" + file.errorString() + ")";
-        return false;
-    }
-    return true;
+    return writeTextFile(path, csvText(), error);
 }
 
 } // namespace qs::widgets
