@@ -1,6 +1,8 @@
 // What every codec shares: the group grid, stored sizes, result buffers and the storage cost.
 #include "codec.h"
 
+#include "codecs/codec_support.h"
+
 #include "core/checked.h"
 #include "core/largebuffer.h"
 
@@ -81,9 +83,7 @@ std::vector<float> Codec::groupLevels(const Quantized& q, int64_t group) const
         for (int64_t c = 0; c < q.cols(); ++c)
             if (g.groupOf(r, c) == group && std::isfinite(row[size_t(c)])) values.push_back(row[size_t(c)]);
     }
-    std::sort(values.begin(), values.end());
-    values.erase(std::unique(values.begin(), values.end()), values.end());
-    return values;
+    return detail::sortedUnique(std::move(values));
 }
 
 Quantized startResult(const Codec& c, int64_t rows, int64_t cols, Quantized* reuse)
@@ -107,6 +107,7 @@ Quantized startResult(const Codec& c, int64_t rows, int64_t cols, Quantized* reu
         core::resizeLarge(q.codes, elems);
     }
     c.resizeParams(q);
+    q.clip.resize(size_t(q.grid.count()));
     return q;
 }
 

@@ -166,7 +166,7 @@ public:
     /// parameters cannot be fitted one group at a time (GGUF blocks, NF4 double quant).
     virtual const class ElementCoder* elements() const { return nullptr; }
 
-    /// Sizes q.params and q.clip for q.grid (values unspecified).
+    /// Sizes q.params for q.grid (values unspecified); startResult sizes q.clip.
     virtual void resizeParams(Quantized& q) const = 0;
 
 protected:

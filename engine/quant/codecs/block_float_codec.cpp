@@ -96,7 +96,6 @@ public:
         BlockScaleParams p;
         p.scaleCode.resize(size_t(q.grid.count()));
         q.params = std::move(p);
-        q.clip.resize(size_t(q.grid.count()));
     }
 
     core::Status quantize(const Matrix& w, const RangeOptions&, Quantized& q, core::Progress* progress,
@@ -133,9 +132,7 @@ public:
         const float scale = blockScale(std::get<BlockScaleParams>(q.params), size_t(group));
         for (unsigned c = 0; c < (1u << (1 + m_elem.expBits + m_elem.mantBits)); ++c)
             if (std::isfinite(m_table[c])) out.push_back(scale > 0.0f ? m_table[c] * scale : 0.0f);
-        std::sort(out.begin(), out.end());
-        out.erase(std::unique(out.begin(), out.end()), out.end());
-        return out;
+        return detail::sortedUnique(std::move(out));
     }
 
     core::Result<std::vector<StoredPart>> store(const Quantized& q) const override

@@ -39,6 +39,14 @@ std::vector<uint8_t> packBits(std::span<const uint8_t> codes, int64_t rows, int6
 /// [R,G] groups and blocks.
 std::vector<int64_t> groupShape(const GroupGrid& g);
 
+/// `v` sorted ascending without repeats (a group's levels).
+inline std::vector<float> sortedUnique(std::vector<float> v)
+{
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+}
+
 /// Rows per parallel chunk: about 64 Ki weights.
 inline int64_t rowChunk(int64_t cols) { return std::max<int64_t>(1, 65536 / std::max<int64_t>(cols, 1)); }
 

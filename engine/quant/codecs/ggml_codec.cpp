@@ -68,7 +68,6 @@ public:
     void resizeParams(Quantized& q) const override
     {
         q.params = GgmlParams{};
-        q.clip.resize(size_t(q.grid.count()));
     }
 
     core::Status quantize(const Matrix& w, const RangeOptions&, Quantized& q, core::Progress* progress,

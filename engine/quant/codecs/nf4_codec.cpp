@@ -148,7 +148,6 @@ public:
         Nf4Params p;
         p.absmax.resize(size_t(q.grid.count()));
         q.params = std::move(p);
-        q.clip.resize(size_t(q.grid.count()));
     }
 
     core::Status quantize(const Matrix& w, const RangeOptions&, Quantized& q, core::Progress* progress,
@@ -208,9 +207,7 @@ public:
         if (group < 0 || group >= q.grid.count()) return out;
         const float a = std::get<Nf4Params>(q.params).absmax[size_t(group)];
         for (uint8_t c = 0; c < 16; ++c) out.push_back(nf4Value(c, a, m_levels));
-        std::sort(out.begin(), out.end());
-        out.erase(std::unique(out.begin(), out.end()), out.end());
-        return out;
+        return detail::sortedUnique(std::move(out));
     }
 
     /// Double quantization ties every absmax to the whole tensor: not element-wise.

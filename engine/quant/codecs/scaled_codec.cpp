@@ -410,7 +410,6 @@ public:
         p.scale.resize(size_t(q.grid.count()));
         if (m_format.asym) p.zeroPoint.resize(size_t(q.grid.count()));
         q.params = std::move(p);
-        q.clip.resize(size_t(q.grid.count()));
     }
 
     core::Status quantize(const Matrix& w, const RangeOptions& range, Quantized& q, core::Progress* progress,
@@ -492,9 +491,7 @@ public:
             for (float v : m_table)
                 if (std::isfinite(v)) out.push_back(v * g.scale);
         }
-        std::sort(out.begin(), out.end());
-        out.erase(std::unique(out.begin(), out.end()), out.end());
-        return out;
+        return detail::sortedUnique(std::move(out));
     }
 
     const ElementCoder* elements() const override
