@@ -4,10 +4,12 @@
 #   engine/core      core
 #   engine/io        core io
 #   engine/quant     core quant                 (quant reads no files: pipeline opens them)
-#   engine/backends  core io quant backends
+#   engine/backends  core io quant backends shaders vulkan
 #   engine/pipeline  core io quant pipeline
 #   widgets          core io quant              (value types only: no backends, no pipeline)
 #   app              everything
+# shaders/ (the embedded SPIR-V) and the Vulkan headers (<vulkan/...>) count as layers that only
+# engine/backends may include: widgets and the other engine layers never see Vulkan.
 # Only includes whose first path component names a layer are judged ("core/x.h"); a file's
 # own folder headers ("x.h") and system headers pass. Prints every offending FILE:LINE.
 cmake_minimum_required(VERSION 3.25)
@@ -15,11 +17,11 @@ if(NOT DEFINED ROOT)
   message(FATAL_ERROR "check_layers.cmake: pass -DROOT=<source dir>")
 endif()
 
-set(QS_LAYERS core io quant backends pipeline)
+set(QS_LAYERS core io quant backends pipeline shaders vulkan)
 set(allowed_engine/core core)
 set(allowed_engine/io core io)
 set(allowed_engine/quant core quant)
-set(allowed_engine/backends core io quant backends)
+set(allowed_engine/backends core io quant backends shaders vulkan)
 set(allowed_engine/pipeline core io quant pipeline)
 set(allowed_widgets core io quant)
 
@@ -56,6 +58,7 @@ if(violations)
   # Printed unwrapped (FATAL_ERROR re-flows long lines), one FILE:LINE per violation.
   message(NOTICE "${text}")
   message(FATAL_ERROR "layer check: a lower layer includes a higher one (allowed order: "
-                      "core < io < quant < backends | pipeline < widgets, app; see docs/ARCHITECTURE.md)")
+                      "core < io < quant < backends | pipeline < widgets, app; shaders/ and vulkan/ "
+                      "only in engine/backends; see docs/ARCHITECTURE.md)")
 endif()
 message(STATUS "layer check: ${checked} files, no include from a higher layer")

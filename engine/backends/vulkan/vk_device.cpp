@@ -1,0 +1,175 @@
+#include "vk_device.h"
+
+namespace qs::backends::vulkan {
+
+core::Result<std::unique_ptr<Device>> Device::create(std::shared_ptr<const Instance> instance,
+                                                     const DeviceOptions& options)
+{
+    std::unique_ptr<Device> d(new Device);
+    d->m_instance = std::move(instance);
+    d->m_vk = &d->m_instance->vk();
+    if (auto s = d->init(options); !s) return s.error();
+    return d;
+}
+
+core::Status Device::init(const DeviceOptions& options)
+{
+    m_options = options;
+    auto index = chooseDevice(m_instance->devices(), options.index);
+    if (!index) return index.error();
+    m_info = m_instance->devices()[*index];
+    m_physical = m_instance->physicalDevice(*index);
+    if (m_info.apiVersion < VK_API_VERSION_1_2) {
+        return core::Error{core::ErrorCode::Unsupported, "no Vulkan device: " + m_info.name + " supports Vulkan " +
+                                                             apiVersionString(m_info.apiVersion) + " (1.2 is needed)"};
+    }
+    const float priority = 1.0f;
+    VkDeviceQueueCreateInfo queue{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+    queue.queueFamilyIndex = *m_info.computeQueueFamily;
+    queue.queueCount = 1;
+    queue.pQueuePriorities = &priority;
+    // The features later kernels use, where the device has them (queried, never assumed).
+    VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    f12.shaderInt8 = m_info.shaderInt8;
+    f12.shaderFloat16 = m_info.shaderFloat16;
+    f12.storageBuffer8BitAccess = m_info.storageBuffer8Bit;
+    VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, &f12};
+    f11.storageBuffer16BitAccess = m_info.storageBuffer16Bit;
+    std::vector<const char*> extensions;
+    if (m_info.memoryBudget) extensions.push_back(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+    VkDeviceCreateInfo info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &f11};
+    info.queueCreateInfoCount = 1;
+    info.pQueueCreateInfos = &queue;
+    info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+    info.ppEnabledExtensionNames = extensions.data();
+    if (VkResult r = m_vk->vkCreateDevice(m_physical, &info, nullptr, &m_device); r != VK_SUCCESS) {
+        m_device = VK_NULL_HANDLE;
+        return vkError("vkCreateDevice on " + m_info.name, r);
+    }
+    m_vk->vkGetDeviceQueue(m_device, queue.queueFamilyIndex, 0, &m_queue);
+    return createQueueObjects();
+}
+
+core::Status Device::createQueueObjects()
+{
+    const VkDevice dev = m_device;
+    VkPipelineCacheCreateInfo cacheInfo{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    VkPipelineCache cache = VK_NULL_HANDLE;
+    if (VkResult r = m_vk->vkCreatePipelineCache(dev, &cacheInfo, nullptr, &cache); r != VK_SUCCESS)
+        return vkError("vkCreatePipelineCache", r);
+    m_pipelineCache = {dev, cache, m_vk->vkDestroyPipelineCache};
+
+    VkCommandPoolCreateInfo poolInfo{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    poolInfo.queueFamilyIndex = *m_info.computeQueueFamily;
+    VkCommandPool pool = VK_NULL_HANDLE;
+    if (VkResult r = m_vk->vkCreateCommandPool(dev, &poolInfo, nullptr, &pool); r != VK_SUCCESS)
+        return vkError("vkCreateCommandPool", r);
+    m_commandPool = {dev, pool, m_vk->vkDestroyCommandPool};
+
+    VkCommandBufferAllocateInfo cbInfo{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    cbInfo.commandPool = pool;
+    cbInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    cbInfo.commandBufferCount = 1;
+    if (VkResult r = m_vk->vkAllocateCommandBuffers(dev, &cbInfo, &m_commandBuffer); r != VK_SUCCESS)
+        return vkError("vkAllocateCommandBuffers", r);
+
+    VkFenceCreateInfo fenceInfo{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence fence = VK_NULL_HANDLE;
+    if (VkResult r = m_vk->vkCreateFence(dev, &fenceInfo, nullptr, &fence); r != VK_SUCCESS)
+        return vkError("vkCreateFence", r);
+    m_fence = {dev, fence, m_vk->vkDestroyFence};
+
+    if (m_info.timestampValidBits > 0) {
+        VkQueryPoolCreateInfo qInfo{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+        qInfo.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        qInfo.queryCount = 2;
+        VkQueryPool qp = VK_NULL_HANDLE;
+        if (VkResult r = m_vk->vkCreateQueryPool(dev, &qInfo, nullptr, &qp); r != VK_SUCCESS)
+            return vkError("vkCreateQueryPool", r);
+        m_timestamps = {dev, qp, m_vk->vkDestroyQueryPool};
+    }
+    if (!memoryType(~0u)) {
+        return core::Error{core::ErrorCode::Unsupported,
+                           m_info.name + " has no host-visible, host-coherent memory type"};
+    }
+    return {};
+}
+
+Device::~Device()
+{
+    if (m_device == VK_NULL_HANDLE) return;
+    // Nothing may be destroyed while the GPU may still use it; after a device loss the wait
+    // returns at once with VK_ERROR_DEVICE_LOST, and destroying is then allowed.
+    m_vk->vkDeviceWaitIdle(m_device);
+    m_retired.clear();
+    m_kernels.clear();
+    m_timestamps.reset();
+    m_fence.reset();
+    m_commandPool.reset();
+    m_pipelineCache.reset();
+    m_vk->vkDestroyDevice(m_device, nullptr);
+}
+
+std::optional<uint32_t> Device::memoryType(uint32_t allowedTypes) const
+{
+    VkPhysicalDeviceMemoryProperties mem;
+    m_vk->vkGetPhysicalDeviceMemoryProperties(m_physical, &mem);
+    const VkMemoryPropertyFlags needed = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    std::optional<uint32_t> found;
+    for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
+        const VkMemoryPropertyFlags flags = mem.memoryTypes[i].propertyFlags;
+        if (!(allowedTypes & (1u << i)) || (flags & needed) != needed) continue;
+        if (flags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT) return i; // fast reads back to the CPU
+        if (!found) found = i;
+    }
+    return found;
+}
+
+bool Device::takeFault(Fault f)
+{
+    if (m_fault != f) return false;
+    m_fault = Fault::None;
+    return true;
+}
+
+core::Result<Buffer> Device::createBuffer(uint64_t bytes)
+{
+    if (bytes == 0 || bytes > m_info.maxStorageBufferRange ||
+        (m_info.maxMemoryAllocationSize && bytes > m_info.maxMemoryAllocationSize)) {
+        return core::Error{core::ErrorCode::InvalidArgument,
+                           "Vulkan buffer of " + std::to_string(bytes) + " bytes: must be 1.." +
+                               std::to_string(m_info.maxStorageBufferRange) + " bytes on " + m_info.name +
+                               " (maxStorageBufferRange; larger tensors are split into chunks)"};
+    }
+    Buffer b;
+    b.bytes = bytes;
+    VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    info.size = bytes;
+    info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    VkBuffer buffer = VK_NULL_HANDLE;
+    if (VkResult r = m_vk->vkCreateBuffer(m_device, &info, nullptr, &buffer); r != VK_SUCCESS)
+        return vkError("vkCreateBuffer (" + std::to_string(bytes) + " bytes)", r);
+    b.buffer = {m_device, buffer, m_vk->vkDestroyBuffer};
+
+    VkMemoryRequirements req;
+    m_vk->vkGetBufferMemoryRequirements(m_device, buffer, &req);
+    auto type = memoryType(req.memoryTypeBits);
+    if (!type) return core::Error{core::ErrorCode::Unsupported, "no host-visible memory type fits a storage buffer"};
+    VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+    alloc.allocationSize = req.size;
+    alloc.memoryTypeIndex = *type;
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    VkResult r = takeFault(Fault::OutOfDeviceMemory) ? VK_ERROR_OUT_OF_DEVICE_MEMORY
+                                                      : m_vk->vkAllocateMemory(m_device, &alloc, nullptr, &memory);
+    if (r != VK_SUCCESS) return vkError("vkAllocateMemory (" + std::to_string(req.size) + " bytes)", r);
+    b.memory = {m_device, memory, m_vk->vkFreeMemory};
+    if ((r = m_vk->vkBindBufferMemory(m_device, buffer, memory, 0)) != VK_SUCCESS) return vkError("vkBindBufferMemory", r);
+    void* p = nullptr;
+    if ((r = m_vk->vkMapMemory(m_device, memory, 0, VK_WHOLE_SIZE, 0, &p)) != VK_SUCCESS) return vkError("vkMapMemory", r);
+    b.mapped = static_cast<std::byte*>(p); // unmapped implicitly by vkFreeMemory
+    return b;
+}
+
+} // namespace qs::backends::vulkan
