@@ -11,4 +11,15 @@ namespace qs::shaders {
 
 static_assert(sizeof(ReadBandwidthPush) == 4);
 static_assert(offsetof(ReadBandwidthPush, count) == 0);
+
+#include "common/push_stats.h"
+#include "common/push_metric_sums.h"
+#include "common/push_error_map.h"
+
+static_assert(sizeof(TensorStatsPush) == 44);
+static_assert(offsetof(TensorStatsPush, shift) == 4 && offsetof(TensorStatsPush, scale) == 8);
+static_assert(offsetof(TensorStatsPush, outDim) == 12 && offsetof(TensorStatsPush, inStride) == 40);
+static_assert(sizeof(MetricSumsPush) == 4);
+static_assert(sizeof(ErrorMapPush) == 16);
+static_assert(offsetof(ErrorMapPush, kind) == 8 && offsetof(ErrorMapPush, pooling) == 12);
 } // namespace qs::shaders
