@@ -6,6 +6,8 @@
 #ifndef QS_EXACTDIFF_GLSL
 #define QS_EXACTDIFF_GLSL
 
+#include "floatkey.glsl"
+
 void exactDiff(float w, float q, out float s, out float t)
 {
     precise float mq = -q;
@@ -19,5 +21,13 @@ void exactDiff(float w, float q, out float s, out float t)
 
 // t with the sign of s folded in: |w - q| = |s| + tMag exactly.
 float tMagnitude(float s, float t) { return s < 0.0 ? -t : t; }
+
+// tMag as a floatKey, with -0 and +0 the same key (both mean an exact s): otherwise a tie of
+// equal magnitudes would go to the pair whose tMag is +0 instead of the first one.
+uint tMagnitudeKey(float s, float t)
+{
+    float m = tMagnitude(s, t);
+    return m == 0.0 ? floatKey(0.0) : floatKey(m);
+}
 
 #endif

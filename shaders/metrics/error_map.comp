@@ -52,7 +52,7 @@ void main()
         float s, t;
         exactDiff(a, b, s, t);
         float e = pc.kind == kSigned ? s : abs(s);
-        uint tk = floatKey(tMagnitude(s, t));
+        uint tk = tMagnitudeKey(s, t);
         if (pc.kind == kRelative) {
             if (a == 0.0 && s != 0.0) continue; // a zero weight has a relative error only when exact
             precise float r = a == 0.0 ? 0.0 : abs(s) / abs(a);

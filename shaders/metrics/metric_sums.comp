@@ -35,7 +35,7 @@ void main()
         precise float aa = a * a, bb = b * b, ab = a * b, ss = s * s;
         w2 += aa, q2 += bb, wq += ab, e2 += ss;
         ++count;
-        uint sb = floatBitsToUint(s) & 0x7fffffffu, tk = floatKey(tMagnitude(s, t));
+        uint sb = floatBitsToUint(s) & 0x7fffffffu, tk = tMagnitudeKey(s, t);
         if (sb > bestS || (sb == bestS && tk > bestT)) bestS = sb, bestT = tk;
     }
     float gw2 = subgroupAdd(w2), gq2 = subgroupAdd(q2), gwq = subgroupAdd(wq), ge2 = subgroupAdd(e2);
