@@ -12,7 +12,8 @@
 /// fine histogram and therefore the histogram (FineHistogram::rebin, the one definition of the
 /// bins), and the per-channel absmax vectors. Within a reduction tolerance: mean, std and
 /// kurtosis (f32 moments of x - K on the device, K near the data, combined around the combined
-/// mean at every level, never from raw power sums); the tests state the bound.
+/// mean at every level, never from raw power sums; a chunk whose f32 moments overflow, |x - K|
+/// beyond ~1e9, is run again on x scaled by a power of two); the tests state the bound.
 #include "backends/vulkan/vk_device.h"
 
 #include "core/progress.h"
