@@ -12,3 +12,11 @@ namespace qs::shaders {
 static_assert(sizeof(ReadBandwidthPush) == 4);
 static_assert(offsetof(ReadBandwidthPush, count) == 0);
 } // namespace qs::shaders
+
+namespace qs::shaders {
+#include "common/push_quantize_blocks.h"
+
+static_assert(sizeof(QuantizeBlocksPush) == 16);
+static_assert(offsetof(QuantizeBlocksPush, blocks) == 0 && offsetof(QuantizeBlocksPush, cols) == 4 &&
+              offsetof(QuantizeBlocksPush, perRow) == 8 && offsetof(QuantizeBlocksPush, tensorScale) == 12);
+} // namespace qs::shaders
