@@ -165,13 +165,15 @@ private slots:
                                                                                    << "gauss" << 1 << 0;
             QTest::addRow("%s 301x129 chunked", qPrintable(scheme)) << scheme << 301 << 129 << "gauss" << 3 << 4096;
         }
-        for (const QString scheme : {"q8_0", "q4_0"}) {
-            for (const Shape s : {Shape{13, 128}, Shape{1, 4096}, Shape{4095, 32}, Shape{1, 32}})
+        for (const QString scheme : {"q8_0", "q4_0", "q4_k"}) {
+            const int unit = scheme == "q4_k" ? 256 : 32;
+            for (const Shape s : {Shape{13, 4 * unit}, Shape{1, 4096}, Shape{4095, unit}, Shape{1, unit}})
                 for (const QString& p : patterns)
                     QTest::addRow("%s %dx%d %s", qPrintable(scheme), s.rows, s.cols, qPrintable(p))
                         << scheme << s.rows << s.cols << p << 11 << 0;
-            QTest::addRow("%s empty 0x32", qPrintable(scheme)) << scheme << 0 << 32 << "gauss" << 1 << 0;
-            QTest::addRow("%s 301x96 chunked", qPrintable(scheme)) << scheme << 301 << 96 << "heavy" << 3 << 4096;
+            QTest::addRow("%s empty 0x%d", qPrintable(scheme), unit) << scheme << 0 << unit << "gauss" << 1 << 0;
+            QTest::addRow("%s 301x%d chunked", qPrintable(scheme), 3 * unit) << scheme << 301 << 3 * unit << "heavy" << 3
+                                                                             << 4096;
             QTest::addRow("%s seed 12345", qPrintable(scheme)) << scheme << 64 << 256 << "gauss" << 12345 << 0;
         }
     }
@@ -224,7 +226,7 @@ private slots:
     void refusals()
     {
         const Matrix w = makeWeights(4, 64, "gauss", 1);
-        for (const char* spec : {"int8", "fp8_e4m3", "nf4", "q4_k", "q5_0"}) {
+        for (const char* spec : {"int8", "fp8_e4m3", "nf4", "q5_k", "q5_0"}) {
             auto s = qs::quant::parseScheme(spec);
             QVERIFY(s.ok());
             auto r = quantizeBlocksOnDevice(*m_device, w, *s);

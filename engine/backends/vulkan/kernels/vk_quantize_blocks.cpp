@@ -15,6 +15,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace qs::backends::vulkan {
 
@@ -40,6 +41,7 @@ std::optional<BlockKernel> kernelFor(const quant::Scheme& s)
     case Family::Ggml:
         if (s.ggmlType == core::DType::Q8_0) return BlockKernel{"quantize_q8_0", 32, true, 9, 2};
         if (s.ggmlType == core::DType::Q4_0) return BlockKernel{"quantize_q4_0", 32, true, 5, 2};
+        if (s.ggmlType == core::DType::Q4_K) return BlockKernel{"quantize_q4_k", 256, true, 36, 2};
         return std::nullopt;
     default: return std::nullopt;
     }
@@ -142,14 +144,14 @@ core::Status readBlockFloat(const BlockKernel& k, const ChunkBuffers& b, int64_t
 
 /// The host's path for a GGUF block the device marked: the codec's own block function on the
 /// block with non-finite weights as 0, decoded by the GGUF dequantizer (ggml_codec.cpp).
-void redoGgmlBlock(const quant::Matrix& w, int64_t block, quant::Quantized& q, int64_t blockBytes)
+void redoGgmlBlock(const quant::Matrix& w, int64_t block, int64_t elems, quant::Quantized& q, int64_t blockBytes)
 {
-    const float* x = w.data.data() + block * 32;
-    float clean[32];
-    for (int j = 0; j < 32; ++j) clean[j] = std::isfinite(x[j]) ? x[j] : 0.0f;
+    const float* x = w.data.data() + block * elems;
+    std::vector<float> clean(x, x + elems);
+    for (float& v : clean) v = std::isfinite(v) ? v : 0.0f;
     auto* dst = reinterpret_cast<std::byte*>(q.codes.data()) + block * blockBytes;
-    quant::ggmlBlockFunction(q.scheme.ggmlType)(clean, dst);
-    core::dequantizeGgmlBlocks(q.scheme.ggmlType, dst, 1, q.dequant.data.data() + block * 32);
+    quant::ggmlBlockFunction(q.scheme.ggmlType)(clean.data(), dst);
+    core::dequantizeGgmlBlocks(q.scheme.ggmlType, dst, 1, q.dequant.data.data() + block * elems);
 }
 
 /// GGUF: the blocks of rows [r0, r1) from their records; marked blocks redone on the host.
@@ -165,12 +167,13 @@ int64_t readGgml(const BlockKernel& k, const ChunkBuffers& b, const quant::Matri
         const float amax = std::bit_cast<float>(info[size_t(2 * i)]);
         q.clip[size_t(block)] = {-amax, amax};
         if (info[size_t(2 * i + 1)] != 0) {
-            redoGgmlBlock(w, block, q, blockBytes);
+            redoGgmlBlock(w, block, k.block, q, blockBytes);
             ++redone;
             continue;
         }
         std::memcpy(q.codes.data() + block * blockBytes, b.output.mapped + i * k.recordWords * 4, size_t(blockBytes));
-        std::memcpy(q.dequant.data.data() + block * 32, b.dequant.mapped + i * 32 * 4, 32 * sizeof(float));
+        std::memcpy(q.dequant.data.data() + block * k.block, b.dequant.mapped + i * k.block * 4,
+                    size_t(k.block) * sizeof(float));
     }
     return redone;
 }

@@ -1,6 +1,6 @@
 #pragma once
 /// Round-to-nearest quantization of the block formats on a Vulkan device: MXFP4, MXFP8,
-/// NVFP4 (block_float_codec) and the GGUF blocks Q8_0 and Q4_0 (ggml_codec), with the same
+/// NVFP4 (block_float_codec) and the GGUF blocks Q8_0, Q4_0 and Q4_K (ggml_codec), with the same
 /// codes, block scales, clip ranges and decoded values as quant::quantizeRtn, bit for bit.
 ///
 /// What runs where: the GPU does the per-block and per-element work (block absmax, scale code,
@@ -32,7 +32,7 @@ struct BlockQuantReport {
     int dispatches = 0;     ///< one per chunk of rows
 };
 
-/// True for the schemes quantizeBlocksOnDevice runs: mxfp4, mxfp8, nvfp4, q8_0, q4_0.
+/// True for the schemes quantizeBlocksOnDevice runs: mxfp4, mxfp8, nvfp4, q8_0, q4_0, q4_k.
 bool blockSchemeOnDevice(const quant::Scheme& scheme);
 
 /// quant::quantizeRtn(w, scheme, range) computed on `device`: the same Quantized (codes,
