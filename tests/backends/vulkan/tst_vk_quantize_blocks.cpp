@@ -196,6 +196,9 @@ private slots:
         QVERIFY2(gpu.ok(), gpu.ok() ? "" : gpu.error().message.c_str());
         compareResults(*cpu, *gpu);
         if (chunkBytes > 0) QVERIFY(report.dispatches > 1);
+        if (report.hostBlocks > 0)
+            qInfo("%lld of %lld blocks redone on the host", qlonglong(report.hostBlocks),
+                  qlonglong(report.hostBlocks + report.gpuBlocks));
         const int64_t blocks = int64_t(cpu->clip.size());
         QCOMPARE(report.gpuBlocks + report.hostBlocks, rows > 0 && cols > 0 ? blocks : 0);
         if (pattern == "tiny" && s->family == qs::quant::Family::Ggml) QVERIFY(report.hostBlocks > 0);
