@@ -23,3 +23,11 @@ static_assert(sizeof(MetricSumsPush) == 4);
 static_assert(sizeof(ErrorMapPush) == 16);
 static_assert(offsetof(ErrorMapPush, kind) == 8 && offsetof(ErrorMapPush, pooling) == 12);
 } // namespace qs::shaders
+
+namespace qs::shaders {
+#include "common/push_quantize_blocks.h"
+
+static_assert(sizeof(QuantizeBlocksPush) == 16);
+static_assert(offsetof(QuantizeBlocksPush, blocks) == 0 && offsetof(QuantizeBlocksPush, cols) == 4 &&
+              offsetof(QuantizeBlocksPush, perRow) == 8 && offsetof(QuantizeBlocksPush, tensorScale) == 12);
+} // namespace qs::shaders
