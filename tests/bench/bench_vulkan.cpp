@@ -2,7 +2,7 @@
 // against the CPU backends, in one run. Not a test: it prints numbers (on lavapipe they
 // describe the CPU rasteriser, not a GPU, and are no targets).
 //
-//   bench_vulkan [--device N] [--gemm SIZE] [--repeats R]
+//   bench_vulkan [--device N] [--gemm SIZE] [--repeats R]   (probe: 256 MiB or the largest buffer)
 // Prints: the read-bandwidth probe (GB/s); GEMV (batch 1) of int8, int4:g128 and Q4_K weights
 // on 4096 x 4096 and 8192 x 8192 as GB/s of weight bytes read and as a fraction of the probe,
 // GPU timestamp time beside the submit-to-fence wall time; the same layers on the reference
@@ -175,13 +175,15 @@ int main(int argc, char** argv)
     std::printf("device: %s (%s, %s), subgroup %u, timestamps %s\n", info.name.c_str(),
                 std::string(deviceTypeName(info.type)).c_str(), info.driverName.c_str(), info.subgroupSize,
                 info.timestampValidBits ? "yes" : "no");
-    auto probe = measureReadBandwidth(dev, 256ull << 20, 5);
+    const uint64_t probeBytes = std::min({uint64_t(256) << 20, info.maxStorageBufferRange, info.maxMemoryAllocationSize});
+    auto probe = measureReadBandwidth(dev, probeBytes, 5);
     if (!probe) {
         std::fprintf(stderr, "probe: %s\n", probe.error().message.c_str());
         return 1;
     }
-    std::printf("read-bandwidth probe: %.2f GB/s (256 MiB, best of 5, gpu %.2f ms, wall %.2f ms)\n",
-                probe->gbPerSecond(), probe->bestGpuSeconds * 1e3, probe->bestWallSeconds * 1e3);
+    std::printf("read-bandwidth probe: %.2f GB/s (%llu MiB, best of 5, gpu %.2f ms, wall %.2f ms)\n",
+                probe->gbPerSecond(), static_cast<unsigned long long>(probe->bytes >> 20), probe->bestGpuSeconds * 1e3,
+                probe->bestWallSeconds * 1e3);
     auto reference = createBackend("reference");
     auto onednn = createBackend("onednn");
     std::vector<const Backend*> cpus;
