@@ -31,3 +31,12 @@ static_assert(sizeof(QuantizeBlocksPush) == 16);
 static_assert(offsetof(QuantizeBlocksPush, blocks) == 0 && offsetof(QuantizeBlocksPush, cols) == 4 &&
               offsetof(QuantizeBlocksPush, perRow) == 8 && offsetof(QuantizeBlocksPush, tensorScale) == 12);
 } // namespace qs::shaders
+
+namespace qs::shaders {
+#include "common/push_linear.h"
+
+static_assert(sizeof(LinearPush) == 44);
+static_assert(offsetof(LinearPush, batch) == 0 && offsetof(LinearPush, inFeatures) == 4);
+static_assert(offsetof(LinearPush, rowWords) == 12 && offsetof(LinearPush, outStride) == 20);
+static_assert(offsetof(LinearPush, granularity) == 32 && offsetof(LinearPush, groupsPerRow) == 40);
+} // namespace qs::shaders

@@ -1,0 +1,272 @@
+#include "vk_linear.h"
+
+#include "quant/codecs/codec_support.h"
+
+#include "core/dtype.h"
+#include "shaders/push_constants.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <variant>
+
+namespace qs::backends::vulkan {
+
+using core::Error;
+using core::ErrorCode;
+
+namespace {
+
+enum class WeightFormat : uint8_t { F32, BF16, Int8, WInt, Q4K };
+
+constexpr uint32_t kGemvBatch = 4;  ///< gemv.comp's BT: batch rows per workgroup
+constexpr uint32_t kGemmTile = 32;  ///< gemm.comp's TM = TN
+constexpr int64_t kQ4KBlockWords = 36; ///< 144 bytes per 256 values
+
+/// How a layer's weights are laid out for the shaders, and where the host reads them from.
+struct WeightLayout {
+    WeightFormat format = WeightFormat::F32;
+    int64_t rows = 0, cols = 0;
+    uint32_t rowWords = 0;
+    shaders::LinearPush push{};
+    std::vector<float> scales{0.0f}; ///< binding 2 (never empty: a buffer needs a size)
+    std::vector<float> zeros{0.0f};  ///< binding 3
+    const quant::Matrix* f32 = nullptr;
+    std::span<const int8_t> int8Codes;
+    std::vector<uint8_t> packed; ///< WInt: quant packBits rows of packedRowBytes bytes
+    int64_t packedRowBytes = 0;
+    const quant::Quantized* quantized = nullptr;
+};
+
+bool isQ4K(const quant::Quantized& q)
+{
+    return q.scheme.family == quant::Family::Ggml && q.scheme.ggmlType == core::DType::Q4_K;
+}
+
+bool isInt(const quant::Quantized& q)
+{
+    return q.scheme.family == quant::Family::Int && std::holds_alternative<quant::ScaledParams>(q.params);
+}
+
+/// The Int weight-only layout: codes packed as the engine stores them, scales and zero points.
+void intLayout(const quant::Quantized& q, WeightLayout& l)
+{
+    const auto& p = std::get<quant::ScaledParams>(q.params);
+    const int bits = q.scheme.bits;
+    l.format = WeightFormat::WInt;
+    l.rowWords = uint32_t((l.cols * bits + 31) / 32);
+    l.packedRowBytes = quant::detail::packedRowBytes(l.cols, bits);
+    l.packed = quant::detail::packBits(q.codes, l.rows, l.cols, bits);
+    l.scales = p.scale;
+    l.push.bits = uint32_t(bits);
+    l.push.asym = q.scheme.asymmetric ? 1u : 0u;
+    l.push.granularity = uint32_t(q.grid.granularity); // Tensor 0, Channel 1, InChannel 2, Group 3
+    l.push.groupWidth = uint32_t(std::max<int64_t>(q.grid.width, 1));
+    l.push.groupsPerRow = uint32_t(q.grid.perRow);
+    if (q.scheme.asymmetric) l.zeros.assign(p.zeroPoint.begin(), p.zeroPoint.end());
+}
+
+WeightLayout weightLayout(const LinearWeights& weights, const LinearOptions& options)
+{
+    WeightLayout l;
+    l.rows = linearOutFeatures(weights, options.precision);
+    switch (options.precision) {
+    case LinearPrecision::F32:
+    case LinearPrecision::BF16:
+        l.f32 = weights.f32;
+        l.cols = weights.f32->cols;
+        l.format = options.precision == LinearPrecision::F32 ? WeightFormat::F32 : WeightFormat::BF16;
+        l.rowWords = uint32_t(l.format == WeightFormat::F32 ? l.cols : (l.cols + 1) / 2);
+        break;
+    case LinearPrecision::Int8: {
+        l.format = WeightFormat::Int8;
+        l.cols = weights.int8.cols;
+        l.int8Codes = weights.int8.codes;
+        l.rowWords = uint32_t((l.cols + 3) / 4);
+        const float sx = activationScale(options.range);
+        l.scales.resize(size_t(l.rows));
+        for (int64_t n = 0; n < l.rows; ++n) l.scales[size_t(n)] = sx * weights.int8.scales[size_t(n)]; // as the reference
+        break;
+    }
+    case LinearPrecision::WeightOnly: {
+        const quant::Quantized& q = *weights.quantized;
+        l.quantized = &q;
+        l.cols = q.cols();
+        if (isQ4K(q)) {
+            l.format = WeightFormat::Q4K;
+            l.rowWords = uint32_t(l.cols / 256 * kQ4KBlockWords);
+        } else if (isInt(q)) {
+            intLayout(q, l);
+        } else { // no decoder in the shaders: the quantizer's decoded weights in f32
+            l.f32 = &q.dequant;
+            l.rowWords = uint32_t(l.cols);
+        }
+        break;
+    }
+    }
+    return l;
+}
+
+/// Writes rows [r0, r1) of the weights into `out` ((r1 - r0) * rowWords words).
+void packRows(const WeightLayout& l, int64_t r0, int64_t r1, uint32_t* out)
+{
+    const size_t words = size_t(r1 - r0) * l.rowWords;
+    std::fill(out, out + words, 0u);
+    auto* bytes = reinterpret_cast<std::byte*>(out);
+    const size_t rowBytes = size_t(l.rowWords) * 4;
+    for (int64_t r = r0; r < r1; ++r) {
+        std::byte* dst = bytes + size_t(r - r0) * rowBytes;
+        uint32_t* dstWords = out + size_t(r - r0) * l.rowWords;
+        switch (l.format) {
+        case WeightFormat::F32: std::memcpy(dst, l.f32->row(r), size_t(l.cols) * 4); break;
+        case WeightFormat::BF16:
+            for (int64_t k = 0; k < l.cols; ++k) {
+                const uint32_t bits = std::bit_cast<uint32_t>(roundToBf16(l.f32->row(r)[k])) >> 16;
+                dstWords[k / 2] |= bits << (16 * (k & 1));
+            }
+            break;
+        case WeightFormat::Int8: std::memcpy(dst, l.int8Codes.data() + r * l.cols, size_t(l.cols)); break;
+        case WeightFormat::WInt:
+            std::memcpy(dst, l.packed.data() + r * l.packedRowBytes, size_t(l.packedRowBytes));
+            break;
+        case WeightFormat::Q4K:
+            std::memcpy(dst, l.quantized->codes.data() + size_t(r) * rowBytes, rowBytes);
+            break;
+        }
+    }
+}
+
+std::string_view formatSuffix(WeightFormat f)
+{
+    switch (f) {
+    case WeightFormat::F32: return "f32";
+    case WeightFormat::BF16: return "bf16";
+    case WeightFormat::Int8: return "int8";
+    case WeightFormat::WInt: return "wint";
+    case WeightFormat::Q4K: return "q4k";
+    }
+    return "?";
+}
+
+std::string kernelName(WeightFormat f, int64_t batch)
+{
+    return std::string(batch <= int64_t(kGemvBatch) ? "linear_gemv_" : "linear_gemm_") + std::string(formatSuffix(f));
+}
+
+/// x as the kernel reads it: f32 values, bf16-rounded values, or the Int8 codes as int32.
+void writeActivations(const quant::Matrix& x, const LinearOptions& options, std::span<std::byte> out)
+{
+    const size_t n = x.data.size();
+    if (options.precision == LinearPrecision::Int8) {
+        auto* q = reinterpret_cast<int32_t*>(out.data());
+        for (size_t i = 0; i < n; ++i) q[i] = quantizeActivation(x.data[i], options.range);
+    } else {
+        auto* v = reinterpret_cast<float*>(out.data());
+        const bool bf16 = options.precision == LinearPrecision::BF16;
+        for (size_t i = 0; i < n; ++i) v[i] = bf16 ? roundToBf16(x.data[i]) : x.data[i];
+    }
+}
+
+core::Result<Buffer> bufferWith(Device& device, std::span<const float> values)
+{
+    auto b = device.createBuffer(values.size_bytes());
+    if (b) std::memcpy(b->mapped, values.data(), values.size_bytes());
+    return b;
+}
+
+/// Refuses what the kernels cannot index or sum exactly; returns the rows per chunk.
+core::Result<int64_t> chunkRows(const Device& device, const WeightLayout& l, int64_t batch,
+                                const LinearOptions& options, const DeviceLinearOptions& deviceOptions)
+{
+    const auto& info = device.info();
+    constexpr uint64_t u32max = std::numeric_limits<uint32_t>::max();
+    if (uint64_t(batch) * uint64_t(l.cols) > u32max || uint64_t(batch) * uint64_t(l.rows) > u32max)
+        return Error{ErrorCode::Unsupported, "vulkan linear: x or y has more than 2^32 values"};
+    if (options.precision == LinearPrecision::Int8 && l.cols > 65793)
+        return Error{ErrorCode::Unsupported, "vulkan linear: int8 with " + std::to_string(l.cols) +
+                                                 " input features could overflow the int32 sums (at most 65793)"};
+    const uint64_t limit = deviceOptions.maxChunkBytes
+                               ? deviceOptions.maxChunkBytes
+                               : std::min(info.maxStorageBufferRange, info.maxMemoryAllocationSize);
+    const uint64_t rowBytes = uint64_t(l.rowWords) * 4;
+    if (rowBytes > limit)
+        return Error{ErrorCode::Unsupported, "vulkan linear: one weight row takes " + std::to_string(rowBytes) +
+                                                 " bytes, more than a buffer may hold (" + std::to_string(limit) + ")"};
+    const bool gemv = batch <= int64_t(kGemvBatch);
+    const uint64_t groupsY = gemv ? (uint64_t(batch) + kGemvBatch - 1) / kGemvBatch
+                                  : (uint64_t(batch) + kGemmTile - 1) / kGemmTile;
+    if (groupsY > info.maxComputeWorkGroupCount[1])
+        return Error{ErrorCode::Unsupported, "vulkan linear: the batch needs more workgroups than the device allows"};
+    const uint64_t maxGroupsX = info.maxComputeWorkGroupCount[0];
+    const uint64_t byGroups = gemv ? maxGroupsX : maxGroupsX * kGemmTile;
+    return int64_t(std::min({limit / rowBytes, byGroups, uint64_t(l.rows)}));
+}
+
+} // namespace
+
+std::string linearKernelName(const LinearWeights& weights, const LinearOptions& options, int64_t batch)
+{
+    return kernelName(weightLayout(weights, options).format, batch);
+}
+
+uint64_t linearWeightBytes(const LinearWeights& weights, const LinearOptions& options)
+{
+    const WeightLayout l = weightLayout(weights, options);
+    uint64_t bytes = uint64_t(l.rows) * l.rowWords * 4;
+    if (l.format == WeightFormat::WInt || l.format == WeightFormat::Int8) bytes += l.scales.size() * 4;
+    if (l.format == WeightFormat::WInt && l.push.asym) bytes += l.zeros.size() * 4;
+    return bytes;
+}
+
+core::Result<quant::Matrix> linearOnDevice(Device& device, const quant::Matrix& x, const LinearWeights& weights,
+                                           const LinearOptions& options, DispatchTiming* timing,
+                                           const DeviceLinearOptions& deviceOptions)
+{
+    if (auto st = checkLinear(x, weights, options); !st) return st.error();
+    const WeightLayout l = weightLayout(weights, options);
+    auto rowsPerChunk = chunkRows(device, l, x.rows, options, deviceOptions);
+    if (!rowsPerChunk) return rowsPerChunk.error();
+    auto kernel = device.kernel({kernelName(l.format, x.rows), 5, sizeof(shaders::LinearPush)});
+    if (!kernel) return kernel.error();
+    auto xBuf = device.createBuffer(x.data.size() * 4);
+    if (!xBuf) return xBuf.error();
+    writeActivations(x, options, {xBuf->mapped, xBuf->bytes});
+    auto scales = bufferWith(device, l.scales);
+    auto zeros = bufferWith(device, l.zeros);
+    auto yBuf = device.createBuffer(uint64_t(x.rows) * uint64_t(l.rows) * 4);
+    auto wBuf = device.createBuffer(uint64_t(*rowsPerChunk) * l.rowWords * 4);
+    for (auto* b : {&scales, &zeros, &yBuf, &wBuf})
+        if (!*b) return b->error();
+    DispatchTiming total;
+    total.gpuSeconds = 0.0;
+    for (int64_t r0 = 0; r0 < l.rows; r0 += *rowsPerChunk) {
+        const int64_t r1 = std::min(l.rows, r0 + *rowsPerChunk);
+        packRows(l, r0, r1, wBuf->as<uint32_t>().data());
+        shaders::LinearPush push = l.push;
+        push.batch = uint32_t(x.rows);
+        push.inFeatures = uint32_t(l.cols);
+        push.rows = uint32_t(r1 - r0);
+        push.rowWords = l.rowWords;
+        push.rowOffset = uint32_t(r0);
+        push.outStride = uint32_t(l.rows);
+        Dispatch d;
+        d.kernel = *kernel;
+        d.buffers = {&*xBuf, &*wBuf, &*scales, &*zeros, &*yBuf};
+        d.setPush(push);
+        const bool gemv = x.rows <= int64_t(kGemvBatch);
+        d.groups[0] = uint32_t(gemv ? r1 - r0 : (r1 - r0 + kGemmTile - 1) / kGemmTile);
+        d.groups[1] = uint32_t(gemv ? (x.rows + kGemvBatch - 1) / kGemvBatch : (x.rows + kGemmTile - 1) / kGemmTile);
+        auto t = device.run(d);
+        if (!t) return t.error();
+        total.wallSeconds += t->wallSeconds;
+        total.gpuSeconds = (total.gpuSeconds && t->gpuSeconds) ? std::optional(*total.gpuSeconds + *t->gpuSeconds)
+                                                               : std::nullopt;
+    }
+    if (timing) *timing = total;
+    quant::Matrix y{x.rows, l.rows, std::vector<float>(size_t(x.rows) * size_t(l.rows))};
+    std::memcpy(y.data.data(), yBuf->mapped, y.data.size() * 4);
+    return y;
+}
+
+} // namespace qs::backends::vulkan

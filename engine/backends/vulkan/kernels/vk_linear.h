@@ -1,0 +1,53 @@
+#pragma once
+/// The linear layer y = x W^T (backends/linear.h) on a Vulkan device: the same precisions and
+/// the same definitions as backends::Backend::linear, with the weights decoded inside the
+/// shaders (shaders/linear/).
+///
+///   F32         f32 weights; sums in f32 in the kernel's order (not the reference's).
+///   BF16        x and W rounded to bf16 on the host (roundToBf16), W stored as 16-bit bf16;
+///               the products are exact in f32, the sums in f32.
+///   Int8        x quantized on the host (quantizeActivation), int8 codes, exact int32 sums,
+///               y = float(sum) * (sx * sw[n]): bit-identical to the reference. K above 65793
+///               could overflow int32 (255 * 128 * K > 2^31 - 1) and is refused.
+///   WeightOnly  Int schemes (2..8 bits, any granularity, sym or asym): the codes packed as
+///               the engine packs them (quant packBits; each row padded to whole 32-bit words)
+///               and value = (code - zero point) * scale decoded in the shader; GGUF Q4_K: the
+///               super-blocks as stored, decoded as dequantize_row_q4_K. Both decodes give
+///               exactly the engine's dequantized weights. Any other scheme runs the F32
+///               kernel on the quantizer's dequantized matrix (4 bytes per weight).
+///
+/// Batch 1..4 runs the GEMV kernel (a workgroup per weight row, subgroup sums), larger batches
+/// the GEMM kernel (32 x 32 tiles of y through shared memory). Weights that need more than the
+/// chunk limit are split by output rows into several dispatches. Cooperative-matrix kernels
+/// are not part of this: they would be untested on the machines the tests run on.
+#include "backends/linear.h"
+#include "backends/vulkan/vk_device.h"
+
+#include <cstdint>
+#include <string>
+
+namespace qs::backends::vulkan {
+
+struct DeviceLinearOptions {
+    /// Largest weight buffer of one dispatch in bytes; 0 = the device's limit
+    /// (min(maxStorageBufferRange, maxMemoryAllocationSize)). Layers above it are split by
+    /// output rows (a test sets a small limit to exercise the split).
+    uint64_t maxChunkBytes = 0;
+};
+
+/// y = x W^T on `device` as backends::Backend::linear defines it for options.precision.
+/// Errors: checkLinear's InvalidArgument, Unsupported for an Int8 layer whose K could
+/// overflow int32 or a layer whose weight row alone exceeds the chunk limit, and the device's
+/// errors (allocation, a lost device). `timing` receives the sum over the dispatches.
+core::Result<quant::Matrix> linearOnDevice(Device& device, const quant::Matrix& x, const LinearWeights& weights,
+                                           const LinearOptions& options, DispatchTiming* timing = nullptr,
+                                           const DeviceLinearOptions& deviceOptions = {});
+
+/// The shader variant linearOnDevice runs for these weights and batch, e.g. "linear_gemv_q4k",
+/// "linear_gemm_f32" (the F32 fallback of a weight-only scheme without its own decoder).
+std::string linearKernelName(const LinearWeights& weights, const LinearOptions& options, int64_t batch);
+
+/// Bytes of the weights as the device reads them (packed codes, scales and zero points).
+uint64_t linearWeightBytes(const LinearWeights& weights, const LinearOptions& options);
+
+} // namespace qs::backends::vulkan

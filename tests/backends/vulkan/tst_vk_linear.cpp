@@ -1,0 +1,285 @@
+// The Vulkan linear layer (backends/vulkan/kernels/vk_linear.h) against the reference
+// backend's linear() for every precision, on odd shapes with fixed seeds, on the installed
+// driver (lavapipe on the CI and development machines) with the validation layer on.
+//
+// Bounds: Int8 is compared bit for bit (exact int32 sums, one rounding each for
+// float(sum) and the multiply by the host's sx * sw[n], as the reference). F32, BF16 and
+// weight-only sum the same products in another order: each side is within gamma_K * S of the
+// exact sum (S = sum_k |x_k w_k|, gamma_K = K u / (1 - K u), u = 2^-24: K roundings for the
+// products and the additions in any order), so they differ by at most 2 gamma_K S, plus
+// K * 2^-126 for products that a flushing device may round to zero. The shaders decode the
+// weights exactly (decodeIsExact checks that bit for bit: x = identity gives y = W^T).
+#include "backends/vulkan/kernels/vk_linear.h"
+
+#include "backends/backend.h"
+#include "quant/quantize.h"
+#include "quant/scheme.h"
+
+#include <QtTest>
+
+#include <bit>
+#include <cmath>
+#include <random>
+
+using namespace qs;
+using namespace qs::backends;
+using namespace qs::backends::vulkan;
+
+namespace {
+
+quant::Matrix randomMatrix(int64_t rows, int64_t cols, uint64_t seed, float lo = -1.0f, float hi = 1.0f)
+{
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> u(lo, hi);
+    quant::Matrix m{rows, cols, std::vector<float>(size_t(rows * cols))};
+    for (float& v : m.data) v = u(rng);
+    return m;
+}
+
+/// Int8 weights: codes uniform in [-128, 127], scales in [0.001, 0.02).
+struct Int8Layer {
+    std::vector<int8_t> codes;
+    std::vector<float> scales;
+    Int8Weights view(int64_t rows, int64_t cols) const { return {codes, scales, rows, cols}; }
+};
+
+Int8Layer randomInt8(int64_t rows, int64_t cols, uint64_t seed)
+{
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int> code(-128, 127);
+    std::uniform_real_distribution<float> scale(0.001f, 0.02f);
+    Int8Layer l;
+    l.codes.resize(size_t(rows * cols));
+    for (auto& c : l.codes) c = int8_t(code(rng));
+    l.scales.resize(size_t(rows));
+    for (auto& s : l.scales) s = scale(rng);
+    return l;
+}
+
+/// The bound 2 gamma_K S + K 2^-126 of the file comment, per output element.
+double sumBound(const quant::Matrix& x, const quant::Matrix& w, int64_t b, int64_t n)
+{
+    const double K = double(x.cols), u = std::ldexp(1.0, -24);
+    double s = 0;
+    for (int64_t k = 0; k < x.cols; ++k) s += std::fabs(double(x.row(b)[k]) * double(w.row(n)[k]));
+    return 2.0 * (K * u / (1.0 - K * u)) * s + K * std::ldexp(1.0, -126);
+}
+
+quant::Matrix bf16Rounded(const quant::Matrix& m)
+{
+    quant::Matrix r = m;
+    for (float& v : r.data) v = roundToBf16(v);
+    return r;
+}
+
+QString firstMismatch(const quant::Matrix& got, const quant::Matrix& want, const quant::Matrix* x,
+                      const quant::Matrix* w)
+{
+    if (got.rows != want.rows || got.cols != want.cols) return "shape differs";
+    for (int64_t b = 0; b < got.rows; ++b)
+        for (int64_t n = 0; n < got.cols; ++n) {
+            const float g = got.row(b)[n], e = want.row(b)[n];
+            const double bound = x ? sumBound(*x, *w, b, n) : 0.0;
+            if (!(std::fabs(double(g) - double(e)) <= bound) && !(g == e))
+                return QString("y[%1][%2] = %3, reference %4, bound %5")
+                    .arg(b).arg(n).arg(double(g), 0, 'g', 9).arg(double(e), 0, 'g', 9).arg(bound, 0, 'g', 3);
+        }
+    return {};
+}
+
+} // namespace
+
+class TestVkLinear : public QObject {
+    Q_OBJECT
+
+    std::shared_ptr<const Instance> m_instance;
+    std::unique_ptr<Device> m_device;
+    std::unique_ptr<Backend> m_reference;
+
+    void checkNoValidationMessage()
+    {
+        const auto messages = m_instance->validation().messages();
+        for (const auto& m : messages) qWarning("%s", m.c_str());
+        QCOMPARE(int(messages.size()), 0);
+    }
+
+private slots:
+    void initTestCase()
+    {
+        qputenv("QS_VULKAN_VALIDATION", "1");
+        auto options = instanceOptionsFromEnvironment();
+        QVERIFY2(options.ok(), options.ok() ? "" : options.error().message.c_str());
+        auto instance = Instance::create(*options);
+        if (!instance && instance.error().message.starts_with("no Vulkan device"))
+            QSKIP(qPrintable(QString::fromStdString(instance.error().message)));
+        QVERIFY2(instance.ok(), instance.ok() ? "" : instance.error().message.c_str());
+        if ((*instance)->devices().empty()) QSKIP("no Vulkan device: the loader found no physical device");
+        m_instance = *instance;
+        QVERIFY(m_instance->validationEnabled());
+        auto device = Device::create(m_instance);
+        QVERIFY2(device.ok(), device.ok() ? "" : device.error().message.c_str());
+        m_device = std::move(*device);
+        auto reference = createBackend("reference");
+        QVERIFY(reference.ok());
+        m_reference = std::move(*reference);
+    }
+
+    void cleanupTestCase()
+    {
+        m_device.reset();
+        if (m_instance) checkNoValidationMessage();
+    }
+
+    void matchesReference_data()
+    {
+        QTest::addColumn<QString>("kind"); // f32, bf16, int8, int8u8, or a weight-only scheme
+        QTest::addColumn<int>("batch");
+        QTest::addColumn<int>("in");
+        QTest::addColumn<int>("out");
+        QTest::addColumn<int>("chunkBytes"); // 0: the device's limit
+        struct Shape { int batch, in, out; };
+        const Shape odd[] = {{1, 4097, 13}, {3, 127, 4095}, {17, 33, 1}, {17, 127, 13}, {1, 33, 4095}};
+        for (const char* kind : {"f32", "bf16", "int8", "int8u8", "int4:g32", "int4:g32:asym", "int3:g64:asym",
+                                 "int8:channel", "int2:tensor:asym", "int5:inchannel", "nf4"}) {
+            const bool weightOnly = std::string_view(kind).find(':') != std::string_view::npos ||
+                                    std::string_view(kind) == "nf4";
+            for (const Shape& s : odd)
+                QTest::addRow("%s%s %dx%dx%d", weightOnly ? "wo " : "", kind, s.batch, s.in, s.out)
+                    << (weightOnly ? QString("wo:") : QString()) + kind << s.batch << s.in << s.out << 0;
+        }
+        for (const Shape& s : {Shape{1, 256, 13}, Shape{3, 512, 1}, Shape{17, 768, 33}, Shape{1, 4096, 4095}})
+            QTest::addRow("wo q4_k %dx%dx%d", s.batch, s.in, s.out) << "wo:q4_k" << s.batch << s.in << s.out << 0;
+        QTest::newRow("split: f32 1x4097x13, 4 rows a chunk") << "f32" << 1 << 4097 << 13 << 4 * 4097 * 4;
+        QTest::newRow("split: int4 17x127x13, 1 row a chunk") << "wo:int4:g32" << 17 << 127 << 13 << 64;
+        QTest::newRow("split: q4_k 3x512x33, 5 rows a chunk") << "wo:q4_k" << 3 << 512 << 33 << 5 * 288;
+        QTest::newRow("split: int8 17x33x13, 2 rows a chunk") << "int8" << 17 << 33 << 13 << 2 * 36;
+    }
+
+    void matchesReference()
+    {
+        QFETCH(QString, kind);
+        QFETCH(int, batch);
+        QFETCH(int, in);
+        QFETCH(int, out);
+        QFETCH(int, chunkBytes);
+        const uint64_t seed = uint64_t(batch) * 1000003u + uint64_t(in) * 101u + uint64_t(out);
+        const bool u8 = kind == "int8u8";
+        quant::Matrix x = randomMatrix(batch, in, seed, u8 ? 0.0f : -1.0f, 1.0f);
+        quant::Matrix w = randomMatrix(out, in, seed + 1);
+        LinearOptions options;
+        LinearWeights weights = LinearWeights::fromF32(w);
+        Int8Layer int8 = randomInt8(out, in, seed + 2);
+        quant::Quantized q;
+        const quant::Matrix* effective = &w; // the weights the products use, for the bound
+        quant::Matrix xb, wb;
+        if (kind == "bf16") {
+            options.precision = LinearPrecision::BF16;
+            xb = bf16Rounded(x), wb = bf16Rounded(w);
+            effective = &wb;
+        } else if (kind.startsWith("int8")) {
+            options.precision = LinearPrecision::Int8;
+            options.range = {0.9f, u8}; // some |x| above 0.9 saturate, on both sides
+            weights = LinearWeights::fromInt8(int8.view(out, in));
+            effective = nullptr;
+        } else if (kind.startsWith("wo:")) {
+            auto scheme = quant::parseScheme(kind.mid(3).toStdString());
+            QVERIFY2(scheme.ok(), scheme.ok() ? "" : scheme.error().message.c_str());
+            auto quantized = quant::quantizeRtn(w, *scheme);
+            QVERIFY2(quantized.ok(), quantized.ok() ? "" : quantized.error().message.c_str());
+            q = std::move(*quantized);
+            options.precision = LinearPrecision::WeightOnly;
+            weights = LinearWeights::fromQuantized(q);
+            effective = &q.dequant;
+        }
+        auto want = m_reference->linear(x, weights, options);
+        QVERIFY2(want.ok(), want.ok() ? "" : want.error().message.c_str());
+        DispatchTiming timing;
+        auto got = linearOnDevice(*m_device, x, weights, options, &timing, {uint64_t(chunkBytes)});
+        QVERIFY2(got.ok(), got.ok() ? "" : got.error().message.c_str());
+        const quant::Matrix& xEff = kind == "bf16" ? xb : x;
+        const QString bad = firstMismatch(*got, *want, effective ? &xEff : nullptr, effective);
+        QVERIFY2(bad.isEmpty(), qPrintable(QString::fromStdString(linearKernelName(weights, options, batch)) + ": " + bad));
+        checkNoValidationMessage();
+    }
+
+    void decodeIsExact_data()
+    {
+        QTest::addColumn<QString>("scheme");
+        QTest::addColumn<int>("in");
+        QTest::addColumn<int>("out");
+        QTest::newRow("int4:g32 127x13") << "int4:g32" << 127 << 13;
+        QTest::newRow("int4:g32:asym 127x13") << "int4:g32:asym" << 127 << 13;
+        QTest::newRow("int3:g64:asym 127x5") << "int3:g64:asym" << 127 << 5;
+        QTest::newRow("int7:channel 33x5") << "int7:channel" << 33 << 5;
+        QTest::newRow("q4_k 256x13") << "q4_k" << 256 << 13;
+    }
+
+    void decodeIsExact()
+    {
+        // x = identity: every y[k][n] is one product 1 * W[n][k] plus exact zeros, so y must be
+        // the engine's dequantized weights transposed, bit for bit (GEMM kernel: batch = in).
+        QFETCH(QString, scheme);
+        QFETCH(int, in);
+        QFETCH(int, out);
+        auto s = quant::parseScheme(scheme.toStdString());
+        QVERIFY(s.ok());
+        auto q = quant::quantizeRtn(randomMatrix(out, in, 77, -3.0f, 2.0f), *s);
+        QVERIFY2(q.ok(), q.ok() ? "" : q.error().message.c_str());
+        quant::Matrix x{in, in, std::vector<float>(size_t(in) * size_t(in), 0.0f)};
+        for (int k = 0; k < in; ++k) x.data[size_t(k) * size_t(in) + size_t(k)] = 1.0f;
+        LinearOptions options;
+        options.precision = LinearPrecision::WeightOnly;
+        auto y = linearOnDevice(*m_device, x, LinearWeights::fromQuantized(*q), options);
+        QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
+        for (int k = 0; k < in; ++k)
+            for (int n = 0; n < out; ++n) {
+                const float got = y->row(k)[n], want = q->dequant.row(n)[k];
+                if (std::bit_cast<uint32_t>(got) != std::bit_cast<uint32_t>(want) && !(got == 0.0f && want == 0.0f))
+                    QFAIL(qPrintable(QString("W[%1][%2]: shader %3, engine %4").arg(n).arg(k)
+                                         .arg(double(got), 0, 'g', 9).arg(double(want), 0, 'g', 9)));
+            }
+    }
+
+    void kernelChoice()
+    {
+        quant::Matrix w = randomMatrix(4, 256, 5);
+        auto q = quant::quantizeRtn(w, *quant::parseScheme("q4_k"));
+        QVERIFY(q.ok());
+        LinearOptions wo{LinearPrecision::WeightOnly, {}};
+        QCOMPARE(linearKernelName(LinearWeights::fromQuantized(*q), wo, 1), std::string("linear_gemv_q4k"));
+        QCOMPARE(linearKernelName(LinearWeights::fromQuantized(*q), wo, 5), std::string("linear_gemm_q4k"));
+        auto nf4 = quant::quantizeRtn(w, *quant::parseScheme("nf4"));
+        QVERIFY(nf4.ok());
+        QCOMPARE(linearKernelName(LinearWeights::fromQuantized(*nf4), wo, 1), std::string("linear_gemv_f32"));
+        // Q4_K: 144 bytes per 256 weights; 4 rows of one block each.
+        QCOMPARE(linearWeightBytes(LinearWeights::fromQuantized(*q), wo), uint64_t(4 * 144));
+    }
+
+    void badInputIsAnError()
+    {
+        quant::Matrix x = randomMatrix(2, 10, 1), w = randomMatrix(3, 11, 2);
+        auto r = linearOnDevice(*m_device, x, LinearWeights::fromF32(w), {});
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, core::ErrorCode::InvalidArgument);
+        QVERIFY2(r.error().message.find("input features") != std::string::npos, r.error().message.c_str());
+
+        const int64_t k = 65794; // 255 * 128 * 65794 > 2^31 - 1
+        Int8Layer big = randomInt8(1, k, 3);
+        LinearOptions int8{LinearPrecision::Int8, {1.0f, true}};
+        auto refused = linearOnDevice(*m_device, randomMatrix(1, k, 4), LinearWeights::fromInt8(big.view(1, k)), int8);
+        QVERIFY(!refused.ok());
+        QCOMPARE(refused.error().code, core::ErrorCode::Unsupported);
+        QVERIFY2(refused.error().message.find("overflow the int32 sums") != std::string::npos,
+                 refused.error().message.c_str());
+
+        auto tooSmall = linearOnDevice(*m_device, randomMatrix(1, 100, 5), LinearWeights::fromF32(randomMatrix(2, 100, 6)),
+                                       {}, nullptr, {399});
+        QVERIFY(!tooSmall.ok());
+        QVERIFY2(tooSmall.error().message.find("one weight row takes 400 bytes") != std::string::npos,
+                 tooSmall.error().message.c_str());
+        checkNoValidationMessage();
+    }
+};
+
+QTEST_GUILESS_MAIN(TestVkLinear)
+#include "tst_vk_linear.moc"

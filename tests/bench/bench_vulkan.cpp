@@ -1,0 +1,201 @@
+// bench_vulkan: the Vulkan linear kernels on the chosen device against its read bandwidth and
+// against the CPU backends, in one run. Not a test: it prints numbers (on lavapipe they
+// describe the CPU rasteriser, not a GPU, and are no targets).
+//
+//   bench_vulkan [--device N] [--gemm SIZE] [--repeats R]   (probe: 256 MiB or the largest buffer)
+// Prints: the read-bandwidth probe (GB/s); GEMV (batch 1) of int8, int4:g128 and Q4_K weights
+// on 4096 x 4096 and 8192 x 8192 as GB/s of weight bytes read and as a fraction of the probe,
+// GPU timestamp time beside the submit-to-fence wall time; the same layers on the reference
+// and oneDNN backends (where they run that precision); the bf16 GEMM in TFLOP/s at SIZE^3
+// (default 4096, or 1024 on a CPU device so that it finishes in seconds). The engine defines
+// no f16 linear layer: its 16-bit precision is bf16, so that is what the GEMM runs.
+#include "backends/backend.h"
+#include "backends/vulkan/kernels/vk_linear.h"
+#include "backends/vulkan/kernels/vk_probe.h"
+#include "quant/quantize.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+
+using namespace qs;
+using namespace qs::backends;
+using namespace qs::backends::vulkan;
+
+namespace {
+
+quant::Matrix randomMatrix(int64_t rows, int64_t cols, uint64_t seed)
+{
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    quant::Matrix m{rows, cols, std::vector<float>(size_t(rows * cols))};
+    for (float& v : m.data) v = u(rng);
+    return m;
+}
+
+double now()
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+struct Best {
+    double gpu = std::numeric_limits<double>::infinity(); ///< inf: no timestamps
+    double wall = std::numeric_limits<double>::infinity();
+    bool ok = false;
+};
+
+Best timeDevice(Device& device, const quant::Matrix& x, const LinearWeights& w, const LinearOptions& o, int repeats)
+{
+    Best b;
+    for (int i = 0; i < repeats; ++i) {
+        DispatchTiming t;
+        auto y = linearOnDevice(device, x, w, o, &t);
+        if (!y) {
+            std::printf("  vulkan: %s\n", y.error().message.c_str());
+            return b;
+        }
+        b.wall = std::min(b.wall, t.wallSeconds);
+        if (t.gpuSeconds) b.gpu = std::min(b.gpu, *t.gpuSeconds);
+        b.ok = true;
+    }
+    return b;
+}
+
+/// Best wall time of a CPU backend's linear(); a negative value when it does not run it.
+double timeCpu(const Backend& backend, const quant::Matrix& x, const LinearWeights& w, const LinearOptions& o,
+               int repeats)
+{
+    if (!backend.capabilities().has(o.precision)) return -1;
+    double best = std::numeric_limits<double>::infinity();
+    for (int i = 0; i < repeats; ++i) {
+        const double t0 = now();
+        auto y = backend.linear(x, w, o);
+        if (!y) return -1;
+        best = std::min(best, now() - t0);
+    }
+    return best;
+}
+
+struct Layer {
+    const char* what;
+    LinearOptions options;
+    LinearWeights weights;
+};
+
+void gemvRow(Device& device, const std::vector<const Backend*>& cpus, const Layer& l, int64_t size, double probe,
+             int repeats)
+{
+    const quant::Matrix x = randomMatrix(1, size, 11);
+    const double bytes = double(linearWeightBytes(l.weights, l.options));
+    const Best b = timeDevice(device, x, l.weights, l.options, repeats);
+    if (!b.ok) return;
+    const bool gpu = std::isfinite(b.gpu);
+    const double t = gpu ? b.gpu : b.wall;
+    std::printf("%-10s %5lld  %-18s %9.3f %9.3f %8.2f %6.3f", l.what, static_cast<long long>(size),
+                linearKernelName(l.weights, l.options, 1).c_str(), gpu ? b.gpu * 1e3 : -1.0, b.wall * 1e3,
+                bytes / t * 1e-9, bytes / t * 1e-9 / probe);
+    for (const Backend* cpu : cpus) {
+        const double c = timeCpu(*cpu, x, l.weights, l.options, repeats);
+        if (c < 0) std::printf("   %s: -", std::string(cpu->name()).c_str());
+        else std::printf("   %s: %.3f ms %.2f GB/s", std::string(cpu->name()).c_str(), c * 1e3, bytes / c * 1e-9);
+    }
+    std::printf("\n");
+}
+
+int gemvSection(Device& device, const std::vector<const Backend*>& cpus, int64_t size, double probe, int repeats)
+{
+    const quant::Matrix w = randomMatrix(size, size, 7);
+    std::vector<int8_t> codes(size_t(size * size));
+    std::vector<float> scales(size_t(size), 1.0f / 127.0f);
+    for (size_t i = 0; i < codes.size(); ++i) codes[i] = int8_t(int(i * 2654435761u >> 24) - 128);
+    auto int4 = quant::quantizeRtn(w, *quant::parseScheme("int4:g128"));
+    auto q4k = quant::quantizeRtn(w, *quant::parseScheme("q4_k"));
+    if (!int4 || !q4k) {
+        std::fprintf(stderr, "quantization failed: %s\n", (!int4 ? int4 : q4k).error().message.c_str());
+        return 1;
+    }
+    const Int8Weights int8{codes, scales, size, size};
+    const Layer layers[] = {
+        {"int8", {LinearPrecision::Int8, {1.0f, false}}, LinearWeights::fromInt8(int8)},
+        {"int4:g128", {LinearPrecision::WeightOnly, {}}, LinearWeights::fromQuantized(*int4)},
+        {"q4_k", {LinearPrecision::WeightOnly, {}}, LinearWeights::fromQuantized(*q4k)},
+    };
+    for (const Layer& l : layers) gemvRow(device, cpus, l, size, probe, repeats);
+    return 0;
+}
+
+void gemmSection(Device& device, int64_t n, int repeats)
+{
+    const quant::Matrix x = randomMatrix(n, n, 3), w = randomMatrix(n, n, 4);
+    const LinearOptions bf16{LinearPrecision::BF16, {}};
+    const Best b = timeDevice(device, x, LinearWeights::fromF32(w), bf16, repeats);
+    if (!b.ok) return;
+    const double flop = 2.0 * double(n) * double(n) * double(n);
+    std::printf("bf16 GEMM %lld^3 (%s): gpu %.1f ms, wall %.1f ms, %.4f TFLOP/s\n", static_cast<long long>(n),
+                linearKernelName(LinearWeights::fromF32(w), bf16, n).c_str(),
+                std::isfinite(b.gpu) ? b.gpu * 1e3 : -1.0, b.wall * 1e3,
+                flop / (std::isfinite(b.gpu) ? b.gpu : b.wall) * 1e-12);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::optional<uint32_t> index;
+    int64_t gemmSize = 0;
+    int repeats = 3;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (i + 1 < argc && a == "--device") index = uint32_t(std::atoi(argv[++i]));
+        else if (i + 1 < argc && a == "--gemm") gemmSize = std::atoll(argv[++i]);
+        else if (i + 1 < argc && a == "--repeats") repeats = std::max(1, std::atoi(argv[++i]));
+        else {
+            std::fprintf(stderr, "usage: bench_vulkan [--device N] [--gemm SIZE] [--repeats R]\n");
+            return 2;
+        }
+    }
+    auto instance = Instance::create({false});
+    if (!instance) {
+        std::fprintf(stderr, "%s\n", instance.error().message.c_str());
+        return 1;
+    }
+    auto device = Device::create(*instance, {index, std::chrono::milliseconds(600000)});
+    if (!device) {
+        std::fprintf(stderr, "%s\n", device.error().message.c_str());
+        return 1;
+    }
+    Device& dev = **device;
+    const auto& info = dev.info();
+    std::printf("device: %s (%s, %s), subgroup %u, timestamps %s\n", info.name.c_str(),
+                std::string(deviceTypeName(info.type)).c_str(), info.driverName.c_str(), info.subgroupSize,
+                info.timestampValidBits ? "yes" : "no");
+    const uint64_t probeBytes = std::min({uint64_t(256) << 20, info.maxStorageBufferRange, info.maxMemoryAllocationSize});
+    auto probe = measureReadBandwidth(dev, probeBytes, 5);
+    if (!probe) {
+        std::fprintf(stderr, "probe: %s\n", probe.error().message.c_str());
+        return 1;
+    }
+    std::printf("read-bandwidth probe: %.2f GB/s (%llu MiB, best of 5, gpu %.2f ms, wall %.2f ms)\n",
+                probe->gbPerSecond(), static_cast<unsigned long long>(probe->bytes >> 20), probe->bestGpuSeconds * 1e3,
+                probe->bestWallSeconds * 1e3);
+    auto reference = createBackend("reference");
+    auto onednn = createBackend("onednn");
+    std::vector<const Backend*> cpus;
+    if (reference) cpus.push_back(reference->get());
+    if (onednn) cpus.push_back(onednn->get());
+    std::printf("\nGEMV (batch 1), best of %d; GB/s = weight bytes read / time (gpu timestamps, else wall)\n", repeats);
+    std::printf("%-10s %5s  %-18s %9s %9s %8s %6s   CPU backends (wall)\n", "weights", "size", "kernel", "gpu ms",
+                "wall ms", "GB/s", "/probe");
+    for (int64_t size : {4096, 8192})
+        if (gemvSection(dev, cpus, size, probe->gbPerSecond(), repeats) != 0) return 1;
+    if (gemmSize <= 0) gemmSize = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 1024 : 4096;
+    std::printf("\n");
+    gemmSection(dev, gemmSize, std::min(repeats, 2));
+    return 0;
+}
