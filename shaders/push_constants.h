@@ -11,4 +11,14 @@ namespace qs::shaders {
 
 static_assert(sizeof(ReadBandwidthPush) == 4);
 static_assert(offsetof(ReadBandwidthPush, count) == 0);
+
+#include "common/push_quantize.h"
+
+static_assert(sizeof(QuantizeRangePush) == 16);
+static_assert(offsetof(QuantizeRangePush, perRow) == 12);
+static_assert(sizeof(QuantizeEncodePush) == 72);
+static_assert(offsetof(QuantizeEncodePush, rounding) == 20);
+static_assert(offsetof(QuantizeEncodePush, seedLo) == 32);
+static_assert(offsetof(QuantizeEncodePush, expBits) == 48);
+static_assert(offsetof(QuantizeEncodePush, saturate) == 68);
 } // namespace qs::shaders
