@@ -23,7 +23,7 @@ using namespace qs::backends::vulkan;
 
 namespace {
 
-enum class Kind { Normal, Ties, Special, Heavy };
+enum class Kind { Normal, Ties, NearTies, Special, Heavy };
 
 /// The value a tie row uses as its largest: the scheme's top level times 2^-3, so that the
 /// scale is exactly 2^-3 (int: qmax; FP8: the largest finite; NF4: 1 x 8).
@@ -65,9 +65,10 @@ quant::Matrix makeMatrix(Kind kind, int64_t rows, int64_t cols, const quant::Sch
     std::mt19937 gen(seed);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-    const float top = tieTop(s);
     const bool asym = s.family == quant::Family::Int && s.asymmetric;
-    const float lo = asym ? -std::floor(top / 2) : -top; // the tie rows' range, in units of 2^-3
+    // The tie rows' range in units of 2^-3: [-qmax, qmax] or, asymmetric, qmax wide around 0.
+    const float lo = asym ? -std::floor(tieTop(s) / 2) : -tieTop(s);
+    const float top = asym ? tieTop(s) + lo : tieTop(s);
     const std::vector<float> ties = tieValues(s, lo, top);
     for (int64_t r = 0; r < rows; ++r) {
         const float magnitude = std::ldexp(1.0f, int(r % 9) - 4);
@@ -77,6 +78,7 @@ quant::Matrix makeMatrix(Kind kind, int64_t rows, int64_t cols, const quant::Sch
             case Kind::Normal: x = c % 11 == 5 ? 0.0f : normal(gen) * magnitude; break;
             case Kind::Heavy: x = normal(gen) / std::pow(uniform(gen) + 1e-12f, 2.0f) * magnitude; break;
             case Kind::Special: x = normal(gen) * magnitude; break;
+            case Kind::NearTies: // filled by nearTies()
             case Kind::Ties: {
                 // Every row, column and group of 32 holds the top and the bottom of the range.
                 const float units = c % 32 == 0 || r == 0 ? top : c % 32 == 1 || r == 1 ? lo
@@ -100,6 +102,43 @@ quant::Matrix makeMatrix(Kind kind, int64_t rows, int64_t cols, const quant::Sch
         m.data[2] = -3e38f; // asymmetric ranges whose width overflows float
         m.data[3] = 1e-39f;
     }
+    return m;
+}
+
+/// Near-ties: a Ties-like matrix whose extremes are A = 0.7 x 2^(rows % 5) instead of a
+/// power of two, so the scale is an arbitrary float, and whose other values are the midpoints
+/// between levels times that scale as the CPU fits it (read from quantizeRtn on the extremes
+/// alone): x / s then lies within an ulp of a tie, and only a correctly rounded division
+/// settles which side.
+quant::Matrix nearTies(int64_t rows, int64_t cols, const quant::Scheme& s)
+{
+    const bool asym = s.family == quant::Family::Int && s.asymmetric;
+    quant::Matrix m{rows, cols, std::vector<float>(size_t(rows * cols), 0.0f)};
+    const float a = 0.7f * std::ldexp(1.0f, int(rows % 5));
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+            if (c % 32 < 2 || r < 2) m.data[size_t(r * cols + c)] = (c % 32 == 0 || r == 0) ? a : (asym ? -0.3f * a : -a);
+    auto fit = quant::quantizeRtn(m, s);
+    if (!fit || rows * cols == 0) return m;
+    float scale = 1.0f, zero = 0.0f;
+    if (const auto* p = std::get_if<quant::ScaledParams>(&fit->params)) {
+        scale = p->scale[0];
+        zero = p->zeroPoint.empty() ? 0.0f : float(p->zeroPoint[0]);
+    } else {
+        scale = std::get<quant::Nf4Params>(fit->params).absmax[0];
+    }
+    std::vector<float> mids; // in element units
+    if (s.family == quant::Family::Int) {
+        const float qmax = tieTop(s), qmin = asym ? 0.0f : -qmax;
+        for (float k = qmin; k < qmax; k += 1.0f) mids.push_back(k + 0.5f - zero);
+    } else {
+        mids = tieValues(s, 0, 0);
+        if (s.family == quant::Family::Nf4)
+            for (float& v : mids) v /= 8.0f; // tieValues scales NF4 midpoints by 8
+    }
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+            if (!(c % 32 < 2 || r < 2)) m.data[size_t(r * cols + c)] = mids[size_t(r * 5 + c) % mids.size()] * scale;
     return m;
 }
 
@@ -243,8 +282,8 @@ private slots:
         range.method = quant::ClipMethod(clip);
         range.percentile = percentile > 0 ? percentile : range.percentile;
         uint32_t seed = 1;
-        for (Kind kind : {Kind::Normal, Kind::Ties, Kind::Special, Kind::Heavy}) {
-            const quant::Matrix w = makeMatrix(kind, rows, cols, *s, seed++);
+        for (Kind kind : {Kind::Normal, Kind::Ties, Kind::NearTies, Kind::Special, Kind::Heavy}) {
+            const quant::Matrix w = kind == Kind::NearTies ? nearTies(rows, cols, *s) : makeMatrix(kind, rows, cols, *s, seed++);
             compareWithCpu(w, *s, range, QuantizeOptions{uint64_t(chunkBytes)});
             if (QTest::currentTestFailed()) {
                 qWarning("matrix kind %d", int(kind));
