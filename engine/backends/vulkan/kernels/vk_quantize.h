@@ -13,8 +13,11 @@
 ///        fit, see vk_quantize.cpp), percentile clip ranges (quant::percentileRange over the
 ///        group's values), NF4 double quantization, the storage cost (quant::setStorageCost).
 /// Refused (ErrorCode::Unsupported, "not supported by vulkan: ..."): the MX, NVFP4 and GGUF
-/// families (their own kernels), and MSE clipping (its search evaluates the format's error for
-/// every candidate ratio on the CPU).
+/// families (their own kernels), and MSE clipping of INT and FP8 (its search evaluates the
+/// format's error for every candidate ratio on the CPU). NF4 ignores the clipping options, as
+/// its codec does (the block absmax is the range). Rounding: nearest even, half away and
+/// stochastic (the splitmix64 stream of core/random.h, drawn by weight position) all run on
+/// the device.
 #include "backends/vulkan/vk_device.h"
 
 #include "quant/codec.h"
