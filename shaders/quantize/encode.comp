@@ -138,6 +138,17 @@ void encode(uint x, uint g, uint index, out uint code, out uint value)
 #endif
 
 #ifdef NF4
+shared float nf4Mids[15]; // the codec's midpoints (l[k] + l[k+1]) / 2, filled once a workgroup
+
+void loadMids()
+{
+    if (gl_LocalInvocationIndex < 15u) {
+        precise float mid = (extra[gl_LocalInvocationIndex] + extra[gl_LocalInvocationIndex + 1u]) * 0.5;
+        nf4Mids[gl_LocalInvocationIndex] = mid;
+    }
+    barrier();
+}
+
 void encode(uint x, uint g, uint index, out uint code, out uint value)
 {
     uint a = scales[g];
@@ -148,10 +159,7 @@ void encode(uint x, uint g, uint index, out uint code, out uint value)
     }
     uint vKey = qsKey(qsDiv(x, a));
     uint idx = 0u;
-    for (uint k = 0u; k < 15u; ++k) {
-        precise float mid = (extra[k] + extra[k + 1u]) * 0.5; // the codec's midpoints
-        idx += vKey > qsKey(floatBitsToUint(mid)) ? 1u : 0u;
-    }
+    for (uint k = 0u; k < 15u; ++k) idx += vKey > qsKey(floatBitsToUint(nf4Mids[k])) ? 1u : 0u;
     if (qsIsNan(x)) idx = 7u;
     code = idx;
     value = qsMul(floatBitsToUint(extra[idx]), a);
@@ -160,6 +168,9 @@ void encode(uint x, uint g, uint index, out uint code, out uint value)
 
 void main()
 {
+#ifdef NF4
+    loadMids();
+#endif
     uint count = pc.rows * pc.cols;
     uint words = (count + 3u) / 4u;
     for (uint w = gl_GlobalInvocationID.x; w < words; w += gl_NumWorkGroups.x * QS_WG_SIZE) {
