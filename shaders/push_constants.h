@@ -39,4 +39,13 @@ static_assert(sizeof(LinearPush) == 44);
 static_assert(offsetof(LinearPush, batch) == 0 && offsetof(LinearPush, inFeatures) == 4);
 static_assert(offsetof(LinearPush, rowWords) == 12 && offsetof(LinearPush, outStride) == 20);
 static_assert(offsetof(LinearPush, granularity) == 32 && offsetof(LinearPush, groupsPerRow) == 40);
+#include "common/push_quantize.h"
+
+static_assert(sizeof(QuantizeRangePush) == 16);
+static_assert(offsetof(QuantizeRangePush, perRow) == 12);
+static_assert(sizeof(QuantizeEncodePush) == 72);
+static_assert(offsetof(QuantizeEncodePush, rounding) == 20);
+static_assert(offsetof(QuantizeEncodePush, seedLo) == 32);
+static_assert(offsetof(QuantizeEncodePush, expBits) == 48);
+static_assert(offsetof(QuantizeEncodePush, saturate) == 68);
 } // namespace qs::shaders
