@@ -39,7 +39,7 @@ int configureThreads(unsigned requested, std::ostream& err)
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
 {
-    CLI::App app{"Inspect and quantize the tensors of a model file.", "quantscope-cli"};
+    CLI::App app{"Inspect and quantize the tensors of a model file; list the Vulkan devices.", "quantscope-cli"};
     app.require_subcommand(1);
     app.footer("Exit status: 0 on success; 1 when some tensors of a quantize --all run failed (they are\n"
                "listed); 2 on bad input or usage, with \"error: ...\" on stderr.\n"
@@ -51,12 +51,13 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     app.fallthrough(); // --threads may also follow the command
     auto inspect = addInspectCommand(app);
     auto quantize = addQuantizeCommand(app);
+    auto devices = addDevicesCommand(app);
     // The first word that is not an option or its value names the command.
     for (size_t i = 0; i < args.size(); ++i) {
         if (args[i] == "--threads") { ++i; continue; }
         if (args[i].empty() || args[i][0] == '-') continue;
-        if (args[i] != "inspect" && args[i] != "quantize")
-            return fail(err, "unknown command '" + args[i] + "': valid are inspect, quantize");
+        if (args[i] != "inspect" && args[i] != "quantize" && args[i] != "devices")
+            return fail(err, "unknown command '" + args[i] + "': valid are inspect, quantize, devices");
         break;
     }
     try {
@@ -72,7 +73,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         return 2;
     }
     if (int st = configureThreads(threads, err); st != 0) return st;
-    for (auto* c : {inspect.get(), quantize.get()})
+    for (auto* c : {inspect.get(), quantize.get(), devices.get()})
         if (c->chosen()) return c->run(out, err);
     return fail(err, "no command given");
 }

@@ -21,6 +21,7 @@ public:
 
 std::unique_ptr<Command> addInspectCommand(CLI::App& root);
 std::unique_ptr<Command> addQuantizeCommand(CLI::App& root);
+std::unique_ptr<Command> addDevicesCommand(CLI::App& root);
 
 /// Prints "error: MESSAGE" and returns 2.
 int fail(std::ostream& err, const std::string& message);

@@ -33,6 +33,9 @@ struct Capabilities {
     /// How each implemented op runs, one line each, in the order of `ops`
     /// (e.g. "oneDNN reorder f32 -> s8 with the reference's per-channel scales").
     std::vector<std::string> how;
+    /// The device it runs on, in words (e.g. "Vulkan 0: llvmpipe (cpu)"); empty for the CPU
+    /// the process runs on.
+    std::string device;
     bool has(Op op) const;
     bool has(LinearPrecision p) const;
     /// The `how` line of `op`; empty when the op is not implemented.

@@ -89,7 +89,7 @@ core::Status Device::createQueueObjects()
             return vkError("vkCreateQueryPool", r);
         m_timestamps = {dev, qp, m_vk->vkDestroyQueryPool};
     }
-    if (!memoryType(~0u)) {
+    if (!memoryType(~0u, &m_bufferHeap)) {
         return core::Error{core::ErrorCode::Unsupported,
                            m_info.name + " has no host-visible, host-coherent memory type"};
     }
@@ -111,7 +111,7 @@ Device::~Device()
     m_vk->vkDestroyDevice(m_device, nullptr);
 }
 
-std::optional<uint32_t> Device::memoryType(uint32_t allowedTypes) const
+std::optional<uint32_t> Device::memoryType(uint32_t allowedTypes, uint32_t* heap) const
 {
     VkPhysicalDeviceMemoryProperties mem;
     m_vk->vkGetPhysicalDeviceMemoryProperties(m_physical, &mem);
@@ -120,10 +120,23 @@ std::optional<uint32_t> Device::memoryType(uint32_t allowedTypes) const
     for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
         const VkMemoryPropertyFlags flags = mem.memoryTypes[i].propertyFlags;
         if (!(allowedTypes & (1u << i)) || (flags & needed) != needed) continue;
-        if (flags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT) return i; // fast reads back to the CPU
-        if (!found) found = i;
+        if (!found || (flags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT)) found = i; // cached: fast reads back
+        if (flags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT) break;
     }
+    if (found && heap) *heap = mem.memoryTypes[*found].heapIndex;
     return found;
+}
+
+MemoryHeapInfo Device::heapNow()
+{
+    queryHeaps(*m_vk, m_physical, m_info);
+    return m_bufferHeap < m_info.heaps.size() ? m_info.heaps[m_bufferHeap] : MemoryHeapInfo{};
+}
+
+uint64_t Device::maxChunkBytes()
+{
+    queryHeaps(*m_vk, m_physical, m_info);
+    return vulkan::maxChunkBytes(m_info, m_bufferHeap);
 }
 
 bool Device::takeFault(Fault f)

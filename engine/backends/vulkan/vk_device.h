@@ -104,6 +104,15 @@ public:
     const DeviceOptions& options() const { return m_options; }
     VkDevice handle() const { return m_device; }
 
+    /// The heap buffers are allocated from (that of the host-visible memory type createBuffer
+    /// uses), and its size, budget and usage as of now (VK_EXT_memory_budget where present).
+    uint32_t bufferHeap() const { return m_bufferHeap; }
+    MemoryHeapInfo heapNow();
+
+    /// The largest chunk of a tensor a kernel should put in one buffer now: maxChunkBytes of
+    /// bufferHeap() with a fresh budget. Kernels over larger tensors split them.
+    uint64_t maxChunkBytes();
+
     /// A host-visible storage buffer of `bytes` bytes (> 0, at most maxStorageBufferRange and
     /// maxMemoryAllocationSize). VK_ERROR_OUT_OF_DEVICE_MEMORY and the like are error values.
     core::Result<Buffer> createBuffer(uint64_t bytes);
@@ -127,7 +136,7 @@ private:
     Device() = default;
     core::Status init(const DeviceOptions& options);
     core::Status createQueueObjects();
-    std::optional<uint32_t> memoryType(uint32_t allowedTypes) const;
+    std::optional<uint32_t> memoryType(uint32_t allowedTypes, uint32_t* heap = nullptr) const;
     bool takeFault(Fault f);
     core::Status checkDispatch(const Dispatch& d) const;
     core::Result<VkDescriptorPool> bindBuffers(const Dispatch& d, VkDescriptorSet& set);
@@ -142,6 +151,7 @@ private:
     VkPhysicalDevice m_physical = VK_NULL_HANDLE;
     VkDevice m_device = VK_NULL_HANDLE; // destroyed last (~Device), after every owner below
     VkQueue m_queue = VK_NULL_HANDLE;
+    uint32_t m_bufferHeap = 0;
     DeviceOwned<VkPipelineCache> m_pipelineCache;
     DeviceOwned<VkCommandPool> m_commandPool;
     VkCommandBuffer m_commandBuffer = VK_NULL_HANDLE; // freed with the pool

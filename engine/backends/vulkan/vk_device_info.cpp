@@ -137,6 +137,17 @@ PhysicalDeviceInfo queryDeviceInfo(const Functions& vk, VkPhysicalDevice device,
     return info;
 }
 
+uint64_t maxChunkBytes(const PhysicalDeviceInfo& info, uint32_t heap)
+{
+    if (heap >= info.heaps.size()) return 0;
+    const MemoryHeapInfo& h = info.heaps[heap];
+    uint64_t available = h.bytes;
+    if (info.memoryBudget && h.budgetBytes > 0) available = h.budgetBytes > h.usageBytes ? h.budgetBytes - h.usageBytes : 0;
+    uint64_t chunk = std::min<uint64_t>(info.maxStorageBufferRange, available / 4);
+    if (info.maxMemoryAllocationSize > 0) chunk = std::min(chunk, info.maxMemoryAllocationSize);
+    return chunk / 256 * 256;
+}
+
 core::Result<uint32_t> chooseDevice(const std::vector<PhysicalDeviceInfo>& devices, std::optional<uint32_t> index)
 {
     if (devices.empty()) {

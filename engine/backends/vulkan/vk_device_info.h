@@ -56,6 +56,14 @@ PhysicalDeviceInfo queryDeviceInfo(const Functions& vk, VkPhysicalDevice device,
 /// Refreshes `heaps` (budget and usage) of a device, for a process whose allocations changed.
 void queryHeaps(const Functions& vk, VkPhysicalDevice device, PhysicalDeviceInfo& info);
 
+/// Bytes a kernel may allocate for one chunk of a large tensor on heap `heap`:
+///   min(maxStorageBufferRange, maxMemoryAllocationSize, available / 4), rounded down to a
+///   multiple of 256 bytes,
+/// where available = budget - usage with VK_EXT_memory_budget, else the heap's size. A
+/// quarter leaves room for a kernel's input, output and scratch chunks at once, and for other
+/// users of the heap. 0 when `heap` is out of range.
+uint64_t maxChunkBytes(const PhysicalDeviceInfo& info, uint32_t heap);
+
 /// The device to use: `index` when given (InvalidArgument naming the valid range when out of
 /// range), else the first discrete GPU, then integrated, then virtual, then CPU, then other.
 /// Unsupported "no Vulkan device: ..." when the list is empty or no device has a compute queue.

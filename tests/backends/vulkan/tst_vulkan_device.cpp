@@ -6,6 +6,7 @@
 #include "backends/vulkan/vk_device.h"
 
 #include "shaders/push_constants.h"
+#include "vulkan_helpers.h"
 
 #include <QtTest>
 
@@ -14,22 +15,8 @@
 
 using namespace qs::backends::vulkan;
 
-namespace {
-
-/// Words of the probe's input: a fixed 32-bit LCG (Numerical Recipes constants), so that
-/// every word differs and a missed or repeated word changes the sum.
-std::vector<uint32_t> lcgWords(size_t n)
-{
-    std::vector<uint32_t> w(n);
-    uint32_t x = 12345u;
-    for (auto& v : w) {
-        x = x * 1664525u + 1013904223u;
-        v = x;
-    }
-    return w;
-}
-
-} // namespace
+using vktest::lcgWords;
+using vktest::probe;
 
 class TestVulkanDevice : public QObject {
     Q_OBJECT
@@ -39,35 +26,8 @@ class TestVulkanDevice : public QObject {
 
     void checkNoValidationMessage()
     {
-        const auto messages = m_instance->validation().messages();
-        for (const auto& m : messages)
-            qWarning("%s", m.c_str());
-        QCOMPARE(int(messages.size()), 0);
-    }
-
-    /// Runs the probe over `words` with `groups` workgroups; returns the sum of the partials.
-    qs::core::Result<uint32_t> probe(Device& device, const std::string& shader, const std::vector<uint32_t>& words,
-                                     uint32_t groups)
-    {
-        auto kernel = device.kernel({shader, 2, sizeof(qs::shaders::ReadBandwidthPush)});
-        if (!kernel) return kernel.error();
-        auto src = device.createBuffer(words.size() * sizeof(uint32_t));
-        if (!src) return src.error();
-        auto partials = device.createBuffer(groups * sizeof(uint32_t));
-        if (!partials) return partials.error();
-        std::copy(words.begin(), words.end(), src->as<uint32_t>().begin());
-        std::fill(partials->as<uint32_t>().begin(), partials->as<uint32_t>().end(), 0xdeadbeefu);
-        Dispatch d;
-        d.kernel = *kernel;
-        d.buffers = {&*src, &*partials};
-        d.setPush(qs::shaders::ReadBandwidthPush{static_cast<uint32_t>(words.size())});
-        d.groups[0] = groups;
-        auto t = device.run(d);
-        if (!t) return t.error();
-        uint32_t sum = 0;
-        for (uint32_t p : partials->as<uint32_t>())
-            sum += p;
-        return sum;
+        const std::string text = vktest::validationText(*m_instance);
+        QVERIFY2(text.empty(), text.c_str());
     }
 
 private slots:
@@ -201,9 +161,7 @@ private slots:
         QFETCH(int, words);
         QFETCH(int, groups);
         const auto data = lcgWords(size_t(words));
-        uint32_t expected = 0; // the host's sum, modulo 2^32 like the shader's
-        for (uint32_t w : data)
-            expected += w;
+        const uint32_t expected = vktest::hostSum(data); // modulo 2^32 like the shader's
         auto sum = probe(*m_device, shader.toStdString(), data, uint32_t(groups));
         QVERIFY2(sum.ok(), sum.ok() ? "" : sum.error().message.c_str());
         QCOMPARE(*sum, expected);
@@ -296,6 +254,57 @@ private slots:
         QVERIFY(t.ok());
         QVERIFY(t->gpuSeconds.has_value());
         QVERIFY(*t->gpuSeconds > 0); // two timestamps around a dispatch that read 4 MiB
+    }
+
+    void maxChunkBytes_data()
+    {
+        QTest::addColumn<bool>("budget");
+        QTest::addColumn<qulonglong>("heapBytes");
+        QTest::addColumn<qulonglong>("budgetBytes");
+        QTest::addColumn<qulonglong>("usageBytes");
+        QTest::addColumn<qulonglong>("maxRange");
+        QTest::addColumn<qulonglong>("maxAlloc");
+        QTest::addColumn<qulonglong>("expected");
+        const qulonglong GiB = 1ull << 30, MiB = 1ull << 20;
+        // A quarter of what is available, unless a device limit is lower; multiples of 256.
+        QTest::newRow("no budget: heap / 4") << false << 8 * GiB << 0ull << 0ull << 4 * GiB << 4 * GiB << 2 * GiB;
+        QTest::newRow("storage range limits") << false << 64 * GiB << 0ull << 0ull << 4 * GiB - 1 << 8 * GiB
+                                              << 4 * GiB - 256; // (2^32 - 1) rounded down to 256
+        QTest::newRow("allocation size limits") << false << 64 * GiB << 0ull << 0ull << 8 * GiB << 1 * GiB << 1 * GiB;
+        QTest::newRow("budget - usage") << true << 8 * GiB << 6 * GiB << 2 * GiB << 4 * GiB << 4 * GiB << 1 * GiB;
+        QTest::newRow("budget exhausted") << true << 8 * GiB << 2 * GiB << 3 * GiB << 4 * GiB << 4 * GiB << 0ull;
+        QTest::newRow("odd sizes round down") << false << 1000 * MiB + 1000 << 0ull << 0ull << 4 * GiB << 4 * GiB
+                                              << 262144000ull; // (1000 MiB + 1000) / 4 = 262144250 -> 262144000
+    }
+
+    void maxChunkBytes()
+    {
+        QFETCH(bool, budget);
+        QFETCH(qulonglong, heapBytes);
+        QFETCH(qulonglong, budgetBytes);
+        QFETCH(qulonglong, usageBytes);
+        QFETCH(qulonglong, maxRange);
+        QFETCH(qulonglong, maxAlloc);
+        QFETCH(qulonglong, expected);
+        PhysicalDeviceInfo info;
+        info.memoryBudget = budget;
+        info.heaps = {MemoryHeapInfo{}, MemoryHeapInfo{heapBytes, true, budgetBytes, usageBytes}};
+        info.maxStorageBufferRange = maxRange;
+        info.maxMemoryAllocationSize = maxAlloc;
+        QCOMPARE(qulonglong(qs::backends::vulkan::maxChunkBytes(info, 1)), expected);
+        QCOMPARE(qulonglong(qs::backends::vulkan::maxChunkBytes(info, 2)), 0ull); // no such heap
+    }
+
+    void deviceChunkFitsItsLimits()
+    {
+        const uint64_t chunk = m_device->maxChunkBytes();
+        const auto heap = m_device->heapNow();
+        QVERIFY(chunk > 0);
+        QCOMPARE(chunk % 256, 0u);
+        QVERIFY(chunk <= m_device->info().maxStorageBufferRange);
+        QVERIFY(chunk <= heap.bytes / 4);
+        auto b = m_device->createBuffer(chunk); // a chunk of that size can really be made
+        QVERIFY2(b.ok(), b.ok() ? "" : b.error().message.c_str());
     }
 
     void validationCatchesMisuse()

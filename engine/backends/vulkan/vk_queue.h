@@ -1,0 +1,98 @@
+#pragma once
+/// The one thread that owns a Vulkan device and performs every vkQueueSubmit. Callers submit
+/// jobs (functions of Device&) and get a std::future of the job's own Result/Status. Jobs run
+/// one at a time, in submission order. When a job leaves the device unusable (device lost, a
+/// fence timed out: Device::lost()), the job's error is what the caller sees and the device
+/// is destroyed; the next job runs on a freshly created device.
+///
+/// A job creates and frees its own buffers: nothing of a device outlives the job that made it,
+/// so recreating the device never leaves a caller with dead handles.
+#include "vk_device.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+
+namespace qs::backends::vulkan {
+
+class ComputeQueue {
+public:
+    /// Creates the device now (so that "no Vulkan device" and other creation errors come back
+    /// here) and starts the queue thread.
+    static core::Result<std::unique_ptr<ComputeQueue>> create(std::shared_ptr<const Instance> instance,
+                                                              const DeviceOptions& options = {});
+    ComputeQueue(const ComputeQueue&) = delete;
+    ComputeQueue& operator=(const ComputeQueue&) = delete;
+    /// Runs the job in progress to its end; jobs still queued fail with Cancelled.
+    ~ComputeQueue();
+
+    /// Queues `job` (a copyable callable `R(Device&)` where R is core::Status or
+    /// core::Result<T>). The future holds the job's R; a device that cannot be (re)created or
+    /// an exception thrown by the job arrive as an error R.
+    template <class F>
+    auto submit(F job) -> std::future<std::invoke_result_t<F&, Device&>>
+    {
+        return submit(std::string(), std::move(job));
+    }
+
+    /// As submit(job), tagged: a job with the same non-empty tag still waiting in the queue is
+    /// replaced by this one (its future gets a Cancelled error), so that a view asking again
+    /// for newer data never queues stale work behind the job that is running.
+    template <class F>
+    auto submit(std::string tag, F job) -> std::future<std::invoke_result_t<F&, Device&>>
+    {
+        using R = std::invoke_result_t<F&, Device&>;
+        auto promise = std::make_shared<std::promise<R>>();
+        auto future = promise->get_future();
+        enqueue(std::move(tag), [promise, job](Device* device, const core::Error* error) mutable {
+            if (error) return promise->set_value(R(*error));
+            try {
+                promise->set_value(job(*device));
+            } catch (const std::exception& e) {
+                promise->set_value(R(core::Error{core::ErrorCode::Io, std::string("Vulkan job failed: ") + e.what()}));
+            }
+        });
+        return future;
+    }
+
+    /// The physical device the queue runs on.
+    const PhysicalDeviceInfo& info() const { return m_info; }
+    const Instance& instance() const { return *m_instance; }
+    /// How many times the device was recreated after a loss or a timeout.
+    int recreations() const { return m_recreations.load(); }
+    /// Test hook: the device meets `fault` in the next job (Device::injectFault).
+    void injectFault(Fault fault) { m_fault.store(fault); }
+
+private:
+    /// A queued job: called with the device, or with the error that replaces running it.
+    struct Task {
+        std::string tag;
+        std::function<void(Device*, const core::Error*)> run;
+    };
+    ComputeQueue() = default;
+    void enqueue(std::string tag, std::function<void(Device*, const core::Error*)> run);
+    void loop();
+    core::Status ensureDevice();
+
+    std::shared_ptr<const Instance> m_instance;
+    DeviceOptions m_options;
+    PhysicalDeviceInfo m_info;
+    std::unique_ptr<Device> m_device; // touched only by the queue thread once it runs
+    std::atomic<int> m_recreations{0};
+    std::atomic<Fault> m_fault{Fault::None};
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<Task> m_tasks;
+    bool m_stop = false;
+    std::thread m_thread; // last: started once everything above exists
+};
+
+} // namespace qs::backends::vulkan

@@ -1,0 +1,30 @@
+#pragma once
+// Shared by the Vulkan suites: the validated instance they run on and the probe job.
+#include "backends/vulkan/vk_device.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vktest {
+
+/// An instance with QS_VULKAN_VALIDATION=1; an error "no Vulkan device: ..." means skip.
+qs::core::Result<std::shared_ptr<const qs::backends::vulkan::Instance>> validatedInstance();
+
+/// Words of the probe's input: a fixed 32-bit LCG (Numerical Recipes constants), so that
+/// every word differs and a missed or repeated word changes the sum.
+std::vector<uint32_t> lcgWords(size_t n);
+
+/// The host's sum of `words` modulo 2^32 (what the probe computes on the device).
+uint32_t hostSum(const std::vector<uint32_t>& words);
+
+/// Runs the read-bandwidth probe over `words` with `groups` workgroups on `device`; the sum
+/// of the workgroups' partials, and the dispatch's timings in `timing` when given.
+qs::core::Result<uint32_t> probe(qs::backends::vulkan::Device& device, const std::string& shader,
+                                 const std::vector<uint32_t>& words, uint32_t groups,
+                                 qs::backends::vulkan::DispatchTiming* timing = nullptr);
+
+/// Every message the validation layer reported on `instance`, one per line ("" when none).
+std::string validationText(const qs::backends::vulkan::Instance& instance);
+
+} // namespace vktest
