@@ -418,20 +418,32 @@ using V16i = int32_t __attribute__((vector_size(64)));
 }
 
 /// For T trials at once: codes clamp(nearest(iscale x), -nmax, nmax - 1) of every value and
-/// the sums sum(w x l) and sum(w l^2), w = x^2, each accumulated in index order.
+/// the sums sum(w x l) and sum(w l^2), w = x^2, each accumulated in index order. Only lanes
+/// with max >= GROUP_MAX_EPS matter (the others get scale 0), so |iscale x| <= nmax + 1 there.
 template <int T>
 [[gnu::always_inline]] inline void q6TrialSums(const V16* xt, const V16* w, const V16* wx, int nmax, const V16* iscale,
                                                V16* sumLx, V16* sumL2)
 {
     const auto fnmax = static_cast<float>(nmax);
-    const V16 lo = V16{} - fnmax;
-    const V16 hi = V16{} + (fnmax - 1);
+    const float offset = 12582912.f - fnmax; // exact: both are integers below 2^24
+    V16i topBits;
+    const V16 top = V16{} + (2 * fnmax - 1);
+    std::memcpy(&topBits, &top, sizeof topBits);
     V16 lx[T] = {}, l2[T] = {};
     for (int i = 0; i < kQ6Sub; ++i) {
 #pragma GCC unroll 4
         for (int t = 0; t < T; ++t) {
-            V16 l = nearestLanes16(iscale[t] * xt[i]);
-            l = l < lo ? lo : (hi < l ? hi : l);
+            // nearest(v) + nmax as (v + 1.5 * 2^23) - (1.5 * 2^23 - nmax): exact integers, as
+            // |v| <= about nmax + 1 (|x| <= max); clamped to [0, 2 nmax - 1] on the bits
+            // (non-negative floats order like their patterns, negative ones have negative
+            // patterns), then shifted back: clamp(nearest(v), -nmax, nmax - 1).
+            V16 u = (iscale[t] * xt[i] + 12582912.f) - offset;
+            V16i bits;
+            std::memcpy(&bits, &u, sizeof bits);
+            bits = bits < V16i{} ? V16i{} : bits;
+            bits = bits > topBits ? topBits : bits;
+            std::memcpy(&u, &bits, sizeof u);
+            const V16 l = u - fnmax;
             lx[t] += wx[i] * l;
             l2[t] += w[i] * l * l;
         }
