@@ -129,7 +129,8 @@ constexpr float kRoundSafe = 4194304.f; // 2^22
 
 /// The fit of the eight 32-value sub-blocks of a Q4_K/Q5_K super-block, lane j for sub-block j.
 struct SubBlockFits {
-    V8 codes[kSub]; ///< codes[i][j]: the code of value 32 j + i, as a float (any value where !active)
+    V8 iscale;      ///< the winning codes are clamp(nearest(iscale (x - codeMin)), 0, nmax)
+    V8 codeMin;     ///< the min those codes were made with (the one before the winning trial)
     V8 scale;       ///< 0 for a constant sub-block
     V8 negMin;
     V8i active;     ///< not a constant sub-block (constant ones get codes 0, scale 0)
@@ -145,7 +146,6 @@ template <bool Exact>
 {
     const V8i topBits = bitsOf(V8{} + static_cast<float>(nmax));
     V8 sl{}, sl2{}, sxl{};
-#pragma GCC unroll 8
     for (int i = 0; i < kSub; ++i) {
         V8 l;
         if constexpr (Exact) {
@@ -166,7 +166,6 @@ template <bool Exact>
 [[gnu::always_inline]] inline V8 weightedError(const V8* xt, const V8* wt, const V8* l, V8 scale, V8 min)
 {
     V8 err{};
-#pragma GCC unroll 8
     for (int i = 0; i < kSub; ++i) {
         const V8 diff = scale * l[i] + min - xt[i];
         err += wt[i] * (diff * diff);
@@ -224,10 +223,12 @@ template <bool Exact>
     for (int i = 0; i < kSub; ++i) {
         xm[i] = xt[i] - mn;
         const V8 v = iscale0 * xm[i];
-        fit.codes[i] = clampLanes(exact0 ? nearestLanes(v) : roundedLanes(v), zero, top);
-        const V8 diff = scale * fit.codes[i] + mn - xt[i];
+        const V8 l = clampLanes(exact0 ? nearestLanes(v) : roundedLanes(v), zero, top);
+        const V8 diff = scale * l + mn - xt[i];
         bestError += wt[i] * (diff * diff);
     }
+    fit.iscale = iscale0;
+    fit.codeMin = mn;
     V8 trial[kSub];
     for (int is = 0; is <= nstep; ++is) {
         const V8 iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (mx - mn);
@@ -243,14 +244,14 @@ template <bool Exact>
         thisMin = positive ? zero : thisMin;
         const V8 err = weightedError(xt, wt, trial, thisScale, thisMin);
         const V8i win = fit.active & (det > zero) & (err < bestError);
-        if (!anyLane(win)) continue; // most trials after the first few: nothing to update
+        if (!anyLane(win)) continue; // about half the trials: no lane improves
         bestError = win ? err : bestError;
         scale = win ? thisScale : scale;
+        const V8 codeMin = mn;
         mn = win ? thisMin : mn;
-        for (int i = 0; i < kSub; ++i) {
-            fit.codes[i] = win ? trial[i] : fit.codes[i];
-            xm[i] = xt[i] - mn;
-        }
+        fit.iscale = win ? iscale : fit.iscale;
+        fit.codeMin = win ? codeMin : fit.codeMin;
+        for (int i = 0; i < kSub; ++i) xm[i] = xt[i] - mn;
         span = spanLanes(lo, mx, mn);
     }
     fit.scale = fit.active ? scale : zero;
@@ -322,7 +323,12 @@ void unpackScaleMin(const std::array<uint8_t, 12>& q, int j, uint8_t& sc, uint8_
         const float dj = d * static_cast<float>(sc);
         uint8_t* out = codes + kSub * j;
         if (dj == 0.f) {
-            for (int i = 0; i < kSub; ++i) out[i] = fit.active[j] ? static_cast<uint8_t>(fit.codes[i][j]) : 0;
+            // Recomputed from the winning trial's inverse scale and min, with the integer
+            // rounding (the same codes the fit found, whichever rounding it used).
+            for (int i = 0; i < kSub; ++i) {
+                const int l = nearestInt(fit.iscale[j] * (x[kSub * j + i] - fit.codeMin[j]));
+                out[i] = fit.active[j] ? static_cast<uint8_t>(std::clamp(l, 0, nmax)) : 0;
+            }
             continue;
         }
         const float dm = dmin * static_cast<float>(m);
