@@ -90,12 +90,14 @@ using V8i = int32_t __attribute__((vector_size(32)));
 /// std::clamp(v, 0.f, top) on every lane of an integer-valued v (no NaN) as two integer
 /// operations on the bits: non-negative floats order like their bit patterns, and every
 /// negative float (-0 included) has a negative pattern, so max(bits, 0) gives +0 for it.
+/// Without Top only the max (for v known to be at most top).
+template <bool Top>
 [[gnu::always_inline]] inline V8 clampedBits(V8 v, V8i topBits)
 {
     V8i bits = bitsOf(v);
     const V8i zero{};
     bits = bits < zero ? zero : bits;
-    bits = bits > topBits ? topBits : bits;
+    if constexpr (Top) bits = bits > topBits ? topBits : bits;
     std::memcpy(&v, &bits, sizeof v);
     return v;
 }
@@ -136,11 +138,16 @@ struct SubBlockFits {
     V8i active;     ///< not a constant sub-block (constant ones get codes 0, scale 0)
 };
 
+/// How a trial rounds and clamps its codes.
+enum class TrialRounding {
+    Exact,     ///< ggml's integer trick: right for every finite product
+    Float,     ///< float domain: only when every product of an active lane is below 2^22
+    FloatLow,  ///< Float, and no product of an active lane rounds above nmax: clamp at 0 only
+};
+
 /// One trial's codes l = clamp(nearest(iscale (x - min)), 0, nmax) and the sums sum(w l),
-/// sum(w l^2), sum(w l x), each in index order. Exact rounds with ggml's integer trick (right
-/// for every finite product); otherwise in the float domain, which the caller may choose only
-/// when every product of an active lane is below 2^22 in magnitude.
-template <bool Exact>
+/// sum(w l^2), sum(w l x), each in index order, rounded as R says.
+template <TrialRounding R>
 [[gnu::always_inline]] inline void trialSums(const V8* xt, const V8* wt, const V8* xm, V8 iscale, int nmax,
                                              V8* trial, V8& sumL, V8& sumL2, V8& sumXL)
 {
@@ -148,11 +155,8 @@ template <bool Exact>
     V8 sl{}, sl2{}, sxl{};
     for (int i = 0; i < kSub; ++i) {
         V8 l;
-        if constexpr (Exact) {
-            l = nearestClampedLanes(iscale * xm[i], V8i{} + nmax);
-        } else {
-            l = clampedBits(roundedLanes(iscale * xm[i]), topBits);
-        }
+        if constexpr (R == TrialRounding::Exact) l = nearestClampedLanes(iscale * xm[i], V8i{} + nmax);
+        else l = clampedBits<R == TrialRounding::Float>(roundedLanes(iscale * xm[i]), topBits);
         trial[i] = l;
         const V8 wl = wt[i] * l;
         sl += wl;
@@ -233,9 +237,15 @@ template <bool Exact>
     for (int is = 0; is <= nstep; ++is) {
         const V8 iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (mx - mn);
         V8 sumL, sumL2, sumXL;
-        const V8i safe = absLanes(iscale) * span < kRoundSafe; // bounds every |iscale (x - min)|
-        if (anyLane(fit.active & ~safe)) trialSums<true>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
-        else trialSums<false>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
+        // |iscale| span bounds every |iscale (x - min)|; with iscale > 0, iscale (max - min)
+        // bounds every product from above, and below nmax + 0.5 none rounds above nmax.
+        const V8i safe = absLanes(iscale) * span < kRoundSafe;
+        const V8i belowTop = (iscale > zero) & (iscale * (mx - mn) < top + 0.5f);
+        if (anyLane(fit.active & ~safe))
+            trialSums<TrialRounding::Exact>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
+        else if (anyLane(fit.active & ~belowTop))
+            trialSums<TrialRounding::Float>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
+        else trialSums<TrialRounding::FloatLow>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
         const V8 det = sumW * sumL2 - sumL * sumL;
         V8 thisScale = (sumW * sumXL - sumX * sumL) / det;
         V8 thisMin = (sumL2 * sumX - sumL * sumXL) / det;
