@@ -242,7 +242,8 @@ QString ChannelPlot::titleText() const
     const QString rule = m_mode == Threshold::Factor
                              ? QString("absmax > %1 x median %2").arg(m_factor, 0, 'g', 4).arg(m_median, 0, 'g', 4)
                              : QString("top %1 by absmax").arg(m_topK);
-    return QString("%1 of %2 %3 channels flagged: %4")
+    // Two lines: one line is wider than the plot in a narrow window and its ends get cut.
+    return QString("%1 of %2 %3 channels flagged\n%4")
         .arg(QString::number(m_flagged.size()), QString::number(m_data.absmax.size()), m_data.axisName, rule);
 }
 

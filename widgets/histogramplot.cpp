@@ -1,5 +1,8 @@
 #include "histogramplot.h"
 
+#include "charttheme.h"
+#include "plotpalette.h"
+
 #include <qcustomplot.h>
 
 #include <QMouseEvent>
@@ -19,8 +22,6 @@ HistogramPlot::HistogramPlot(QWidget* parent) : QWidget(parent), m_plot(new QCus
     m_plot->setMinimumSize(300, 200);
     m_plot->addGraph();
     m_plot->graph(0)->setLineStyle(QCPGraph::lsStepLeft);
-    m_plot->graph(0)->setPen(QPen(QColor(40, 90, 160), 1.2));
-    m_plot->graph(0)->setBrush(QColor(70, 130, 200, 110));
     m_plot->xAxis->setLabel("value");
     m_plot->yAxis->setLabel("count");
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
@@ -29,6 +30,24 @@ HistogramPlot::HistogramPlot(QWidget* parent) : QWidget(parent), m_plot(new QCus
     m_plot->installEventFilter(this);
     m_plot->setMouseTracking(true);
     setToolTip({});
+    applyTheme();
+}
+
+void HistogramPlot::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::ApplicationPaletteChange) applyTheme();
+    QWidget::changeEvent(event);
+}
+
+void HistogramPlot::applyTheme()
+{
+    const QPalette pal = palette();
+    applyPlotPalette(m_plot, pal);
+    // The float weights' blue, as in the quantized histogram; lighter on a dark window.
+    const bool dark = isDarkPalette(pal);
+    m_plot->graph(0)->setPen(QPen(dark ? QColor(110, 160, 230) : QColor(40, 90, 160), 1.2));
+    m_plot->graph(0)->setBrush(dark ? QColor(90, 140, 220, 120) : QColor(70, 130, 200, 110));
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 HistogramPlot::~HistogramPlot() = default;

@@ -37,9 +37,12 @@ public:
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
     void replot();
+    /// Colours the plot from the widget's palette (light or dark).
+    void applyTheme();
 
     QCustomPlot* m_plot;
     core::Histogram m_histogram;

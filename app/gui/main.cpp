@@ -1,4 +1,4 @@
-// quantscope: the GUI. `quantscope [FILE] [--select TENSOR] [--screenshot PNG] [--threads N]`.
+// quantscope: the GUI. `quantscope [FILE] [--select TENSOR] [--screenshot PNG] [--threads N] [--theme T]`.
 #include "mainwindow.h"
 
 #include "core/threadpool.h"
@@ -46,11 +46,18 @@ int main(int argc, char** argv)
     QCommandLineOption select("select", "select TENSOR once the model is open", "TENSOR");
     QCommandLineOption screenshot("screenshot", "save a PNG of the window once the selected layer's workbench panels show (or after 30 s), then quit", "PNG");
     QCommandLineOption threads("threads", "run engine passes on N threads (default: QS_THREADS, else every hardware thread)", "N");
-    parser.addOptions({select, screenshot, threads});
+    QCommandLineOption theme("theme", "colour theme: system, light or dark (remembered; also View > Theme)", "THEME");
+    parser.addOptions({select, screenshot, threads, theme});
     parser.process(app);
     if (!configureThreads(parser, threads)) return 2;
+    const QString themeName = parser.value(theme);
+    if (parser.isSet(theme) && !QStringList{"system", "light", "dark"}.contains(themeName)) {
+        std::fprintf(stderr, "quantscope: --theme: '%s' is not one of system, light, dark\n", qPrintable(themeName));
+        return 2;
+    }
 
     qs::app::MainWindow window;
+    if (parser.isSet(theme)) window.setTheme(qs::app::themeFromKey(themeName));
     window.show();
     const QStringList files = parser.positionalArguments();
     window.openFile(files.isEmpty() ? QString(QS_DEMO_MODEL) : files.first());

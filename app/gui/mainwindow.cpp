@@ -78,7 +78,6 @@ void MainWindow::buildUi()
     m_tree->sortByColumn(-1, Qt::AscendingOrder); // file order until the user sorts
     m_tree->setUniformRowHeights(true);
     m_tree->header()->setSectionResizeMode(QHeaderView::Interactive);
-    m_tree->setColumnWidth(0, 240);
     connect(m_tree->selectionModel(), &QItemSelectionModel::currentChanged, this, &MainWindow::onCurrentChanged);
 
     auto* left = new QWidget;
@@ -162,30 +161,8 @@ void MainWindow::buildMenus()
     m_viewMenu = view;
     view->addAction(tr("&Filter Tensors"), QKeySequence::Find, this, [this] { m_filter->setFocus(); m_filter->selectAll(); });
     view->addAction(tr("&Log Counts"), QKeySequence(tr("Ctrl+L")), m_logCounts, &QCheckBox::toggle);
+    buildThemeMenu();
     rebuildRecentMenu();
-}
-
-void MainWindow::restoreLayout()
-{
-    QSettings s;
-    if (!restoreGeometry(s.value("window/geometry").toByteArray())) resize(1300, 800);
-    restoreState(s.value("window/state").toByteArray());
-    if (!m_splitter->restoreState(s.value("window/splitter").toByteArray()))
-        m_splitter->setSizes({470, 830}); // room for name, op, dtype and shape columns
-    m_bins->setValue(s.value("view/bins", 128).toInt());
-    m_logCounts->setChecked(s.value("view/logCounts", false).toBool());
-}
-
-void MainWindow::closeEvent(QCloseEvent* event)
-{
-    QSettings s;
-    s.setValue("window/geometry", saveGeometry());
-    s.setValue("window/state", saveState());
-    s.setValue("window/splitter", m_splitter->saveState());
-    s.setValue("view/bins", m_bins->value());
-    s.setValue("view/logCounts", m_logCounts->isChecked());
-    cancelJobs();
-    QMainWindow::closeEvent(event);
 }
 
 void MainWindow::rebuildRecentMenu()

@@ -6,6 +6,7 @@
 /// while a model opens never drops the open.
 #include "jobtracker.h"
 #include "quantsettings.h"
+#include "theme.h"
 #include "workbench.h"
 
 #include "core/progress.h"
@@ -20,6 +21,7 @@
 #include <memory>
 #include <optional>
 
+class QActionGroup;
 class QCheckBox;
 class QDockWidget;
 class QComboBox;
@@ -76,6 +78,8 @@ public:
     widgets::ErrorHeatmap* errorHeatmap() const { return m_heatmap; }
     widgets::TradeoffChart* tradeoffChart() const { return m_tradeoffChart; }
     QStringList recentFiles() const;
+    /// Applies and remembers the colour theme (View > Theme; `quantscope --theme`).
+    void setTheme(Theme theme);
     bool isBusy() const;
 
 signals:
@@ -93,7 +97,12 @@ protected:
 private:
     void buildUi();
     void buildMenus();
+    // Window layout, theme and the tree's columns (mainwindow_layout.cpp).
     void restoreLayout();
+    void saveLayout();
+    void buildThemeMenu();
+    void showTreeColumnMenu(const QPoint& pos);
+    void setDefaultDockSizes();
     void rebuildRecentMenu();
     void showError(const QString& message);
     /// Shows the latest running job (label and progress) in the status bar, or hides the bar.
@@ -145,6 +154,7 @@ private:
 
     QMenu* m_viewMenu = nullptr;
     QMenu* m_fileMenu = nullptr;
+    QActionGroup* m_themeActions = nullptr;
     Workbench* m_workbench = nullptr;
     QuantPanel* m_quantPanel = nullptr;
     PlanPanel* m_planPanel = nullptr;

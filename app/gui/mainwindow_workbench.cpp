@@ -17,6 +17,7 @@
 
 #include <QComboBox>
 #include <QDockWidget>
+#include <QScrollArea>
 #include <QFileDialog>
 #include <QMenu>
 #include <QMenuBar>
@@ -84,7 +85,13 @@ void MainWindow::buildWorkbench()
     m_heatmap = new widgets::ErrorHeatmap;
     m_metrics = new widgets::MetricsTable;
     m_viewMenu->addSeparator();
-    addDock(tr("Quantization"), "dock.quantization", m_quantPanel, Qt::RightDockWidgetArea);
+    // The controls scroll: the dock can then be short and leave room for the metrics.
+    auto* quantScroll = new QScrollArea;
+    quantScroll->setWidget(m_quantPanel);
+    quantScroll->setWidgetResizable(true);
+    quantScroll->setFrameShape(QFrame::NoFrame);
+    quantScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    addDock(tr("Quantization"), "dock.quantization", quantScroll, Qt::RightDockWidgetArea);
     addDock(tr("Metrics A / B"), "dock.metrics", m_metrics, Qt::RightDockWidgetArea);
     auto* hist = addDock(tr("Quantized histogram"), "dock.quantHistogram", m_quantHistogram, Qt::BottomDockWidgetArea);
     auto* heat = addDock(tr("Error heatmap"), "dock.heatmap", m_heatmap, Qt::BottomDockWidgetArea);

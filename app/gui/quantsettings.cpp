@@ -35,6 +35,9 @@ QString specOf(const QuantSettings& s)
 
 QString clipOf(const QuantSettings& s)
 {
+    // Only int and FP8 scales are clipped (the panel disables clipping for the others, and
+    // the engine refuses a clip a format does not apply).
+    if (!isIntFormat(s.format) && !isFp8Format(s.format)) return "minmax";
     if (s.clip == "percentile") return "p" + QString::number(s.percentile, 'g', 6);
     return s.clip;
 }

@@ -188,35 +188,51 @@ void scaleMinK4(int j, const std::byte* q, uint8_t& sc, uint8_t& m)
     }
 }
 
+// Eight lanes (GCC vector extension); lane by lane the same IEEE operations as scalar code.
+// Only inside always-inline helpers of this file, so the vector-ABI note does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+using F8 = float __attribute__((vector_size(32)));
+using I8 = int32_t __attribute__((vector_size(32)));
+using U8x8 = uint8_t __attribute__((vector_size(8)));
+
+[[gnu::always_inline]] inline I8 eightBytes(const std::byte* p)
+{
+    U8x8 b;
+    std::memcpy(&b, p, sizeof b);
+    return __builtin_convertvector(b, I8);
+}
+
+/// y[l] = dl * float(q_l) - ml for the 32 values of one Q4_K/Q5_K sub-block: q_l is the low
+/// (shift 0) or high (shift 4) nibble of qs[l], plus 16 when Q5 and bit `hbit` of qh[l] is set.
+template <bool Q5>
+[[gnu::always_inline]] inline void q45Run(const std::byte* qs, const std::byte* qh, int shift, int hbit, float dl,
+                                          float ml, float* y)
+{
+    for (int l = 0; l < 32; l += 8) {
+        I8 q = (eightBytes(qs + l) >> shift) & 0xF;
+        if constexpr (Q5) q |= ((eightBytes(qh + l) >> hbit) & 1) << 4;
+        const F8 v = dl * __builtin_convertvector(q, F8) - ml;
+        std::memcpy(y + l, &v, sizeof v);
+    }
+}
+
 /// Q4_K {f16 d, dmin; u8 scales[12]; u8 qs[128]}: chunk c of 64 values uses the low nibbles
 /// of qs[32c..] with scale/min 2c, then the high nibbles with 2c+1; v = d*sc*q - dmin*m.
 /// Q5_K {f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]} adds 16 when bit 2c (low
 /// nibbles) or 2c+1 (high nibbles) of qh[l] is set. Q5 selects Q5_K (a template argument, so
-/// the loops carry no test of qh and vectorise).
+/// the loops carry no test of qh).
 template <bool Q5>
 [[gnu::always_inline]] inline void q45K(const std::byte* b, const std::byte* qh, const std::byte* qs, float* y)
 {
     const float d = halfAt(b);
     const float dmin = halfAt(b + 2);
     const std::byte* scales = b + 4;
-    for (int c = 0; c < 4; ++c, qs += 32) {
+    for (int c = 0; c < 4; ++c, qs += 32, y += 64) {
         uint8_t sc = 0, m = 0;
         scaleMinK4(2 * c, scales, sc, m);
-        const float d1 = d * static_cast<float>(sc);
-        const float m1 = dmin * static_cast<float>(m);
+        q45Run<Q5>(qs, qh, 0, 2 * c, d * static_cast<float>(sc), dmin * static_cast<float>(m), y);
         scaleMinK4(2 * c + 1, scales, sc, m);
-        const float d2 = d * static_cast<float>(sc);
-        const float m2 = dmin * static_cast<float>(m);
-        const uint8_t u1 = static_cast<uint8_t>(1u << (2 * c));
-        const uint8_t u2 = static_cast<uint8_t>(2u << (2 * c));
-        for (int l = 0; l < 32; ++l) {
-            const int high = (Q5 && (byteAt(qh, l) & u1)) ? 16 : 0;
-            *y++ = d1 * static_cast<float>((byteAt(qs, l) & 0xF) + high) - m1;
-        }
-        for (int l = 0; l < 32; ++l) {
-            const int high = (Q5 && (byteAt(qh, l) & u2)) ? 16 : 0;
-            *y++ = d2 * static_cast<float>((byteAt(qs, l) >> 4) + high) - m2;
-        }
+        q45Run<Q5>(qs, qh, 4, 2 * c + 1, d * static_cast<float>(sc), dmin * static_cast<float>(m), y + 32);
     }
 }
 
@@ -241,16 +257,17 @@ template <bool Q5>
     const float d = halfAt(b + 208);
     // Value l + 32k of a half (k = 0..3) takes the low (k < 2) or high nibble of
     // ql[l + 32 (k & 1)] and bits 2k, 2k + 1 of qh[l], with scale (l / 16) + 2k. One loop per
-    // (k, 16 values) has one scale, so it vectorises; each value is (d * scale) * q as before.
+    // (k, 16 values) has one scale: two 8-lane steps; each value is (d * scale) * q as before.
     for (int half = 0; half < 2; ++half, y += 128, ql += 64, qh += 32, sc += 8) {
         for (int k = 0; k < 4; ++k) {
             const int shiftLow = 4 * (k >> 1);
             const std::byte* low = ql + 32 * (k & 1);
             for (int h = 0; h < 2; ++h) {
                 const float ds = d * static_cast<float>(static_cast<int8_t>(byteAt(sc, h + 2 * k)));
-                for (int l = 16 * h; l < 16 * h + 16; ++l) {
-                    const int q = (((byteAt(low, l) >> shiftLow) & 0xF) | (((byteAt(qh, l) >> (2 * k)) & 3) << 4)) - 32;
-                    y[l + 32 * k] = ds * static_cast<float>(q);
+                for (int l = 16 * h; l < 16 * h + 16; l += 8) {
+                    const I8 q = (((eightBytes(low + l) >> shiftLow) & 0xF) | (((eightBytes(qh + l) >> (2 * k)) & 3) << 4)) - 32;
+                    const F8 v = ds * __builtin_convertvector(q, F8);
+                    std::memcpy(y + l + 32 * k, &v, sizeof v);
                 }
             }
         }

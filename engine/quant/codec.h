@@ -169,6 +169,11 @@ public:
     /// Sizes q.params for q.grid (values unspecified); startResult sizes q.clip.
     virtual void resizeParams(Quantized& q) const = 0;
 
+    /// True when quantize() honours RangeOptions' clipping (MSE, percentile). Formats whose
+    /// scales come from each block's absmax (MX, NVFP4, NF4, GGUF) do not, and checkClip
+    /// refuses a clip for them instead of dropping it.
+    virtual bool clips() const { return false; }
+
 protected:
     Scheme m_scheme;
 };

@@ -73,6 +73,117 @@ using V8i = int32_t __attribute__((vector_size(32)));
     return v;
 }
 
+/// x rounded to the nearest integer (ties to even) in the float domain: (v + 1.5 * 2^23) - 1.5 * 2^23
+/// leaves exactly nearestInt(v) for |v| < 2^22, in two operations instead of ggml's bit trick.
+[[gnu::always_inline]] inline V8 roundedLanes(V8 v)
+{
+    return (v + 12582912.f) - 12582912.f;
+}
+
+[[gnu::always_inline]] inline V8i bitsOf(V8 v)
+{
+    V8i bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return bits;
+}
+
+/// std::clamp(v, 0.f, top) on every lane of an integer-valued v (no NaN) as two integer
+/// operations on the bits: non-negative floats order like their bit patterns, and every
+/// negative float (-0 included) has a negative pattern, so max(bits, 0) gives +0 for it.
+/// Without Top only the max (for v known to be at most top).
+template <bool Top>
+[[gnu::always_inline]] inline V8 clampedBits(V8 v, V8i topBits)
+{
+    V8i bits = bitsOf(v);
+    const V8i zero{};
+    bits = bits < zero ? zero : bits;
+    if constexpr (Top) bits = bits > topBits ? topBits : bits;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/// The largest |v| for which roundedLanes equals nearestLanes (the bit trick wraps beyond it).
+constexpr float kRoundSafe = 4194304.f; // 2^22
+
+/// r[i][j] = x[32 j + 8 b + i] for i, j < 8: one 8 x 8 tile of the sub-block matrix, transposed
+/// in three butterfly stages of two-register shuffles (stage d swaps the off-diagonal d x d
+/// tiles of every 2d x 2d tile).
+[[gnu::always_inline]] inline void loadTransposedTile(const float* x, V8* r)
+{
+    for (int j = 0; j < 8; ++j) std::memcpy(&r[j], x + kSub * j, sizeof(V8));
+    for (int k = 0; k < 8; k += 2) {
+        const V8 a = r[k], b = r[k + 1];
+        r[k] = __builtin_shufflevector(a, b, 0, 8, 2, 10, 4, 12, 6, 14);
+        r[k + 1] = __builtin_shufflevector(a, b, 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int k = 0; k < 8; ++k) {
+        if (k & 2) continue;
+        const V8 a = r[k], b = r[k + 2];
+        r[k] = __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13);
+        r[k + 2] = __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int k = 0; k < 4; ++k) {
+        const V8 a = r[k], b = r[k + 4];
+        r[k] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11);
+        r[k + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+/// The fit of the eight 32-value sub-blocks of a Q4_K/Q5_K super-block, lane j for sub-block j.
+struct SubBlockFits {
+    V8 iscale;      ///< the winning codes are clamp(nearest(iscale (x - codeMin)), 0, nmax)
+    V8 codeMin;     ///< the min those codes were made with (the one before the winning trial)
+    V8 scale;       ///< 0 for a constant sub-block
+    V8 negMin;
+    V8i active;     ///< not a constant sub-block (constant ones get codes 0, scale 0)
+};
+
+/// How a trial rounds and clamps its codes.
+enum class TrialRounding {
+    Exact,     ///< ggml's integer trick: right for every finite product
+    Float,     ///< float domain: only when every product of an active lane is below 2^22
+    FloatLow,  ///< Float, and no product of an active lane rounds above nmax: clamp at 0 only
+};
+
+/// One trial's codes l = clamp(nearest(iscale (x - min)), 0, nmax) and the sums sum(w l),
+/// sum(w l^2), sum(w l x), each in index order, rounded as R says.
+template <TrialRounding R>
+[[gnu::always_inline]] inline void trialSums(const V8* xt, const V8* wt, const V8* xm, V8 iscale, int nmax,
+                                             V8* trial, V8& sumL, V8& sumL2, V8& sumXL)
+{
+    const V8i topBits = bitsOf(V8{} + static_cast<float>(nmax));
+    V8 sl{}, sl2{}, sxl{};
+    for (int i = 0; i < kSub; ++i) {
+        V8 l;
+        if constexpr (R == TrialRounding::Exact) l = nearestClampedLanes(iscale * xm[i], V8i{} + nmax);
+        else l = clampedBits<R == TrialRounding::Float>(roundedLanes(iscale * xm[i]), topBits);
+        trial[i] = l;
+        const V8 wl = wt[i] * l;
+        sl += wl;
+        sl2 += wl * l;
+        sxl += wl * xt[i];
+    }
+    sumL = sl, sumL2 = sl2, sumXL = sxl;
+}
+
+/// sum(w (scale l + min - x)^2) in index order.
+[[gnu::always_inline]] inline V8 weightedError(const V8* xt, const V8* wt, const V8* l, V8 scale, V8 min)
+{
+    V8 err{};
+    for (int i = 0; i < kSub; ++i) {
+        const V8 diff = scale * l[i] + min - xt[i];
+        err += wt[i] * (diff * diff);
+    }
+    return err;
+}
+
+/// The largest |x - min| of a lane whose values lie in [lo, hi]: (x - min) rounds monotonically.
+[[gnu::always_inline]] inline V8 spanLanes(V8 lo, V8 hi, V8 min)
+{
+    const V8 a = absLanes(hi - min), b = absLanes(lo - min);
+    return a < b ? b : a;
+}
+
 /// make_qkx2_quants with use_mad = false, for the eight 32-value sub-blocks of a super-block
 /// at once: lane j is sub-block j, and every lane performs exactly ggml's sequence for its
 /// sub-block (weights sqrt(mean x^2) + |x|; x ~ scale * L + min with min <= 0; the initial
@@ -80,13 +191,12 @@ using V8i = int32_t __attribute__((vector_size(32)));
 /// (rmin + rdelta * is + nmax) / (max - min) with the current min, each trial's codes given
 /// their weighted least-squares scale and min, the strictly lowest weighted squared error
 /// winning). Sums run in index order per lane, as ggml accumulates them; lanes only run
-/// independent sub-blocks side by side. Writes codes (in x's order), scales and -min.
-[[gnu::always_inline]] inline void fitSubBlocks(const float* x, int nmax, float rmin, float rdelta,
-                                                int nstep, uint8_t* codes, float* scales, float* negMins)
+/// independent sub-blocks side by side.
+[[gnu::always_inline]] inline void fitSubBlocks(const float* x, int nmax, float rmin, float rdelta, int nstep,
+                                                SubBlockFits& fit)
 {
     V8 xt[kSub], wt[kSub]; // xt[i][j] = x[32 j + i]
-    for (int i = 0; i < kSub; ++i)
-        for (int j = 0; j < kSubBlocks; ++j) xt[i][j] = x[kSub * j + i];
+    for (int b = 0; b < kSub / 8; ++b) loadTransposedTile(x + 8 * b, xt + 8 * b);
     V8 sumX2{};
     for (int i = 0; i < kSub; ++i) sumX2 += xt[i] * xt[i];
     V8 avX;
@@ -101,60 +211,61 @@ using V8i = int32_t __attribute__((vector_size(32)));
         sumW += wt[i];
         sumX += wt[i] * xt[i];
     }
+    const V8 lo = mn; // the smallest value, before min is capped at 0
     const V8 zero{};
     mn = mn > zero ? zero : mn;
-    const V8i active = mx != mn; // a constant sub-block gets codes 0, scale 0
+    fit.active = mx != mn;
     const V8 top = zero + static_cast<float>(nmax);
-    const V8i topInt = V8i{} + nmax;
 
     const V8 iscale0 = top / (mx - mn);
     V8 scale = 1 / iscale0;
-    V8 best[kSub];
     V8 bestError{};
+    V8 xm[kSub]; // x - min for the current min of each lane
+    V8 span = spanLanes(lo, mx, mn);
+    // Products up to about nmax, unless nmax / (max - min) overflowed (subnormal ranges).
+    const bool exact0 = anyLane(fit.active & ~(iscale0 * span < kRoundSafe));
     for (int i = 0; i < kSub; ++i) {
-        best[i] = clampLanes(nearestLanes(iscale0 * (xt[i] - mn)), zero, top);
-        const V8 diff = scale * best[i] + mn - xt[i];
+        xm[i] = xt[i] - mn;
+        const V8 v = iscale0 * xm[i];
+        const V8 l = clampLanes(exact0 ? nearestLanes(v) : roundedLanes(v), zero, top);
+        const V8 diff = scale * l + mn - xt[i];
         bestError += wt[i] * (diff * diff);
     }
+    fit.iscale = iscale0;
+    fit.codeMin = mn;
     V8 trial[kSub];
-    V8 xm[kSub]; // x - min for the current min of each lane
-    for (int i = 0; i < kSub; ++i) xm[i] = xt[i] - mn;
     for (int is = 0; is <= nstep; ++is) {
         const V8 iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (mx - mn);
-        V8 sumL{}, sumL2{}, sumXL{};
-        for (int i = 0; i < kSub; ++i) {
-            const V8 l = nearestClampedLanes(iscale * xm[i], topInt);
-            trial[i] = l;
-            sumL += wt[i] * l;
-            sumL2 += wt[i] * l * l;
-            sumXL += wt[i] * l * xt[i];
-        }
+        V8 sumL, sumL2, sumXL;
+        // |iscale| span bounds every |iscale (x - min)|; with iscale > 0, iscale (max - min)
+        // bounds every product from above, and below nmax + 0.5 none rounds above nmax.
+        const V8i safe = absLanes(iscale) * span < kRoundSafe;
+        const V8i belowTop = (iscale > zero) & (iscale * (mx - mn) < top + 0.5f);
+        if (anyLane(fit.active & ~safe))
+            trialSums<TrialRounding::Exact>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
+        else if (anyLane(fit.active & ~belowTop))
+            trialSums<TrialRounding::Float>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
+        else trialSums<TrialRounding::FloatLow>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
         const V8 det = sumW * sumL2 - sumL * sumL;
         V8 thisScale = (sumW * sumXL - sumX * sumL) / det;
         V8 thisMin = (sumL2 * sumX - sumL * sumXL) / det;
         const V8i positive = thisMin > zero;
         thisScale = positive ? sumXL / sumL2 : thisScale;
         thisMin = positive ? zero : thisMin;
-        V8 err{};
-        for (int i = 0; i < kSub; ++i) {
-            const V8 diff = thisScale * trial[i] + thisMin - xt[i];
-            err += wt[i] * (diff * diff);
-        }
-        const V8i win = active & (det > zero) & (err < bestError);
-        if (!anyLane(win)) continue; // most trials after the first few: nothing to update
+        const V8 err = weightedError(xt, wt, trial, thisScale, thisMin);
+        const V8i win = fit.active & (det > zero) & (err < bestError);
+        if (!anyLane(win)) continue; // about half the trials: no lane improves
         bestError = win ? err : bestError;
         scale = win ? thisScale : scale;
+        const V8 codeMin = mn;
         mn = win ? thisMin : mn;
-        for (int i = 0; i < kSub; ++i) {
-            best[i] = win ? trial[i] : best[i];
-            xm[i] = xt[i] - mn;
-        }
+        fit.iscale = win ? iscale : fit.iscale;
+        fit.codeMin = win ? codeMin : fit.codeMin;
+        for (int i = 0; i < kSub; ++i) xm[i] = xt[i] - mn;
+        span = spanLanes(lo, mx, mn);
     }
-    for (int j = 0; j < kSubBlocks; ++j) {
-        scales[j] = active[j] ? scale[j] : 0.f;
-        negMins[j] = -mn[j];
-        for (int i = 0; i < kSub; ++i) codes[kSub * j + i] = active[j] ? static_cast<uint8_t>(best[i][j]) : 0;
-    }
+    fit.scale = fit.active ? scale : zero;
+    fit.negMin = -mn;
 }
 
 /// Q4_K/Q5_K: per 32-value sub-block a (scale, min) fit with weights sqrt(mean x^2) + |x|,
@@ -165,16 +276,13 @@ struct KScales {
     std::array<uint8_t, 12> packed{};
 };
 
-[[gnu::target_clones("avx512f", "avx2", "default")]] KScales fitSuperBlock(const float* x, int nmax, float rmin, int nstep, uint8_t* codes)
+KScales quantizeScales(const SubBlockFits& fit)
 {
-    float scales[kSubBlocks];
-    float mins[kSubBlocks];
-    fitSubBlocks(x, nmax, rmin, 0.1f, nstep, codes, scales, mins);
     float maxScale = 0;
     float maxMin = 0;
     for (int j = 0; j < kSubBlocks; ++j) {
-        if (scales[j] > maxScale) maxScale = scales[j];
-        if (mins[j] > maxMin) maxMin = mins[j];
+        if (fit.scale[j] > maxScale) maxScale = fit.scale[j];
+        if (fit.negMin[j] > maxMin) maxMin = fit.negMin[j];
     }
     const float invScale = maxScale > 0 ? 63.f / maxScale : 0.f;
     const float invMin = maxMin > 0 ? 63.f / maxMin : 0.f;
@@ -182,8 +290,8 @@ struct KScales {
     // 6-bit scale/min j < 4: bytes j and j + 4. j >= 4: low nibbles in byte j + 4, the top
     // two bits in bits 6-7 of bytes j - 4 (scale) and j (min).
     for (int j = 0; j < kSubBlocks; ++j) {
-        const uint8_t ls = std::min<uint8_t>(63, low8(nearestInt(invScale * scales[j])));
-        const uint8_t lm = std::min<uint8_t>(63, low8(nearestInt(invMin * mins[j])));
+        const uint8_t ls = std::min<uint8_t>(63, low8(nearestInt(invScale * fit.scale[j])));
+        const uint8_t lm = std::min<uint8_t>(63, low8(nearestInt(invMin * fit.negMin[j])));
         if (j < 4) {
             k.packed[j] = ls;
             k.packed[j + 4] = lm;
@@ -209,24 +317,49 @@ void unpackScaleMin(const std::array<uint8_t, 12>& q, int j, uint8_t& sc, uint8_
     }
 }
 
-/// Recomputes the codes of every sub-block with a nonzero stored scale; sub-blocks whose
-/// 6-bit scale is 0 keep the codes of their fit, as in ggml.
-void requantize(const float* x, const KScales& k, int nmax, uint8_t* codes)
+/// The codes of every sub-block against its stored scale and min, nearest((x + dm) / dj) clamped
+/// to [0, nmax] eight values at a time (IEEE division lane by lane is the scalar one); sub-blocks
+/// whose 6-bit scale is 0 keep the codes of their fit, as in ggml.
+[[gnu::always_inline]] inline void requantize(const float* x, const SubBlockFits& fit, const KScales& k, int nmax,
+                                              uint8_t* codes)
 {
     const float d = core::f16ToF32(k.d);
     const float dmin = core::f16ToF32(k.dmin);
+    using V8c = uint8_t __attribute__((vector_size(8)));
     for (int j = 0; j < kSubBlocks; ++j) {
         uint8_t sc = 0;
         uint8_t m = 0;
         unpackScaleMin(k.packed, j, sc, m);
         const float dj = d * static_cast<float>(sc);
-        if (dj == 0.f) continue;
+        uint8_t* out = codes + kSub * j;
+        if (dj == 0.f) {
+            // Recomputed from the winning trial's inverse scale and min, with the integer
+            // rounding (the same codes the fit found, whichever rounding it used).
+            for (int i = 0; i < kSub; ++i) {
+                const int l = nearestInt(fit.iscale[j] * (x[kSub * j + i] - fit.codeMin[j]));
+                out[i] = fit.active[j] ? static_cast<uint8_t>(std::clamp(l, 0, nmax)) : 0;
+            }
+            continue;
+        }
         const float dm = dmin * static_cast<float>(m);
-        for (int i = 0; i < kSub; ++i) {
-            const int l = nearestInt((x[kSub * j + i] + dm) / dj);
-            codes[kSub * j + i] = static_cast<uint8_t>(std::clamp(l, 0, nmax));
+        for (int i = 0; i < kSub; i += 8) {
+            V8 v;
+            std::memcpy(&v, x + kSub * j + i, sizeof v);
+            // Exact for any quotient (ggml's wrap-around included): the integer-domain rounding.
+            const V8i l = __builtin_convertvector(nearestClampedLanes((v + dm) / dj, V8i{} + nmax), V8i);
+            const V8c c = __builtin_convertvector(l, V8c);
+            std::memcpy(out + i, &c, sizeof c);
         }
     }
+}
+
+[[gnu::always_inline]] inline KScales fitSuperBlock(const float* x, int nmax, float rmin, int nstep, uint8_t* codes)
+{
+    SubBlockFits fit;
+    fitSubBlocks(x, nmax, rmin, 0.1f, nstep, fit);
+    const KScales k = quantizeScales(fit);
+    requantize(x, fit, k, nmax, codes);
+    return k;
 }
 
 void storeKHeader(const KScales& k, std::byte* out)
@@ -238,11 +371,10 @@ void storeKHeader(const KScales& k, std::byte* out)
 
 } // namespace
 
-[[gnu::target_clones("avx512f", "avx2", "default")]] void quantizeQ4K(const float* x, std::byte* out)
+[[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]] void quantizeQ4K(const float* x, std::byte* out)
 {
     uint8_t codes[kSuperBlock];
     const KScales k = fitSuperBlock(x, 15, -1.f, 20, codes);
-    requantize(x, k, 15, codes);
     storeKHeader(k, out);
     // qs: each 64 values share 32 bytes, the first 32 in the low nibbles.
     std::byte* q = out + 16;
@@ -252,11 +384,10 @@ void storeKHeader(const KScales& k, std::byte* out)
     }
 }
 
-[[gnu::target_clones("avx512f", "avx2", "default")]] void quantizeQ5K(const float* x, std::byte* out)
+[[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]] void quantizeQ5K(const float* x, std::byte* out)
 {
     uint8_t codes[kSuperBlock];
     const KScales k = fitSuperBlock(x, 31, -0.5f, 15, codes);
-    requantize(x, k, 31, codes);
     storeKHeader(k, out);
     // qh[32] then qs[128]: value n + j (n a multiple of 64) puts its low nibble in qs and its
     // fifth bit in bit 2 * (n / 64) of qh[j]; value n + j + 32 likewise with the next bit.
@@ -303,20 +434,32 @@ using V16i = int32_t __attribute__((vector_size(64)));
 }
 
 /// For T trials at once: codes clamp(nearest(iscale x), -nmax, nmax - 1) of every value and
-/// the sums sum(w x l) and sum(w l^2), w = x^2, each accumulated in index order.
+/// the sums sum(w x l) and sum(w l^2), w = x^2, each accumulated in index order. Only lanes
+/// with max >= GROUP_MAX_EPS matter (the others get scale 0), so |iscale x| <= nmax + 1 there.
 template <int T>
 [[gnu::always_inline]] inline void q6TrialSums(const V16* xt, const V16* w, const V16* wx, int nmax, const V16* iscale,
                                                V16* sumLx, V16* sumL2)
 {
     const auto fnmax = static_cast<float>(nmax);
-    const V16 lo = V16{} - fnmax;
-    const V16 hi = V16{} + (fnmax - 1);
+    const float offset = 12582912.f - fnmax; // exact: both are integers below 2^24
+    V16i topBits;
+    const V16 top = V16{} + (2 * fnmax - 1);
+    std::memcpy(&topBits, &top, sizeof topBits);
     V16 lx[T] = {}, l2[T] = {};
     for (int i = 0; i < kQ6Sub; ++i) {
 #pragma GCC unroll 4
         for (int t = 0; t < T; ++t) {
-            V16 l = nearestLanes16(iscale[t] * xt[i]);
-            l = l < lo ? lo : (hi < l ? hi : l);
+            // nearest(v) + nmax as (v + 1.5 * 2^23) - (1.5 * 2^23 - nmax): exact integers, as
+            // |v| <= about nmax + 1 (|x| <= max); clamped to [0, 2 nmax - 1] on the bits
+            // (non-negative floats order like their patterns, negative ones have negative
+            // patterns), then shifted back: clamp(nearest(v), -nmax, nmax - 1).
+            V16 u = (iscale[t] * xt[i] + 12582912.f) - offset;
+            V16i bits;
+            std::memcpy(&bits, &u, sizeof bits);
+            bits = bits < V16i{} ? V16i{} : bits;
+            bits = bits > topBits ? topBits : bits;
+            std::memcpy(&u, &bits, sizeof u);
+            const V16 l = u - fnmax;
             lx[t] += wx[i] * l;
             l2[t] += w[i] * l * l;
         }

@@ -97,6 +97,7 @@ core::Result<MethodResult> quantizeWithMethod(const Matrix& w, const Scheme& sch
     }
     auto st = checkRequirements(method, calib);
     if (!st) return st.error();
+    if (auto clip = checkClip(scheme, options.range); !clip) return clip.error();
     core::Result<MethodResult> result = invalid("unknown method");
     switch (method) {
     case Method::Rtn: {

@@ -22,10 +22,28 @@ core::Status validate(const Matrix& w, const Scheme& scheme, const Codec& codec,
                                    " values");
     }
     if (auto st = codec.checkShape(w.rows, w.cols); !st) return st;
-    return validateRange(range);
+    if (auto st = validateRange(range); !st) return st;
+    return clipApplies(codec, range);
 }
 
 } // namespace
+
+core::Status clipApplies(const Codec& codec, const RangeOptions& range)
+{
+    if (range.method == ClipMethod::MinMax || codec.clips()) return {};
+    const std::string clip = range.method == ClipMethod::Mse ? "mse" : "percentile";
+    return core::makeError(core::ErrorCode::InvalidArgument,
+                           "quantize '" + codec.scheme().spec() + "': clipping '" + clip +
+                               "' does not apply to this format (its scales come from each block's absmax); "
+                               "use minmax");
+}
+
+core::Status checkClip(const Scheme& scheme, const RangeOptions& range)
+{
+    auto codec = makeCodec(scheme);
+    if (!codec) return codec.error();
+    return clipApplies(**codec, range);
+}
 
 core::Result<Quantized> quantizeRtn(const Matrix& w, const Scheme& scheme, const RangeOptions& range,
                                     core::Progress* progress, Quantized* reuse, const FinishedRows& rowsDone)

@@ -41,6 +41,13 @@ core::Result<Quantized> quantizeRtn(const Matrix& w, const Scheme& scheme,
 /// 0 for an empty matrix; UINT64_MAX if the count overflows or the scheme is invalid.
 uint64_t storageBytes(const Scheme& scheme, int64_t rows, int64_t cols);
 
+/// InvalidArgument when `range` asks for a clip (MSE, percentile) that `scheme`'s codec does
+/// not apply (Codec::clips): "quantize 'nf4': clipping 'mse' does not apply ...". quantizeRtn
+/// and quantizeWithMethod check it, so a clip is honoured or refused, never dropped.
+core::Status checkClip(const Scheme& scheme, const RangeOptions& range);
+/// checkClip for a codec already made.
+core::Status clipApplies(const Codec& codec, const RangeOptions& range);
+
 /// Decodes q's codes again (independently of the dequant buffer the quantizer wrote).
 Matrix decodeCodes(const Codec& codec, const Quantized& q);
 

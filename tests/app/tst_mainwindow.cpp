@@ -5,6 +5,7 @@
 
 #include "channelplot.h"
 #include "histogramplot.h"
+#include "modeltreemodel.h"
 #include "statspanel.h"
 #include "errorheatmap.h"
 #include "metricstable.h"
@@ -12,6 +13,8 @@
 #include "tradeoffchart.h"
 
 #include <QComboBox>
+#include <QHeaderView>
+#include <qcustomplot.h>
 #include <QLineEdit>
 #include <QSpinBox>
 #include <QSignalSpy>
@@ -121,6 +124,30 @@ private slots:
         w.openFile(dir.path());
         QTRY_COMPARE(loaded.count(), 1);
         QVERIFY(w.totalsText().startsWith("2 tensors, 8 parameters"));
+    }
+    void themeAndTreeColumnsAreRemembered()
+    {
+        {
+            app::MainWindow w;
+            w.show();
+            // A first run shows the quantized state beside the names, not op/parameters/bytes.
+            auto* header = w.treeView()->header();
+            QVERIFY(header->isSectionHidden(widgets::ModelTreeModel::Parameters));
+            QVERIFY(!header->isSectionHidden(widgets::ModelTreeModel::Sqnr));
+            w.setTheme(app::Theme::Dark);
+            QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 100);
+            // Every plot follows the application palette.
+            QTRY_COMPARE(w.histogramPlot()->plot()->axisRect()->backgroundBrush().color(),
+                         QApplication::palette().color(QPalette::Base));
+            header->showSection(widgets::ModelTreeModel::Parameters);
+            w.close(); // saves the layout
+        }
+        app::MainWindow again;
+        QVERIFY(!again.treeView()->header()->isSectionHidden(widgets::ModelTreeModel::Parameters));
+        QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 100);
+        again.setTheme(app::Theme::System);
+        QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 150);
+        QSettings().clear();
     }
     void workbenchRecomputesAsTheSchemeChanges()
     {

@@ -4,7 +4,7 @@
 // to a memory probe run right before each scheme, in the same process, on the same number of
 // threads as the quantizer (core::defaultThreadCount(), the pool). Issue 8, section 6. Not a
 // test: it prints numbers and PASS/MISS against the targets (ratio >= 0.3 for int8, int4:g128,
-// nf4, mxfp4, nvfp4; under 100 ms for q4_k and q6_k).
+// nf4, mxfp4, nvfp4; under 100 ms for q4_k, q5_k and q6_k).
 //
 //   bench_quant [--json] [rows cols [SCHEME]]   layer shape (default 4096 4096); only SCHEME,
 //                                               and no GPTQ / outputError, when given
@@ -193,7 +193,7 @@ struct Target {
 
 constexpr Target kTargets[] = {
     {"int8", 0.3, 0}, {"int4:g128", 0.3, 0}, {"nf4", 0.3, 0}, {"mxfp4", 0.3, 0},
-    {"nvfp4", 0.3, 0}, {"q4_k", 0, 100}, {"q6_k", 0, 100},
+    {"nvfp4", 0.3, 0}, {"q4_k", 0, 100}, {"q5_k", 0, 100}, {"q6_k", 0, 100},
 };
 
 struct Row {

@@ -70,6 +70,8 @@ private slots:
     void outlierClipBeatsMinMax();
     void mseNeverWorseThanMinMaxPerGroup_data();
     void mseNeverWorseThanMinMaxPerGroup();
+    void clipRefusedWhereTheFormatHasNone_data();
+    void clipRefusedWhereTheFormatHasNone();
     void klTinyHandExample();
     void klGaussianThreshold();
     void klDegenerate();
@@ -209,6 +211,44 @@ void TestRange::mseNeverWorseThanMinMaxPerGroup()
         }
     }
     QVERIFY(better > 0);
+}
+
+void TestRange::clipRefusedWhereTheFormatHasNone_data()
+{
+    QTest::addColumn<QString>("scheme");
+    QTest::addColumn<bool>("clips");
+    QTest::newRow("int4") << "int4" << true;
+    QTest::newRow("int4:g32:asym") << "int4:g32:asym" << true;
+    QTest::newRow("fp8_e4m3") << "fp8_e4m3" << true;
+    QTest::newRow("nf4") << "nf4" << false;
+    QTest::newRow("mxfp4") << "mxfp4" << false;
+    QTest::newRow("nvfp4") << "nvfp4" << false;
+    QTest::newRow("q4_k") << "q4_k" << false;
+    QTest::newRow("q8_0") << "q8_0" << false;
+}
+
+void TestRange::clipRefusedWhereTheFormatHasNone()
+{
+    // A clip the format cannot apply (its scales come from each block's absmax) is refused
+    // with a message, never dropped; min-max is every format's own range.
+    QFETCH(QString, scheme);
+    QFETCH(bool, clips);
+    const auto s = parseScheme(scheme.toStdString());
+    QVERIFY(bool(s));
+    const Matrix w = outlierMatrix(2, 256, 8.f, 5);
+    for (ClipMethod m : {ClipMethod::Mse, ClipMethod::Percentile}) {
+        RangeOptions range;
+        range.method = m;
+        range.percentile = 99.0;
+        const auto q = quantizeRtn(w, *s, range);
+        QCOMPARE(bool(q), clips);
+        if (!clips) {
+            QCOMPARE(q.error().code, qs::core::ErrorCode::InvalidArgument);
+            QVERIFY2(QString::fromStdString(q.error().message).contains("does not apply"), q.error().message.c_str());
+        }
+        QCOMPARE(bool(checkClip(*s, range)), clips);
+    }
+    QVERIFY(bool(quantizeRtn(w, *s, RangeOptions{})));
 }
 
 void TestRange::klTinyHandExample()

@@ -42,6 +42,22 @@ private slots:
         QCOMPARE(plot.plot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
         QCOMPARE(plot.plot()->graph(0)->data()->at(0)->value, 0.5);
     }
+    void followsAPaletteChange()
+    {
+        // A dark palette set on the widget (as View > Theme > Dark does for the application)
+        // reaches the plot's background, axes and series.
+        widgets::HistogramPlot plot;
+        QPalette dark = plot.palette();
+        dark.setColor(QPalette::Base, QColor(30, 30, 32));
+        dark.setColor(QPalette::Window, QColor(45, 45, 48));
+        dark.setColor(QPalette::Text, QColor(230, 230, 230));
+        dark.setColor(QPalette::WindowText, QColor(230, 230, 230));
+        const QColor lightSeries = plot.plot()->graph(0)->pen().color();
+        plot.setPalette(dark);
+        QCOMPARE(plot.plot()->axisRect()->backgroundBrush().color(), QColor(30, 30, 32));
+        QCOMPARE(plot.plot()->xAxis->tickLabelColor(), QColor(230, 230, 230));
+        QVERIFY(plot.plot()->graph(0)->pen().color() != lightSeries); // a lighter blue on dark
+    }
     void exportsEveryFormat()
     {
         widgets::HistogramPlot plot;

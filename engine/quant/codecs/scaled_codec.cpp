@@ -373,6 +373,7 @@ quantizeRow(const Job& job, int64_t r, Quantized& q, const std::vector<float>& c
 class ScaledCodec final : public Codec, public ElementCoder {
 public:
     explicit ScaledCodec(const Scheme& s) : Codec(s), m_format(s), m_table(valueTable(m_format)) {}
+    bool clips() const override { return true; }
 
     GroupGrid grid(int64_t rows, int64_t cols) const override
     {
