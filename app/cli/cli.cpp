@@ -14,6 +14,20 @@ int fail(std::ostream& err, const std::string& message)
     return 2;
 }
 
+std::unique_ptr<backends::Backend> openBackend(const std::string& name, std::optional<uint32_t> device,
+                                               std::ostream& err)
+{
+    backends::BackendOptions options;
+    options.device = device;
+    auto choice = backends::createBackendOrFallback(name, options);
+    if (!choice) {
+        fail(err, choice.error().message);
+        return nullptr;
+    }
+    if (!choice->fallback.empty()) err << "note: " << choice->fallback << "\n";
+    return std::move(choice->backend);
+}
+
 namespace {
 
 /// Sizes the engine's thread pool from --threads (0: not given), else QS_THREADS; a bad value

@@ -3,8 +3,11 @@
 /// only the .cpp files of app/cli include CLI11.
 #include <CLI/CLI.hpp>
 
+#include "backends/backend.h"
+
 #include <iosfwd>
 #include <memory>
+#include <optional>
 
 namespace qs::cli {
 
@@ -25,5 +28,11 @@ std::unique_ptr<Command> addDevicesCommand(CLI::App& root);
 
 /// Prints "error: MESSAGE" and returns 2.
 int fail(std::ostream& err, const std::string& message);
+
+/// The backend named by --backend (and --device). A Vulkan backend with no device here prints
+/// "note: no Vulkan device: ...; using the reference backend (CPU)" once and gives the
+/// reference; an unknown name or a refused option prints the error and gives null.
+std::unique_ptr<backends::Backend> openBackend(const std::string& name, std::optional<uint32_t> device,
+                                               std::ostream& err);
 
 } // namespace qs::cli

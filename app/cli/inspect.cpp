@@ -25,6 +25,8 @@ struct InspectOptions {
     bool stats = false;
     bool json = false;
     int bins = 0; ///< 0: no histogram
+    std::string backend = "reference"; ///< what computes --stats
+    std::optional<uint32_t> device;
 };
 
 ordered_json finiteOrNull(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
@@ -51,7 +53,8 @@ ordered_json tensorJson(const core::TensorInfo& t)
 }
 
 /// Statistics with a progress line on a terminal; errors name the file.
-core::Result<core::TensorStats> statsFor(const core::TensorInfo& t, int bins, std::ostream& err)
+core::Result<core::TensorStats> statsFor(const backends::Backend& backend, const core::TensorInfo& t, int bins,
+                                         std::ostream& err)
 {
     core::StatsOptions opt;
     if (bins > 0) opt.bins = bins;
@@ -61,9 +64,17 @@ core::Result<core::TensorStats> statsFor(const core::TensorInfo& t, int bins, st
         progress.report = [&err, name = t.name](uint64_t done, uint64_t total) {
             err << "\r" << name << ": " << (total ? 100 * done / total : 100) << "%" << std::flush;
         };
-    auto r = core::computeStats(t, opt, &progress);
+    auto r = backend.statistics(t, opt, &progress);
     if (tty) err << "\r\033[K" << std::flush;
     return r;
+}
+
+/// "NAME (how it computes statistics[, device])".
+std::string statsHow(const backends::Backend& b)
+{
+    std::string how = std::string(b.name()) + " (" + std::string(b.capabilities().howRuns(backends::Op::Statistics));
+    if (!b.capabilities().device.empty()) how += "; " + b.capabilities().device;
+    return how + ")";
 }
 
 void printTable(const core::Model& m, const std::vector<const core::TensorInfo*>& tensors,
@@ -102,10 +113,13 @@ int inspect(const InspectOptions& opt, std::ostream& out, std::ostream& err)
     if (opt.tensor && tensors.empty()) return fail(err, opt.file + ": no tensor named '" + *opt.tensor + "'");
 
     std::vector<std::optional<core::TensorStats>> stats;
+    std::unique_ptr<backends::Backend> backend;
     if (opt.stats) {
+        backend = openBackend(opt.backend, opt.device, err);
+        if (!backend) return 2;
         for (const auto* t : tensors) {
             if (!t->readable()) { stats.emplace_back(); continue; }
-            auto s = statsFor(*t, opt.bins, err);
+            auto s = statsFor(*backend, *t, opt.bins, err);
             if (!s) return fail(err, s.error().message);
             stats.emplace_back(std::move(*s));
         }
@@ -113,10 +127,12 @@ int inspect(const InspectOptions& opt, std::ostream& out, std::ostream& err)
 
     if (!opt.json) {
         printTable(*model, tensors, stats, opt.bins, out);
+        if (backend) out << "statistics: " << statsHow(*backend) << "\n";
         return 0;
     }
     ordered_json j = {{"file", opt.file}, {"format", model->format}, {"metadata", ordered_json::object()}};
     for (const auto& kv : model->metadata) j["metadata"][kv.key] = kv.value;
+    if (backend) j["stats_backend"] = statsHow(*backend);
     j["tensors"] = ordered_json::array();
     for (size_t i = 0; i < tensors.size(); ++i) {
         ordered_json t = tensorJson(*tensors[i]);
@@ -140,11 +156,20 @@ public:
             ->type_name("N")
             ->check(CLI::Range(1, 1'000'000));
         m_app->add_flag("--json", m_options.json, "print one JSON object");
+        m_backendOption = m_app->add_option("--backend", m_options.backend,
+                                            "reference (default), onednn or vulkan: what computes --stats; vulkan "
+                                            "without a device says so and runs on the reference")
+                              ->type_name("NAME");
+        m_deviceOption = m_app->add_option("--device", m_options.device,
+                                           "the Vulkan device to use (an index from `quantscope-cli devices`)")
+                             ->type_name("N");
     }
     bool chosen() const override { return m_app->parsed(); }
     int run(std::ostream& out, std::ostream& err) override
     {
         if (m_options.bins > 0) m_options.stats = true;
+        if (!m_options.stats && (m_backendOption->count() > 0 || m_deviceOption->count() > 0))
+            return fail(err, "--backend and --device choose what computes the statistics: add --stats or --bins");
         if (m_tensorOption->count() > 0) m_options.tensor = m_tensor;
         return inspect(m_options, out, err);
     }
@@ -152,6 +177,8 @@ public:
 private:
     CLI::App* m_app = nullptr;
     CLI::Option* m_tensorOption = nullptr;
+    CLI::Option* m_backendOption = nullptr;
+    CLI::Option* m_deviceOption = nullptr;
     std::string m_tensor;
     InspectOptions m_options;
 };

@@ -30,6 +30,7 @@ struct QuantizeOptions {
     bool json = false, all = false;
     /// Given on the command line (not defaults): with --plan they replace the plan's defaults.
     bool schemeGiven = false, methodGiven = false, clipGiven = false;
+    std::optional<uint32_t> device; ///< --device: a Vulkan device index
 };
 
 /// Combinations the parser cannot express; the message says why.
@@ -298,11 +299,11 @@ int quantizeAll(const QuantizeOptions& o, const backends::Backend& backend, cons
 int quantize(const QuantizeOptions& o, std::ostream& out, std::ostream& err)
 {
     if (auto why = refuseCombination(o)) return fail(err, *why);
-    auto backend = backends::createBackend(o.backend);
-    if (!backend) return fail(err, backend.error().message);
+    auto backend = openBackend(o.backend, o.device, err);
+    if (!backend) return 2;
     auto model = io::openModel(o.file);
     if (!model) return fail(err, model.error().message);
-    return o.all ? quantizeAll(o, **backend, *model, out, err) : quantizeOne(o, **backend, *model, out, err);
+    return o.all ? quantizeAll(o, *backend, *model, out, err) : quantizeOne(o, *backend, *model, out, err);
 }
 
 class QuantizeCommand final : public Command {
@@ -331,9 +332,12 @@ public:
                               ->check(CLI::Range(1, 1'000'000));
         calib->excludes(imatrix)->excludes(synthetic);
         imatrix->excludes(synthetic);
-        m_app->add_option("--backend", o.backend, "reference (ref) or onednn: what runs RTN, the GEMM of GPTQ/AWQ "
-                                                  "and the output error; a scheme the backend lacks is refused")
+        m_app->add_option("--backend", o.backend, "reference (ref), onednn or vulkan: what runs RTN, the GEMM of GPTQ/AWQ "
+                                                  "and the output error; a scheme the backend lacks is refused; "
+                                                  "vulkan without a device says so and runs on the reference")
             ->type_name("NAME");
+        m_app->add_option("--device", o.device, "the Vulkan device to use (an index from `quantscope-cli devices`)")
+            ->type_name("N");
         m_app->add_option("--plan", o.plan, "a plan file (JSON) for --all; --scheme/--method/--clip replace its defaults")
             ->type_name("PLAN.json")
             ->needs(all);

@@ -145,6 +145,11 @@ void MainWindow::buildWorkbench()
     connect(m_workbench, &Workbench::failed, this, [this](Slot slot, const QString& message) {
         m_quantPanel->setStatus((slot == Slot::A ? tr("A: ") : tr("B: ")) + message);
     });
+    connect(m_workbench, &Workbench::backendChosen, this, [this](const QString& name, const QString& about, bool fellBack) {
+        m_quantPanel->setBackendInfo(name, about);
+        if (fellBack) m_quantPanel->setStatus(about);
+        statusBar()->showMessage(about, 10000);
+    });
     connect(m_heatmap, &widgets::ErrorHeatmap::elementClicked, this, [this](int64_t r, int64_t) {
         m_selectedRow = r;
         showWorkbenchResult(Slot::A);

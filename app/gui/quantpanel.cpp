@@ -214,6 +214,13 @@ void QuantPanel::setSettings(const QuantSettings& s)
     updateEnabled();
 }
 
+void QuantPanel::setBackendInfo(const QString& name, const QString& about)
+{
+    const int i = m_backend->findText(name);
+    if (i >= 0) m_backend->setItemData(i, about, Qt::ToolTipRole);
+    if (m_backend->currentText() == name) m_backend->setToolTip(about);
+}
+
 void QuantPanel::setBackends(const QStringList& names)
 {
     m_quiet = true;

@@ -29,6 +29,9 @@ public:
     void setBackends(const QStringList& names);
     /// The text under the controls: B's scheme, or an error from the last recompute.
     void setStatus(const QString& text);
+    /// Shows what backend `name` runs on (its device, or why it fell back) as the backend
+    /// choice's tooltip.
+    void setBackendInfo(const QString& name, const QString& about);
 
     QComboBox* formatBox() const { return m_format; }
     QSpinBox* bitsBox() const { return m_bits; }

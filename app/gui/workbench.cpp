@@ -175,12 +175,19 @@ const backends::Backend* Workbench::backendFor(const QString& name, QString* err
 {
     auto it = m_backends.find(name);
     if (it != m_backends.end()) return it->second.get();
-    auto b = backends::createBackend(name.toStdString());
+    // A device backend that cannot start here (no Vulkan device) runs on the reference; the
+    // user is told once, when it is first chosen.
+    auto b = backends::createBackendOrFallback(name.toStdString());
     if (!b) {
         *error = QString::fromStdString(b.error().message);
         return nullptr;
     }
-    return m_backends.emplace(name, std::move(*b)).first->second.get();
+    const auto& caps = b->backend->capabilities();
+    const QString about = !b->fallback.empty() ? QString::fromStdString(b->fallback)
+                          : caps.device.empty() ? name + ": " + QString::fromStdString(std::string(caps.howRuns(backends::Op::Quantize)))
+                                                : name + ": " + QString::fromStdString(caps.device);
+    emit backendChosen(name, about, !b->fallback.empty());
+    return m_backends.emplace(name, std::move(b->backend)).first->second.get();
 }
 
 void Workbench::setLayer(std::shared_ptr<const core::Model> model, int tensorIndex)

@@ -96,6 +96,9 @@ signals:
     void windowMapReady(int64_t rowLo, int64_t rowHi, int64_t colLo, int64_t colHi, const qs::quant::Matrix& map);
     void resultReady(qs::app::Slot slot);
     void failed(qs::app::Slot slot, const QString& message);
+    /// A backend was made for the first time: `about` names its device, or says why it fell
+    /// back to the reference (`fellBack`: no Vulkan device here).
+    void backendChosen(const QString& name, const QString& about, bool fellBack);
     void progress(qs::app::Slot slot, int permille);
 
 private:

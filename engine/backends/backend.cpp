@@ -2,6 +2,7 @@
 
 #include "onednn/onednn_backend.h"
 #include "reference/reference_backend.h"
+#include "vulkan/vulkan_backend.h"
 
 #include <algorithm>
 
@@ -80,10 +81,21 @@ core::Result<quant::Matrix> Backend::linear(const quant::Matrix&, const LinearWe
     return notSupported("linear " + std::string(precisionName(options.precision)));
 }
 
-std::vector<std::string> backendNames() { return {"reference", "onednn"}; }
+std::vector<std::string> backendNames() { return {"reference", "onednn", "vulkan"}; }
 
-core::Result<std::unique_ptr<Backend>> createBackend(std::string_view name)
+core::Result<std::unique_ptr<Backend>> createBackend(std::string_view name, const BackendOptions& options)
 {
+    if (name == "vulkan") {
+        vulkan::VulkanBackendOptions vk;
+        vk.deviceIndex = options.device;
+        auto b = vulkan::VulkanBackend::create(vk);
+        if (!b) return b.error();
+        return std::unique_ptr<Backend>(std::move(*b));
+    }
+    if (options.device && (name == "reference" || name == "ref" || name == "onednn")) {
+        return core::Error{core::ErrorCode::InvalidArgument,
+                           "a device index applies to the vulkan backend only, not to '" + std::string(name) + "'"};
+    }
     if (name == "reference" || name == "ref") return std::unique_ptr<Backend>(new ReferenceBackend);
     if (name == "onednn") return std::unique_ptr<Backend>(new onednn::OnednnBackend);
     std::string valid;
@@ -92,6 +104,16 @@ core::Result<std::unique_ptr<Backend>> createBackend(std::string_view name)
     return core::Error{core::ErrorCode::InvalidArgument,
                        "unknown backend '" + std::string(name) + "': valid are " + valid +
                            " (\"ref\" is short for reference)"};
+}
+
+core::Result<BackendChoice> createBackendOrFallback(std::string_view name, const BackendOptions& options)
+{
+    auto b = createBackend(name, options);
+    if (b) return BackendChoice{std::move(*b), {}};
+    // Only a device that is not there falls back; a bad name or option is the user's to fix.
+    if (name != "vulkan" || b.error().code == core::ErrorCode::InvalidArgument) return b.error();
+    return BackendChoice{std::unique_ptr<Backend>(new ReferenceBackend),
+                         b.error().message + "; using the reference backend (CPU)"};
 }
 
 } // namespace qs::backends

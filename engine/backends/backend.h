@@ -14,6 +14,7 @@
 #include "quant/quantize.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,10 +107,29 @@ protected:
     core::Error notSupported(const std::string& what) const;
 };
 
-/// "reference" (alias "ref") and "onednn"; InvalidArgument listing the valid names otherwise.
-core::Result<std::unique_ptr<Backend>> createBackend(std::string_view name);
+/// How a backend is made: `device` picks a Vulkan physical device by index
+/// (`quantscope-cli devices`); the other backends refuse it.
+struct BackendOptions {
+    std::optional<uint32_t> device;
+};
 
-/// The registry names, in listing order ("reference", "onednn").
+/// "reference" (alias "ref"), "onednn" and "vulkan"; InvalidArgument listing the valid names
+/// otherwise. "vulkan" fails with "no Vulkan device: ..." where there is none.
+core::Result<std::unique_ptr<Backend>> createBackend(std::string_view name, const BackendOptions& options = {});
+
+/// A backend to run on, and why it is not the one asked for.
+struct BackendChoice {
+    std::unique_ptr<Backend> backend;
+    std::string fallback; ///< empty, or "no Vulkan device: ...; using the reference backend"
+};
+
+/// createBackend(name, options), except that a device backend that cannot start here (no
+/// Vulkan loader, driver or device, or device creation failed) gives the reference backend and
+/// says why in `fallback`, so the CLI and the GUI tell the user once and go on on the CPU.
+/// Unknown names and refused options stay errors.
+core::Result<BackendChoice> createBackendOrFallback(std::string_view name, const BackendOptions& options = {});
+
+/// The registry names, in listing order ("reference", "onednn", "vulkan").
 std::vector<std::string> backendNames();
 
 } // namespace qs::backends

@@ -62,7 +62,7 @@ class TestBackend : public QObject {
 private slots:
     void registryNamesAndUnknownName()
     {
-        QCOMPARE(backends::backendNames(), (std::vector<std::string>{"reference", "onednn"}));
+        QCOMPARE(backends::backendNames(), (std::vector<std::string>{"reference", "onednn", "vulkan"}));
         QCOMPARE(make("ref")->name(), std::string_view("reference"));
         QCOMPARE(make("reference")->name(), std::string_view("reference"));
         QCOMPARE(make("onednn")->name(), std::string_view("onednn"));

@@ -1,12 +1,11 @@
 #pragma once
 /// The Vulkan compute backend: a ComputeQueue (one thread owning one Vulkan device) behind
-/// the Backend interface. At this stage it runs no operation yet: its capabilities name only
-/// the device, and every op answers "not supported by vulkan: ...". Kernels join it one op at
-/// a time (each adds its Op, its `how` line and its override here).
-///
-/// It is made with VulkanBackend::create, not yet by createBackend/backendNames: those feed the
-/// GUI's backend list and the CLI's --backend, where a backend that refuses every op would
-/// offer nothing but failures. It joins the registry with its first op.
+/// the Backend interface, running the kernels of kernels/: quantize + dequantize (INT2-8,
+/// FP8, NF4: vk_quantize; MXFP4/8, NVFP4, Q8_0, Q4_0, Q4_K: vk_quantize_blocks; the same bits
+/// as quant::quantizeRtn), statistics (vk_stats), error metrics with the pooled map
+/// (vk_metrics) and linear layers (vk_linear). Every kernel call is one job on the queue
+/// thread; chunks follow Device::maxChunkBytes(). The f32 GEMM GPTQ/AWQ need is not a Vulkan
+/// kernel: gemm() answers "not supported by vulkan: sgemm". Made by createBackend("vulkan").
 #include "backends/backend.h"
 
 #include <memory>
@@ -32,7 +31,16 @@ public:
     std::string_view name() const override { return "vulkan"; }
     const Capabilities& capabilities() const override { return m_caps; }
     core::Status supportsScheme(const quant::Scheme& scheme) const override;
-    /// A GEMM whose every call answers "not supported by vulkan: sgemm" (no Vulkan GEMM yet).
+    core::Result<quant::Quantized> quantize(const quant::Matrix& w, const quant::Scheme& scheme,
+                                            const quant::RangeOptions& range = {}, core::Progress* progress = nullptr,
+                                            quant::Quantized* reuse = nullptr) const override;
+    core::Result<core::TensorStats> statistics(const core::TensorInfo& tensor, const core::StatsOptions& options = {},
+                                               core::Progress* progress = nullptr) const override;
+    core::Result<ErrorReport> errorMetrics(const quant::Matrix& reference, const quant::Matrix& quantized,
+                                           const ErrorMapOptions& options = {}) const override;
+    core::Result<quant::Matrix> linear(const quant::Matrix& x, const LinearWeights& weights,
+                                       const LinearOptions& options = {}) const override;
+    /// A GEMM whose every call answers "not supported by vulkan: sgemm" (no Vulkan f32 GEMM).
     const core::Gemm& gemm() const override;
 
     const PhysicalDeviceInfo& device() const;

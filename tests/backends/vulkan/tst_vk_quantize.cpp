@@ -255,7 +255,7 @@ private slots:
         for (const QString& s : schemes)
             for (const auto& shape : shapes)
                 QTest::addRow("%s %s", qPrintable(s), shape.name) << s << minmax << 0.0 << qint64(0);
-        for (const char* s : {"int4:channel:asym", "int8:tensor", "fp8_e4m3:inchannel", "int4:g32", "nf4:dq"})
+        for (const char* s : {"int4:channel:asym", "int8:tensor", "fp8_e4m3:inchannel", "int4:g32"})
             QTest::addRow("%s percentile 99", s) << QString(s) << pct << 99.0 << qint64(0);
         // Chunks of 4 KiB (31 rows of 33): tensor and column ranges merged across chunks,
         // stochastic positions offset per chunk, double quantization over every chunk.
@@ -320,6 +320,22 @@ private slots:
         QVERIFY(!r.ok());
         QCOMPARE(int(r.error().code), int(core::ErrorCode::Unsupported));
         QVERIFY2(r.error().message.starts_with(message.toStdString()), r.error().message.c_str());
+    }
+
+    void aClipNf4LacksIsRefusedAsOnTheCpu()
+    {
+        // NF4 scales each block by its absmax: a percentile clip is refused on both sides with
+        // the same message (quant::clipApplies), never dropped.
+        const auto s = *quant::parseScheme("nf4:dq");
+        quant::RangeOptions range;
+        range.method = quant::ClipMethod::Percentile;
+        range.percentile = 99.0;
+        const quant::Matrix w{2, 64, std::vector<float>(128, 0.5f)};
+        auto cpu = quant::quantizeRtn(w, s, range);
+        auto gpu = quantizeOnDevice(*m_device, w, s, range);
+        QVERIFY(!cpu.ok() && !gpu.ok());
+        QCOMPARE(gpu.error().message, cpu.error().message);
+        QCOMPARE(int(gpu.error().code), int(core::ErrorCode::InvalidArgument));
     }
 
     void badInputIsAnErrorValue()

@@ -1,14 +1,21 @@
-// VulkanBackend at this stage: made on the installed driver (lavapipe), it names its device,
-// lists no op, and answers every op with "not supported by vulkan: ..."; a device it cannot
-// use is an error value naming the reason. Skipped without a Vulkan driver.
+// VulkanBackend on the installed driver (lavapipe): it names its device, lists the ops its
+// kernels run and gives the reference's codes through its queue thread; a lost device or a
+// fence timeout fails one call and the next runs on a recreated device; a device it cannot use
+// is an error value naming the reason. Skipped without a Vulkan driver.
 #include "backends/vulkan/vk_queue.h"
 #include "backends/vulkan/vulkan_backend.h"
 
 #include "vulkan_helpers.h"
 
+#include "quant/quantize.h"
+
 #include <QtTest>
 
+#include <cmath>
+#include <cstring>
+
 using namespace qs::backends::vulkan;
+using qs::backends::Op;
 
 class TestVulkanBackend : public QObject {
     Q_OBJECT
@@ -22,28 +29,67 @@ private slots:
         QVERIFY2(instance.ok(), instance.ok() ? "" : instance.error().message.c_str());
     }
 
-    void backendRunsNoOpYet()
+    void backendRunsItsKernels()
     {
         auto backend = VulkanBackend::create();
         QVERIFY2(backend.ok(), backend.ok() ? "" : backend.error().message.c_str());
         const auto& caps = (*backend)->capabilities();
         QCOMPARE(std::string((*backend)->name()), std::string("vulkan"));
-        QVERIFY(caps.ops.empty());
-        QVERIFY(caps.linear.empty());
+        for (auto op : {Op::Quantize, Op::Statistics, Op::ErrorMetrics, Op::Linear}) QVERIFY(caps.has(op));
+        QVERIFY(!caps.has(Op::Gemm));
         QVERIFY(caps.device.find((*backend)->device().name) != std::string::npos);
-        auto scheme = qs::quant::parseScheme("int8");
-        QVERIFY(scheme.ok());
-        auto q = (*backend)->quantize(qs::quant::Matrix{}, *scheme);
-        QVERIFY(!q.ok());
-        QCOMPARE(q.error().code, qs::core::ErrorCode::Unsupported);
-        QVERIFY2(q.error().message.starts_with("not supported by vulkan: quantize int8"), q.error().message.c_str());
+        // The same codes as the reference, through the backend's queue.
+        qs::quant::Matrix w;
+        w.rows = 3;
+        w.cols = 64;
+        for (int i = 0; i < 3 * 64; ++i) w.data.push_back(std::sin(0.37f * float(i)) * (i % 11 == 0 ? 5.f : 1.f));
+        for (const char* spec : {"int4:g32", "q8_0", "nf4"}) {
+            auto scheme = qs::quant::parseScheme(spec);
+            QVERIFY(scheme.ok());
+            QVERIFY((*backend)->supportsScheme(*scheme).ok());
+            auto q = (*backend)->quantize(w, *scheme);
+            auto r = qs::quant::quantizeRtn(w, *scheme);
+            QVERIFY2(q.ok(), q.ok() ? "" : q.error().message.c_str());
+            QVERIFY(r.ok());
+            QCOMPARE(q->codes, r->codes);
+            QVERIFY(std::memcmp(q->dequant.data.data(), r->dequant.data.data(), r->dequant.data.size() * 4) == 0);
+        }
+        // A clip the format does not apply is refused, as on the reference.
+        qs::quant::RangeOptions mse;
+        mse.method = qs::quant::ClipMethod::Mse;
+        auto refused = (*backend)->quantize(w, *qs::quant::parseScheme("q4_0"), mse);
+        QVERIFY(!refused.ok());
+        QVERIFY(refused.error().message.find("does not apply") != std::string::npos);
         float c = 0;
         auto g = (*backend)->gemm().sgemm(false, false, 1, 1, 1, 1.0f, &c, 1, &c, 1, 0.0f, &c, 1);
         QVERIFY(!g.ok());
         QVERIFY(g.error().message.starts_with("not supported by vulkan: sgemm"));
-        QVERIFY(!(*backend)->statistics({}).ok());
         const std::string text = vktest::validationText((*backend)->queue().instance());
         QVERIFY2(text.empty(), text.c_str());
+    }
+
+    void aLostDeviceFailsOneCallAndTheNextWorks()
+    {
+        auto backend = VulkanBackend::create();
+        QVERIFY(backend.ok());
+        qs::quant::Matrix w;
+        w.rows = 2;
+        w.cols = 32;
+        w.data.assign(64, 0.5f);
+        w.data[3] = -2.f;
+        const auto scheme = *qs::quant::parseScheme("int8");
+        for (Fault f : {Fault::SubmitDeviceLost, Fault::FenceTimeout}) {
+            const int before = (*backend)->queue().recreations();
+            (*backend)->queue().injectFault(f);
+            auto lost = (*backend)->quantize(w, scheme);
+            QVERIFY(!lost.ok());
+            const char* expected = f == Fault::SubmitDeviceLost ? "VK_ERROR_DEVICE_LOST" : "did not signal within";
+            QVERIFY2(lost.error().message.find(expected) != std::string::npos, lost.error().message.c_str());
+            auto again = (*backend)->quantize(w, scheme);
+            QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
+            QCOMPARE(again->codes, qs::quant::quantizeRtn(w, scheme)->codes);
+            QCOMPARE((*backend)->queue().recreations(), before + 1);
+        }
     }
 
     void backendRefusesABadDevice()

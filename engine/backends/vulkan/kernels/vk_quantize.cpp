@@ -62,7 +62,8 @@ core::Status validate(const quant::Matrix& w, const quant::Codec& codec, const q
                                    " x " + std::to_string(w.cols) + " does not match its " +
                                    std::to_string(w.data.size()) + " values");
     if (auto st = codec.checkShape(w.rows, w.cols); !st) return st;
-    return quant::validateRange(range);
+    if (auto st = quant::validateRange(range); !st) return st;
+    return quant::clipApplies(codec, range); // NF4 has no clip: refused, as on the CPU
 }
 
 /// The float of an order-preserving key (quantize_keys.glsl's qsKey, inverted).

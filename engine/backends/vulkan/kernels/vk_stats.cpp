@@ -5,6 +5,7 @@
 #include "vk_chunking.h"
 
 #include "core/checked.h"
+#include "core/moments.h"
 #include "core/dtype.h"
 #include "shaders/push_constants.h"
 
@@ -30,30 +31,7 @@ constexpr uint64_t kMaxChannels = uint64_t{1} << 24; // as core: longer axes get
 constexpr uint64_t kMaxStride = uint64_t{1} << 31;   // the shader's channel arithmetic is 32-bit
 constexpr uint32_t kFineBins = 65536;
 
-/// Count, mean and central moment sums M2..M4, in double.
-struct Moments {
-    double n = 0, mean = 0, m2 = 0, m3 = 0, m4 = 0;
-
-    /// Pébay (2008) eqs. 3.1 for p = 2, 3, 4, as core's chunk merge.
-    void merge(const Moments& b)
-    {
-        if (b.n == 0) return;
-        if (n == 0) {
-            *this = b;
-            return;
-        }
-        const double na = n, nb = b.n, nn = na + nb, d = b.mean - mean;
-        const double d2 = d * d, d3 = d2 * d, d4 = d2 * d2;
-        const double nm4 = m4 + b.m4 + d4 * na * nb * (na * na - na * nb + nb * nb) / (nn * nn * nn) +
-                           6 * d2 * (na * na * b.m2 + nb * nb * m2) / (nn * nn) + 4 * d * (na * b.m3 - nb * m3) / nn;
-        const double nm3 = m3 + b.m3 + d3 * na * nb * (na - nb) / (nn * nn) + 3 * d * (na * b.m2 - nb * m2) / nn;
-        m2 = m2 + b.m2 + d2 * na * nb / nn;
-        m3 = nm3;
-        m4 = nm4;
-        mean += d * nb / nn;
-        n = nn;
-    }
-};
+using core::Moments;
 
 /// The inverse of floatKey in shaders/common/floatkey.glsl.
 float fromKey(uint32_t k)
