@@ -38,6 +38,7 @@ public:
     QComboBox* granularityBox() const { return m_granularity; }
     QComboBox* groupBox() const { return m_group; }
     QComboBox* methodBox() const { return m_method; }
+    QComboBox* backendBox() const { return m_backend; }
 
 signals:
     void settingsChanged(const qs::app::QuantSettings& settings);

@@ -149,6 +149,37 @@ private slots:
         QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 150);
         QSettings().clear();
     }
+    void workbenchRunsOnTheChosenBackend()
+    {
+        // Backend "vulkan" in the panel: the same codes as the reference (so the same metrics,
+        // computed from them on the CPU), and the choice's tooltip names the device -- or, with
+        // no Vulkan device here, says so and the work runs on the reference.
+        app::MainWindow w;
+        w.show();
+        QSignalSpy updated(&w, &app::MainWindow::workbenchUpdated);
+        w.openFile(QS_DEMO_MODEL);
+        QTRY_VERIFY_WITH_TIMEOUT(updated.count() > 0, 30000);
+        auto* model = w.metricsTable()->metricsModel();
+        auto sqnr = [model] {
+            return model->index(model->rowOf(widgets::MetricsModel::Sqnr), widgets::MetricsModel::AColumn)
+                .data(widgets::MetricsModel::ValueRole)
+                .toDouble();
+        };
+        const double reference = sqnr();
+        QSignalSpy chosen(w.workbench(), &app::Workbench::backendChosen);
+        updated.clear();
+        w.quantPanel()->backendBox()->setCurrentText("vulkan");
+        auto vulkanChosen = [&chosen]() -> std::optional<QList<QVariant>> {
+            for (const auto& args : chosen)
+                if (args.at(0).toString() == "vulkan") return args;
+            return std::nullopt;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(vulkanChosen() && updated.count() > 0, 30000);
+        QCOMPARE(sqnr(), reference);
+        const QString tip = w.quantPanel()->backendBox()->toolTip();
+        if (vulkanChosen()->at(2).toBool()) QVERIFY2(tip.startsWith("no Vulkan device: "), qPrintable(tip));
+        else QVERIFY2(tip.startsWith("vulkan: Vulkan ") && tip.contains(" ("), qPrintable(tip));
+    }
     void workbenchRecomputesAsTheSchemeChanges()
     {
         // The real window on the demo model: the first weight layer is selected and quantized
