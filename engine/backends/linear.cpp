@@ -15,6 +15,7 @@ std::string_view precisionName(LinearPrecision p)
     switch (p) {
     case LinearPrecision::F32: return "f32";
     case LinearPrecision::BF16: return "bf16";
+    case LinearPrecision::F16: return "f16";
     case LinearPrecision::Int8: return "int8";
     case LinearPrecision::WeightOnly: return "weight-only";
     }
@@ -48,7 +49,8 @@ int64_t linearOutFeatures(const LinearWeights& weights, LinearPrecision precisio
 {
     switch (precision) {
     case LinearPrecision::F32:
-    case LinearPrecision::BF16: return weights.f32 ? weights.f32->rows : 0;
+    case LinearPrecision::BF16:
+    case LinearPrecision::F16: return weights.f32 ? weights.f32->rows : 0;
     case LinearPrecision::Int8: return weights.int8.rows;
     case LinearPrecision::WeightOnly: return weights.quantized ? weights.quantized->dequant.rows : 0;
     }
@@ -63,7 +65,8 @@ int64_t weightCols(const LinearWeights& w, LinearPrecision p)
 {
     switch (p) {
     case LinearPrecision::F32:
-    case LinearPrecision::BF16: return w.f32 ? w.f32->cols : -1;
+    case LinearPrecision::BF16:
+    case LinearPrecision::F16: return w.f32 ? w.f32->cols : -1;
     case LinearPrecision::Int8: return w.int8.cols;
     case LinearPrecision::WeightOnly: return w.quantized ? w.quantized->dequant.cols : -1;
     }

@@ -2,6 +2,10 @@
 /// The linear layer every backend runs: y = x W^T, x [batch, in], W [out, in], y [batch, out].
 ///   F32         f32 products, f32 accumulation.
 ///   BF16        x and W rounded to bf16 (nearest even), products accumulated in f32.
+///   F16         x and W rounded to IEEE half (nearest even, quant::roundToHalf: |v| >= 65520
+///               becomes Inf, small values become half subnormals or zero), the products and
+///               their sums in f32 (a product of two halves has at most 22 significant bits,
+///               so it is exact in f32 unless it falls below 2^-126).
 ///   Int8        W as int8 codes q[n][k] with per-output-channel scales sw[n]; x quantized with
 ///               the fixed scale sx = absmax / 127 (s8) or absmax / 255 (u8 when x >= 0):
 ///               qx = saturate(nearest_even(x * (1 / sx))); y[b][n] = (sx * sw[n]) * sum qx qw
@@ -14,9 +18,9 @@
 
 namespace qs::backends {
 
-enum class LinearPrecision : uint8_t { F32, BF16, Int8, WeightOnly };
+enum class LinearPrecision : uint8_t { F32, BF16, F16, Int8, WeightOnly };
 
-/// "f32", "bf16", "int8", "weight-only".
+/// "f32", "bf16", "f16", "int8", "weight-only".
 std::string_view precisionName(LinearPrecision p);
 
 struct Int8Weights {
@@ -33,7 +37,7 @@ struct ActivationRange {
 
 /// The weights of a linear layer; which member is used depends on the precision.
 struct LinearWeights {
-    const quant::Matrix* f32 = nullptr;         ///< F32, BF16
+    const quant::Matrix* f32 = nullptr;         ///< F32, BF16, F16 (rounded by the backend)
     Int8Weights int8;                           ///< Int8
     const quant::Quantized* quantized = nullptr; ///< WeightOnly
 

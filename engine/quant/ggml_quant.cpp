@@ -57,4 +57,9 @@ GgmlBlockFn ggmlBlockFunction(core::DType type)
     }
 }
 
+float roundToHalf(float f)
+{
+    return core::f16ToF32(f32ToF16RoundNearestEven(f));
+}
+
 } // namespace qs::quant

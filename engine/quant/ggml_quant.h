@@ -34,4 +34,9 @@ GgmlBlockFn ggmlBlockFunction(core::DType type);
 /// f's sign), as ggml's GGML_FP32_TO_FP16 stores scales.
 uint16_t f32ToF16RoundNearestEven(float f);
 
+/// f rounded to the nearest IEEE half (ties to even), back as a float:
+/// core::f16ToF32(f32ToF16RoundNearestEven(f)). Every finite half is an f32 normal, so the
+/// result is exact in f32; |f| >= 65520 gives Inf.
+float roundToHalf(float f);
+
 } // namespace qs::quant

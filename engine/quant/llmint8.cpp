@@ -9,11 +9,6 @@
 
 namespace qs::quant {
 
-float roundToHalf(float f)
-{
-    return core::f16ToF32(f32ToF16RoundNearestEven(f));
-}
-
 namespace {
 
 std::vector<bool> outlierColumns(const Matrix& m, double threshold)

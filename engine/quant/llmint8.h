@@ -13,7 +13,4 @@ core::Result<MethodResult> quantizeLlmInt8(const Matrix& w, const Scheme& scheme
                                            const Calibration* calib, const MethodOptions& options,
                                            core::Progress* progress = nullptr);
 
-/// f rounded to the nearest IEEE half (ties to even), back as a float.
-float roundToHalf(float f);
-
 } // namespace qs::quant

@@ -6,6 +6,8 @@
 // and defines exactly one of:
 //   W_F32    f32 bits
 //   W_BF16   bf16, two per word (element k in the low half when k is even)
+//   W_F16    IEEE half, two per word (as W_BF16), widened by bits with exact_float.glsl's
+//            f16ToF32 (subnormal halves are f32 normals; unpackHalf2x16 may flush them)
 //   W_INT8   int8 codes, four per word (Int8 precision: weightAt is the integer code)
 //   W_INT    b-bit codes (pc.bits) packed from bit k*b of the row as the engine's packBits,
 //            value (code - zero point) * scale of the element's group (quant ScaledCodec)
@@ -28,6 +30,15 @@ float weightAt(uint n, uint k)
 {
     uint word = w[n * pc.rowWords + (k >> 1u)];
     return uintBitsToFloat((k & 1u) != 0u ? (word & 0xffff0000u) : (word << 16u));
+}
+
+#elif defined(W_F16)
+#include "exact_float.glsl"
+
+float weightAt(uint n, uint k)
+{
+    uint word = w[n * pc.rowWords + (k >> 1u)];
+    return f16ToF32((k & 1u) != 0u ? (word >> 16u) : (word & 0xffffu));
 }
 
 #elif defined(W_INT8)

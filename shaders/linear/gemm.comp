@@ -3,7 +3,7 @@
 // rows, TN weight rows), stepping through K in slices of TK: each slice of x and of the
 // decoded weights is staged in shared memory once and read by all invocations; each
 // invocation keeps a 2 x 2 block of sums (rows ty + 16 i, columns tx + 16 j).
-// Variants (one of): W_F32, W_BF16, W_INT8, W_INT, W_Q4K (linear_weights.glsl).
+// Variants (one of): W_F32, W_BF16, W_F16, W_INT8, W_INT, W_Q4K (linear_weights.glsl).
 #extension GL_GOOGLE_include_directive : require
 
 #define TM 32u

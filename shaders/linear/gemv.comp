@@ -3,7 +3,7 @@
 // invocation runs over its share of the row in runs of 8 consecutive k (neighbouring
 // invocations read neighbouring words), keeping one sum per batch row; the workgroup adds
 // them with subgroup sums and then across subgroups in a fixed order.
-// Variants (one of): W_F32, W_BF16, W_INT8, W_INT, W_Q4K (linear_weights.glsl).
+// Variants (one of): W_F32, W_BF16, W_F16, W_INT8, W_INT, W_Q4K (linear_weights.glsl).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require

@@ -1,6 +1,6 @@
 // The backend interface: the registry, capability lists, "not supported" answers, and the
 // reference and oneDNN backends against each other and against plain loops written here
-// (double-precision triple loops, a bf16 rounding by frexp, exact integer sums).
+// (double-precision triple loops, bf16 and f16 roundings by frexp, exact integer sums).
 #include "backends/backend.h"
 #include "quant/calibration.h"
 #include "quant/methods.h"
@@ -10,6 +10,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -49,6 +50,17 @@ float bf16ByHand(float x)
     return float(std::ldexp(std::nearbyint(std::ldexp(m, 8)), e - 8));
 }
 
+/// IEEE half by hand: 11 significant bits of the frexp mantissa, but no step below 2^-24 (the
+/// subnormal halves), ties to even; 65520 and above (half-way past 65504) overflow to Inf.
+float f16ByHand(float x)
+{
+    if (std::fabs(x) >= 65520.0f) return std::copysign(std::numeric_limits<float>::infinity(), x);
+    int e = 0;
+    std::frexp(double(x), &e); // |x| in [2^(e-1), 2^e)
+    const int step = std::max(e - 11, -24);
+    return float(std::ldexp(std::nearbyint(std::ldexp(double(x), -step)), step));
+}
+
 /// op(A)[i][p] and op(B)[p][j] for row-major storage.
 float opA(const std::vector<float>& a, bool t, int64_t lda, int64_t i, int64_t p)
 {
@@ -80,9 +92,10 @@ private slots:
             QVERIFY(ref->capabilities().has(op));
             QVERIFY(!ref->capabilities().howRuns(op).empty());
         }
-        for (auto p : {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::Int8,
-                       LinearPrecision::WeightOnly})
+        for (auto p : {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::F16,
+                       LinearPrecision::Int8, LinearPrecision::WeightOnly})
             QVERIFY(ref->capabilities().has(p));
+        QCOMPARE(backends::precisionName(LinearPrecision::F16), std::string_view("f16"));
         const auto dnn = make("onednn");
         QVERIFY(dnn->capabilities().has(Op::Quantize));
         QVERIFY(dnn->capabilities().has(Op::Linear));
@@ -255,6 +268,83 @@ private slots:
                     double s = 0, abs = 0;
                     for (int64_t k = 0; k < x.cols; ++k) {
                         const double p = double(bf16ByHand(x.row(b)[k])) * bf16ByHand(w.row(n)[k]);
+                        s += p;
+                        abs += std::fabs(p);
+                    }
+                    QVERIFY2(std::fabs(y->row(b)[n] - s) <= f32SumBound(x.cols, abs), name);
+                }
+            }
+        }
+    }
+
+    void f16LinearExactValues_data()
+    {
+        // 1x1 layers y = x w: the halves x and w round to, written by hand, and their product
+        // (exact in f32: at most 22 significant bits).
+        QTest::addColumn<float>("x");
+        QTest::addColumn<float>("w");
+        QTest::addColumn<float>("expected");
+        const float inf = std::numeric_limits<float>::infinity();
+        QTest::newRow("halves: 3 * -0.375") << 3.0f << -0.375f << -1.125f;
+        QTest::newRow("largest half 65504") << 65504.0f << 1.0f << 65504.0f;
+        QTest::newRow("smallest subnormal 2^-24 * 1024") << 0x1p-24f << 1024.0f << 0x1p-14f;
+        QTest::newRow("subnormal 1023 * 2^-24") << 1023 * 0x1p-24f << 2.0f << 1023 * 0x1p-23f;
+        QTest::newRow("tie 1 + 2^-11 to even: 1") << 1.0f + 0x1p-11f << 1.0f << 1.0f;
+        QTest::newRow("tie 1 + 3 2^-11 to even: 1 + 2^-9") << 1.0f + 3 * 0x1p-11f << 1.0f << 1.0f + 0x1p-9f;
+        QTest::newRow("past the tie: 1 + 2^-10") << 1.0f + 0x1p-11f + 0x1p-20f << 1.0f << 1.0f + 0x1p-10f;
+        QTest::newRow("65519 to 65504") << 65519.0f << 1.0f << 65504.0f;
+        QTest::newRow("65520 overflows to Inf") << 65520.0f << 1.0f << inf;
+        QTest::newRow("-70000 to -Inf") << -70000.0f << 1.0f << -inf;
+        QTest::newRow("subnormal tie 2^-25 to 0") << 0x1p-25f << 1.0f << 0.0f;
+        QTest::newRow("subnormal tie 3 2^-25 to 2^-23") << 3 * 0x1p-25f << 1.0f << 0x1p-23f;
+        QTest::newRow("w 0.1 to 1638 2^-14") << 1.0f << 0.1f << 0.0999755859375f;
+        QTest::newRow("x 1/3 to 1365 2^-12, times 3") << 1.0f / 3.0f << 3.0f << 0.999755859375f;
+    }
+
+    void f16LinearExactValues()
+    {
+        QFETCH(float, x);
+        QFETCH(float, w);
+        QFETCH(float, expected);
+        backends::LinearOptions opt;
+        opt.precision = LinearPrecision::F16;
+        const quant::Matrix wm{1, 1, {w}};
+        auto y = make("reference")->linear(quant::Matrix{1, 1, {x}}, LinearWeights::fromF32(wm), opt);
+        QVERIFY(y);
+        QCOMPARE(y->data[0], expected);
+        // Sums of halves that are exact in f32, by hand: 0.5*2 - 1.25*0.125 - 3*1 + 2048*0.5
+        // and 0.5*-4 + 0 + 3*0.25 - 2048*2^-9.
+        const quant::Matrix x4{1, 4, {0.5f, -1.25f, 3.0f, 2048.0f}};
+        const quant::Matrix w4{2, 4, {2.0f, 0.125f, -1.0f, 0.5f, -4.0f, 0.0f, 0.25f, -0.001953125f}};
+        auto y4 = make("reference")->linear(x4, LinearWeights::fromF32(w4), opt);
+        QVERIFY(y4);
+        QCOMPARE(y4->data, (std::vector<float>{1021.84375f, -2.0f + 0.75f - 4.0f}));
+    }
+
+    void f16LinearAgainstHandRounding()
+    {
+        quant::Matrix x = randomMatrix(3, 77, 23), w = randomMatrix(29, 77, 24, -300, 300);
+        for (size_t i = 0; i < x.data.size(); i += 7) x.data[i] *= 0x1p-16f; // subnormal halves
+        backends::LinearOptions opt;
+        opt.precision = LinearPrecision::F16;
+        for (const char* name : {"reference", "onednn"}) {
+            const auto backend = make(name);
+            auto y = backend->linear(x, LinearWeights::fromF32(w), opt);
+            if (!backend->capabilities().has(LinearPrecision::F16)) { // listed exactly when it runs
+                QVERIFY2(!y, name);
+                QVERIFY2(y.error().message.starts_with("not supported by onednn: linear f16"),
+                         y.error().message.c_str());
+                qInfo("%s", y.error().message.c_str());
+                continue;
+            }
+            QVERIFY2(y, y ? name : y.error().message.c_str());
+            QCOMPARE(y->rows, x.rows);
+            QCOMPARE(y->cols, w.rows);
+            for (int64_t b = 0; b < x.rows; ++b) {
+                for (int64_t n = 0; n < w.rows; ++n) {
+                    double s = 0, abs = 0;
+                    for (int64_t k = 0; k < x.cols; ++k) {
+                        const double p = double(f16ByHand(x.row(b)[k])) * f16ByHand(w.row(n)[k]);
                         s += p;
                         abs += std::fabs(p);
                     }

@@ -6,9 +6,9 @@
 // Prints: the read-bandwidth probe (GB/s); GEMV (batch 1) of int8, int4:g128 and Q4_K weights
 // on 4096 x 4096 and 8192 x 8192 as GB/s of weight bytes read and as a fraction of the probe,
 // GPU timestamp time beside the submit-to-fence wall time; the same layers on the reference
-// and oneDNN backends (where they run that precision); the bf16 GEMM in TFLOP/s at SIZE^3
-// (default 4096, or 1024 on a CPU device so that it finishes in seconds). The engine defines
-// no f16 linear layer: its 16-bit precision is bf16, so that is what the GEMM runs.
+// and oneDNN backends (where they run that precision); the f16 and the bf16 GEMM in TFLOP/s at
+// SIZE^3 (default 4096, or 1024 on a CPU device so that it finishes in seconds). Exit 1 when a
+// kernel fails.
 #include "backends/backend.h"
 #include "backends/vulkan/kernels/vk_linear.h"
 #include "backends/vulkan/kernels/vk_probe.h"
@@ -130,17 +130,26 @@ int gemvSection(Device& device, const std::vector<const Backend*>& cpus, int64_t
     return 0;
 }
 
-void gemmSection(Device& device, int64_t n, int repeats)
+/// The f16 and bf16 GEMM at n^3; false when one of them fails on the device.
+bool gemmSection(Device& device, int64_t n, int repeats)
 {
     const quant::Matrix x = randomMatrix(n, n, 3), w = randomMatrix(n, n, 4);
-    const LinearOptions bf16{LinearPrecision::BF16, {}};
-    const Best b = timeDevice(device, x, LinearWeights::fromF32(w), bf16, repeats);
-    if (!b.ok) return;
     const double flop = 2.0 * double(n) * double(n) * double(n);
-    std::printf("bf16 GEMM %lld^3 (%s): gpu %.1f ms, wall %.1f ms, %.4f TFLOP/s\n", static_cast<long long>(n),
-                linearKernelName(LinearWeights::fromF32(w), bf16, n).c_str(),
-                std::isfinite(b.gpu) ? b.gpu * 1e3 : -1.0, b.wall * 1e3,
-                flop / (std::isfinite(b.gpu) ? b.gpu : b.wall) * 1e-12);
+    bool ok = true;
+    for (LinearPrecision p : {LinearPrecision::F16, LinearPrecision::BF16}) {
+        const LinearOptions options{p, {}};
+        const Best b = timeDevice(device, x, LinearWeights::fromF32(w), options, repeats);
+        if (!b.ok) {
+            ok = false;
+            continue;
+        }
+        std::printf("%-4s GEMM %lld^3 (%s): gpu %.1f ms, wall %.1f ms, %.4f TFLOP/s\n",
+                    std::string(precisionName(p)).c_str(), static_cast<long long>(n),
+                    linearKernelName(LinearWeights::fromF32(w), options, n).c_str(),
+                    std::isfinite(b.gpu) ? b.gpu * 1e3 : -1.0, b.wall * 1e3,
+                    flop / (std::isfinite(b.gpu) ? b.gpu : b.wall) * 1e-12);
+    }
+    return ok;
 }
 
 } // namespace
@@ -196,6 +205,5 @@ int main(int argc, char** argv)
         if (gemvSection(dev, cpus, size, probe->gbPerSecond(), repeats) != 0) return 1;
     if (gemmSize <= 0) gemmSize = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 1024 : 4096;
     std::printf("\n");
-    gemmSection(dev, gemmSize, std::min(repeats, 2));
-    return 0;
+    return gemmSection(dev, gemmSize, std::min(repeats, 2)) ? 0 : 1;
 }

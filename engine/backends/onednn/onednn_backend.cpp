@@ -29,6 +29,7 @@ OnednnBackend::OnednnBackend()
 {
     m_caps.ops = {Op::Quantize, Op::Linear, Op::Gemm};
     m_caps.linear = {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::Int8};
+    if (f16MatmulSupport()) m_caps.linear.push_back(LinearPrecision::F16); // AVX512-FP16 CPUs
     m_caps.schemes = "int8 symmetric, per channel or per tensor, nearest-even rounding";
     m_caps.how = {"oneDNN reorder f32 -> s8 (codes) with the reference's scales",
                   "oneDNN matmul (" + cpuIsaName() + ")", "oneDNN dnnl_sgemm"};
@@ -84,9 +85,13 @@ core::Result<quant::Matrix> OnednnBackend::linear(const quant::Matrix& x,
                                                   const LinearWeights& weights,
                                                   const LinearOptions& options) const
 {
-    if (!m_caps.has(options.precision))
-        return notSupported("linear " + std::string(precisionName(options.precision)) +
-                            " (oneDNN 2.6 has no weight decompression)");
+    if (!m_caps.has(options.precision)) {
+        const auto f16 = f16MatmulSupport();
+        const std::string why = options.precision == LinearPrecision::F16 && !f16
+                                    ? "oneDNN 2.6 has no f16 matmul for this CPU: " + f16.error().message
+                                    : "oneDNN 2.6 has no weight decompression";
+        return notSupported("linear " + std::string(precisionName(options.precision)) + " (" + why + ")");
+    }
     if (auto st = checkLinear(x, weights, options); !st) return st.error();
     return guarded("linear", [&]() -> core::Result<quant::Matrix> {
         auto layer = options.precision == LinearPrecision::Int8

@@ -91,18 +91,20 @@ core::Result<std::unique_ptr<Linear>> Linear::create(const quant::Matrix& w, int
 {
     if (precision == Precision::Int8)
         return Error{ErrorCode::InvalidArgument, "oneDNN linear: use createInt8 for int8"};
-    if (precision != Precision::F32 && precision != Precision::BF16)
+    if (precision == Precision::WeightOnly)
         return Error{ErrorCode::Unsupported, "oneDNN linear: oneDNN 2.6 has no weight-only formats"};
     if (w.rows <= 0 || w.cols <= 0 || batch <= 0)
         return Error{ErrorCode::InvalidArgument, "oneDNN linear: empty weights or batch"};
-    return catchOnednn("linear (f32/bf16)", [&]() -> core::Result<std::unique_ptr<Linear>> {
+    return catchOnednn("linear (f32/bf16/f16)", [&]() -> core::Result<std::unique_ptr<Linear>> {
         auto s = std::make_unique<State>();
         s->precision = precision;
         s->batch = batch, s->in = w.cols, s->out = w.rows;
         // [out, in] row-major is the [in, out] ("K x N") matrix in column-major order: tag ba.
         dnnl::memory user(matrixDesc(w.cols, w.rows, dt::f32, tag::ba), cpuEngine(),
                           const_cast<float*>(w.data.data()));
-        const dt type = precision == Precision::BF16 ? dt::bf16 : dt::f32;
+        const dt type = precision == Precision::BF16  ? dt::bf16
+                        : precision == Precision::F16 ? dt::f16
+                                                      : dt::f32;
         buildState(*s, type, type, user, {}, {});
         return std::unique_ptr<Linear>(new Linear(std::move(s)));
     });
@@ -219,6 +221,18 @@ core::Result<std::vector<int8_t>> reorderQuantizeInt8(const quant::Matrix& w,
         stream.wait();
         return codes;
     });
+}
+
+core::Status f16MatmulSupport()
+{
+    static const core::Status support = catchOnednn("f16 matmul", []() -> core::Status {
+        const auto src = matrixDesc(1, 16, dt::f16, tag::ab);
+        const auto weights = matrixDesc(16, 16, dt::f16, tag::any);
+        const auto dst = matrixDesc(1, 16, dt::f32, tag::ab);
+        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, dst), cpuEngine());
+        return core::Status{};
+    });
+    return support;
 }
 
 std::string cpuIsaName()

@@ -25,8 +25,9 @@ using backends::Int8Weights;
 
 class Linear {
 public:
-    /// F32 or BF16 layer from f32 weights [out, in] for `batch` input rows (Unsupported for
-    /// WeightOnly: oneDNN 2.6 has no weight decompression).
+    /// F32, BF16 or F16 layer from f32 weights [out, in] for `batch` input rows (Unsupported for
+    /// WeightOnly: oneDNN 2.6 has no weight decompression; Unsupported for F16 where oneDNN has
+    /// no f16 matmul for the CPU, see f16MatmulSupport).
     static core::Result<std::unique_ptr<Linear>> create(const quant::Matrix& weights,
                                                         int64_t batch, Precision precision);
     /// Int8 layer from codes and per-channel scales.
@@ -60,6 +61,10 @@ private:
 /// scale 1/scales[r]: oneDNN multiplies, rounds to nearest even and saturates to [-128, 127]).
 core::Result<std::vector<int8_t>> reorderQuantizeInt8(const quant::Matrix& w,
                                                       std::span<const float> scales);
+
+/// Whether oneDNN can create an f16 matmul (f16 x and W, f32 y) on this CPU: oneDNN 2.6 has
+/// f16 matmul kernels only for AVX512-FP16 CPUs. Probed once; the error holds oneDNN's answer.
+core::Status f16MatmulSupport();
 
 /// The CPU's oneDNN ISA, as oneDNN reports it (e.g. "Intel AVX-512 with AVX512-VNNI ...").
 std::string cpuIsaName();

@@ -1,6 +1,7 @@
 #include "reference_backend.h"
 
 #include "core/parallel.h"
+#include "quant/ggml_quant.h"
 
 #include <algorithm>
 
@@ -21,11 +22,12 @@ core::Result<quant::Matrix> gemmLinear(const quant::Matrix& x, const quant::Matr
     return y;
 }
 
-quant::Matrix roundedToBf16(const quant::Matrix& m)
+/// m with every value passed through `round` (roundToBf16, quant::roundToHalf).
+quant::Matrix rounded(const quant::Matrix& m, float (*round)(float))
 {
     quant::Matrix out = m;
     for (float& v : out.data)
-        v = roundToBf16(v);
+        v = round(v);
     return out;
 }
 
@@ -61,8 +63,8 @@ quant::Matrix int8Linear(const quant::Matrix& x, const Int8Weights& w, const Act
 ReferenceBackend::ReferenceBackend()
 {
     m_caps.ops = {Op::Quantize, Op::Statistics, Op::ErrorMetrics, Op::Linear, Op::Gemm};
-    m_caps.linear = {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::Int8,
-                     LinearPrecision::WeightOnly};
+    m_caps.linear = {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::F16,
+                     LinearPrecision::Int8, LinearPrecision::WeightOnly};
     m_caps.schemes = "every scheme";
     m_caps.how = {"reference quantizers (plain C++)", "reference one-pass statistics",
                   "reference metrics and pooled error map", "reference C++ linear",
@@ -123,7 +125,9 @@ core::Result<quant::Matrix> ReferenceBackend::linear(const quant::Matrix& x,
     if (auto st = checkLinear(x, weights, options); !st) return st.error();
     switch (options.precision) {
     case LinearPrecision::F32: return gemmLinear(x, *weights.f32);
-    case LinearPrecision::BF16: return gemmLinear(roundedToBf16(x), roundedToBf16(*weights.f32));
+    case LinearPrecision::BF16: return gemmLinear(rounded(x, roundToBf16), rounded(*weights.f32, roundToBf16));
+    case LinearPrecision::F16:
+        return gemmLinear(rounded(x, quant::roundToHalf), rounded(*weights.f32, quant::roundToHalf));
     case LinearPrecision::Int8: return int8Linear(x, weights.int8, options.range);
     case LinearPrecision::WeightOnly: return gemmLinear(x, weights.quantized->dequant);
     }

@@ -44,8 +44,8 @@ core::Result<std::unique_ptr<VulkanBackend>> VulkanBackend::create(const VulkanB
     b->m_caps.device = "Vulkan " + std::to_string(d.index) + ": " + d.name + " (" +
                        std::string(deviceTypeName(d.type)) + ", " + d.driverName + ")";
     b->m_caps.ops = {Op::Quantize, Op::Statistics, Op::ErrorMetrics, Op::Linear};
-    b->m_caps.linear = {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::Int8,
-                        LinearPrecision::WeightOnly};
+    b->m_caps.linear = {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::F16,
+                        LinearPrecision::Int8, LinearPrecision::WeightOnly};
     b->m_caps.schemes = "int2-8 (sym/asym, tensor/channel/group; minmax or percentile clip), fp8_e4m3/e5m2, "
                         "nf4 (+dq), mxfp4, mxfp8, nvfp4, q8_0, q4_0, q4_k";
     b->m_caps.how = {

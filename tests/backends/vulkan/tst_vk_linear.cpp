@@ -3,15 +3,17 @@
 // driver (lavapipe on the CI and development machines) with the validation layer on.
 //
 // Bounds: Int8 is compared bit for bit (exact int32 sums, one rounding each for
-// float(sum) and the multiply by the host's sx * sw[n], as the reference). F32, BF16 and
+// float(sum) and the multiply by the host's sx * sw[n], as the reference). F32, BF16, F16 and
 // weight-only sum the same products in another order: each side is within gamma_K * S of the
 // exact sum (S = sum_k |x_k w_k|, gamma_K = K u / (1 - K u), u = 2^-24: K roundings for the
 // products and the additions in any order), so they differ by at most 2 gamma_K S, plus
 // K * 2^-126 for products that a flushing device may round to zero. The shaders decode the
-// weights exactly (decodeIsExact checks that bit for bit: x = identity gives y = W^T).
+// weights exactly (decodeIsExact checks that bit for bit: x = identity gives y = W^T; for
+// F16 every finite half, subnormals included, through the GEMM and the GEMV kernel).
 #include "backends/vulkan/kernels/vk_linear.h"
 
 #include "backends/backend.h"
+#include "quant/ggml_quant.h"
 #include "quant/quantize.h"
 #include "quant/scheme.h"
 
@@ -65,11 +67,20 @@ double sumBound(const quant::Matrix& x, const quant::Matrix& w, int64_t b, int64
     return 2.0 * (K * u / (1.0 - K * u)) * s + K * std::ldexp(1.0, -126);
 }
 
-quant::Matrix bf16Rounded(const quant::Matrix& m)
+quant::Matrix rounded(const quant::Matrix& m, float (*round)(float))
 {
     quant::Matrix r = m;
-    for (float& v : r.data) v = roundToBf16(v);
+    for (float& v : r.data) v = round(v);
     return r;
+}
+
+/// The value of the IEEE half `bits`, by hand: (-1)^s 2^(e - 15) (1 + m/1024), or
+/// 2^-14 m/1024 for e = 0. Finite halves only.
+float halfByHand(uint16_t bits)
+{
+    const int e = (bits >> 10) & 0x1f, m = bits & 0x3ff;
+    const double v = e == 0 ? std::ldexp(double(m), -24) : std::ldexp(double(1024 + m), e - 25);
+    return float((bits & 0x8000) ? -v : v);
 }
 
 QString firstMismatch(const quant::Matrix& got, const quant::Matrix& want, const quant::Matrix* x,
@@ -132,14 +143,14 @@ private slots:
 
     void matchesReference_data()
     {
-        QTest::addColumn<QString>("kind"); // f32, bf16, int8, int8u8, or a weight-only scheme
+        QTest::addColumn<QString>("kind"); // f32, bf16, f16, int8, int8u8, or a weight-only scheme
         QTest::addColumn<int>("batch");
         QTest::addColumn<int>("in");
         QTest::addColumn<int>("out");
         QTest::addColumn<int>("chunkBytes"); // 0: the device's limit
         struct Shape { int batch, in, out; };
         const Shape odd[] = {{1, 4097, 13}, {3, 127, 4095}, {17, 33, 1}, {17, 127, 13}, {1, 33, 4095}};
-        for (const char* kind : {"f32", "bf16", "int8", "int8u8", "int4:g32", "int4:g32:asym", "int3:g64:asym",
+        for (const char* kind : {"f32", "bf16", "f16", "int8", "int8u8", "int4:g32", "int4:g32:asym", "int3:g64:asym",
                                  "int8:channel", "int2:tensor:asym", "int5:inchannel", "nf4"}) {
             const bool weightOnly = std::string_view(kind).find(':') != std::string_view::npos ||
                                     std::string_view(kind) == "nf4";
@@ -172,9 +183,11 @@ private slots:
         quant::Quantized q;
         const quant::Matrix* effective = &w; // the weights the products use, for the bound
         quant::Matrix xb, wb;
-        if (kind == "bf16") {
-            options.precision = LinearPrecision::BF16;
-            xb = bf16Rounded(x), wb = bf16Rounded(w);
+        if (kind == "bf16" || kind == "f16") {
+            const bool bf16 = kind == "bf16";
+            options.precision = bf16 ? LinearPrecision::BF16 : LinearPrecision::F16;
+            xb = rounded(x, bf16 ? roundToBf16 : quant::roundToHalf);
+            wb = rounded(w, bf16 ? roundToBf16 : quant::roundToHalf);
             effective = &wb;
         } else if (kind.startsWith("int8")) {
             options.precision = LinearPrecision::Int8;
@@ -196,7 +209,7 @@ private slots:
         DispatchTiming timing;
         auto got = linearOnDevice(*m_device, x, weights, options, &timing, {uint64_t(chunkBytes)});
         QVERIFY2(got.ok(), got.ok() ? "" : got.error().message.c_str());
-        const quant::Matrix& xEff = kind == "bf16" ? xb : x;
+        const quant::Matrix& xEff = kind == "bf16" || kind == "f16" ? xb : x;
         const QString bad = firstMismatch(*got, *want, effective ? &xEff : nullptr, effective);
         QVERIFY2(bad.isEmpty(), qPrintable(QString::fromStdString(linearKernelName(weights, options, batch)) + ": " + bad));
         checkNoValidationMessage();
@@ -238,6 +251,43 @@ private slots:
                     QFAIL(qPrintable(QString("W[%1][%2]: shader %3, engine %4").arg(n).arg(k)
                                          .arg(double(got), 0, 'g', 9).arg(double(want), 0, 'g', 9)));
             }
+    }
+
+    void f16DecodeIsExact_data()
+    {
+        QTest::addColumn<int>("batch"); // rows of x per call: 256 (GEMM, one call) or 4 (GEMV)
+        QTest::newRow("gemm") << 256;
+        QTest::newRow("gemv") << 4;
+    }
+
+    void f16DecodeIsExact()
+    {
+        // Every finite half (31744 of each sign) as W [248, 256]; x = rows of the identity
+        // (1 and 0 are halves), so y[k][n] = W[n][k] bit for bit (a -0 may come back as +0).
+        QFETCH(int, batch);
+        const int in = 256, out = 248;
+        std::vector<uint16_t> bits(size_t(in) * out);
+        for (size_t i = 0; i < bits.size(); ++i) bits[i] = uint16_t(i < 31744 ? i : 0x8000 + (i - 31744));
+        quant::Matrix w{out, in, std::vector<float>(bits.size())};
+        for (size_t i = 0; i < bits.size(); ++i) w.data[i] = halfByHand(bits[i]);
+        const LinearOptions options{LinearPrecision::F16, {}};
+        QCOMPARE(linearKernelName(LinearWeights::fromF32(w), options, batch),
+                 std::string(batch > 4 ? "linear_gemm_f16" : "linear_gemv_f16"));
+        for (int k0 = 0; k0 < in; k0 += batch) {
+            quant::Matrix x{batch, in, std::vector<float>(size_t(batch) * in, 0.0f)};
+            for (int b = 0; b < batch; ++b) x.data[size_t(b) * in + size_t(k0 + b)] = 1.0f;
+            auto y = linearOnDevice(*m_device, x, LinearWeights::fromF32(w), options);
+            QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
+            for (int b = 0; b < batch; ++b)
+                for (int n = 0; n < out; ++n) {
+                    const float got = y->row(b)[n], want = w.row(n)[k0 + b];
+                    if (std::bit_cast<uint32_t>(got) != std::bit_cast<uint32_t>(want) && !(got == 0.0f && want == 0.0f))
+                        QFAIL(qPrintable(QString("half 0x%1: shader %2, by hand %3")
+                                             .arg(bits[size_t(n) * in + size_t(k0 + b)], 4, 16, QChar('0'))
+                                             .arg(double(got), 0, 'g', 9).arg(double(want), 0, 'g', 9)));
+                }
+        }
+        checkNoValidationMessage();
     }
 
     void kernelChoice()

@@ -3,6 +3,7 @@
 #include "quant/codecs/codec_support.h"
 
 #include "core/dtype.h"
+#include "quant/ggml_quant.h"
 #include "shaders/push_constants.h"
 
 #include <algorithm>
@@ -18,7 +19,7 @@ using core::ErrorCode;
 
 namespace {
 
-enum class WeightFormat : uint8_t { F32, BF16, Int8, WInt, Q4K };
+enum class WeightFormat : uint8_t { F32, BF16, F16, Int8, WInt, Q4K };
 
 constexpr uint32_t kGemvBatch = 4;  ///< gemv.comp's BT: batch rows per workgroup
 constexpr uint32_t kGemmTile = 32;  ///< gemm.comp's TM = TN
@@ -74,9 +75,12 @@ WeightLayout weightLayout(const LinearWeights& weights, const LinearOptions& opt
     switch (options.precision) {
     case LinearPrecision::F32:
     case LinearPrecision::BF16:
+    case LinearPrecision::F16:
         l.f32 = weights.f32;
         l.cols = weights.f32->cols;
-        l.format = options.precision == LinearPrecision::F32 ? WeightFormat::F32 : WeightFormat::BF16;
+        l.format = options.precision == LinearPrecision::F32    ? WeightFormat::F32
+                   : options.precision == LinearPrecision::BF16 ? WeightFormat::BF16
+                                                                : WeightFormat::F16;
         l.rowWords = uint32_t(l.format == WeightFormat::F32 ? l.cols : (l.cols + 1) / 2);
         break;
     case LinearPrecision::Int8: {
@@ -126,6 +130,10 @@ void packRows(const WeightLayout& l, int64_t r0, int64_t r1, uint32_t* out)
                 dstWords[k / 2] |= bits << (16 * (k & 1));
             }
             break;
+        case WeightFormat::F16:
+            for (int64_t k = 0; k < l.cols; ++k)
+                dstWords[k / 2] |= uint32_t(quant::f32ToF16RoundNearestEven(l.f32->row(r)[k])) << (16 * (k & 1));
+            break;
         case WeightFormat::Int8: std::memcpy(dst, l.int8Codes.data() + r * l.cols, size_t(l.cols)); break;
         case WeightFormat::WInt:
             std::memcpy(dst, l.packed.data() + r * l.packedRowBytes, size_t(l.packedRowBytes));
@@ -142,6 +150,7 @@ std::string_view formatSuffix(WeightFormat f)
     switch (f) {
     case WeightFormat::F32: return "f32";
     case WeightFormat::BF16: return "bf16";
+    case WeightFormat::F16: return "f16";
     case WeightFormat::Int8: return "int8";
     case WeightFormat::WInt: return "wint";
     case WeightFormat::Q4K: return "q4k";
@@ -154,7 +163,8 @@ std::string kernelName(WeightFormat f, int64_t batch)
     return std::string(batch <= int64_t(kGemvBatch) ? "linear_gemv_" : "linear_gemm_") + std::string(formatSuffix(f));
 }
 
-/// x as the kernel reads it: f32 values, bf16-rounded values, or the Int8 codes as int32.
+/// x as the kernel reads it: f32 values, bf16- or half-rounded values (as f32), or the Int8
+/// codes as int32.
 void writeActivations(const quant::Matrix& x, const LinearOptions& options, std::span<std::byte> out)
 {
     const size_t n = x.data.size();
@@ -163,8 +173,10 @@ void writeActivations(const quant::Matrix& x, const LinearOptions& options, std:
         for (size_t i = 0; i < n; ++i) q[i] = quantizeActivation(x.data[i], options.range);
     } else {
         auto* v = reinterpret_cast<float*>(out.data());
-        const bool bf16 = options.precision == LinearPrecision::BF16;
-        for (size_t i = 0; i < n; ++i) v[i] = bf16 ? roundToBf16(x.data[i]) : x.data[i];
+        float (*round)(float) = nullptr;
+        if (options.precision == LinearPrecision::BF16) round = roundToBf16;
+        if (options.precision == LinearPrecision::F16) round = quant::roundToHalf;
+        for (size_t i = 0; i < n; ++i) v[i] = round ? round(x.data[i]) : x.data[i];
     }
 }
 

@@ -6,6 +6,10 @@
 ///   F32         f32 weights; sums in f32 in the kernel's order (not the reference's).
 ///   BF16        x and W rounded to bf16 on the host (roundToBf16), W stored as 16-bit bf16;
 ///               the products are exact in f32, the sums in f32.
+///   F16         x and W rounded to IEEE half on the host (quant::roundToHalf, the one
+///               conversion), W stored as 16-bit halves and widened in the shader by bits
+///               (exact for every half, subnormals included: no unpackHalf2x16, which a
+///               device may flush); x sent as the rounded f32 values; sums in f32.
 ///   Int8        x quantized on the host (quantizeActivation), int8 codes, exact int32 sums,
 ///               y = float(sum) * (sx * sw[n]): bit-identical to the reference. K above 65793
 ///               could overflow int32 (255 * 128 * K > 2^31 - 1) and is refused.
