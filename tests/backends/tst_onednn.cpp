@@ -56,6 +56,7 @@ private slots:
     void f32MatchesReferenceOnOddShapes_data();
     void f32MatchesReferenceOnOddShapes();
     void bf16WithinBf16Bound();
+    void f16RunsExactlyWhereProbed();
     void reorderQuantizeMatchesHandRounding();
     void reorderSaturatesAndRoundsTiesToEven();
     void int8MatmulMatchesIntegerReference_data();
@@ -108,6 +109,30 @@ void TestOnednn::bf16WithinBf16Bound()
         worst = std::max(worst, std::abs(y[i] - ref[i]));
     QVERIFY2(worst <= bound, qPrintable(QString("worst %1 bound %2").arg(worst).arg(bound)));
     QVERIFY(worst > 0); // it really ran in bf16
+}
+
+void TestOnednn::f16RunsExactlyWhereProbed()
+{
+    const int batch = 3, in = 80, out = 17;
+    const auto w = randomMatrix(out, in, 9);
+    const auto x = randomMatrix(batch, in, 10).data;
+    auto linear = Linear::create(w, batch, Precision::F16);
+    const core::Status probe = f16MatmulSupport();
+    QCOMPARE(linear.ok(), probe.ok());
+    if (!linear.ok()) { // oneDNN 2.6 without AVX512-FP16: the primitive cannot be created
+        QCOMPARE(int(linear.error().code), int(core::ErrorCode::Unsupported));
+        QCOMPARE(int(probe.error().code), int(core::ErrorCode::Unsupported));
+        qInfo("%s (%s)", linear.error().message.c_str(), cpuIsaName().c_str());
+        return;
+    }
+    std::vector<float> y(size_t(batch * out));
+    QVERIFY((*linear)->run(x, y).ok());
+    const auto ref = referenceLinear(x, batch, w);
+    // A half keeps 11 significant bits: each operand is off by at most 2^-12 relative, each
+    // product by at most ~2^-11; |x|,|w| <= 1 bounds the sum of errors by in * 2^-11 (+ f32 sums).
+    const double bound = in * std::ldexp(1.0, -11) + in * std::ldexp(1.0, -23);
+    for (size_t i = 0; i < y.size(); ++i)
+        QVERIFY2(std::abs(y[i] - ref[i]) <= bound, qPrintable(QString::number(i)));
 }
 
 void TestOnednn::reorderQuantizeMatchesHandRounding()

@@ -16,6 +16,7 @@
 
 using namespace qs::backends::vulkan;
 using qs::backends::Op;
+using qs::backends::LinearPrecision;
 
 class TestVulkanBackend : public QObject {
     Q_OBJECT
@@ -37,6 +38,9 @@ private slots:
         QCOMPARE(std::string((*backend)->name()), std::string("vulkan"));
         for (auto op : {Op::Quantize, Op::Statistics, Op::ErrorMetrics, Op::Linear}) QVERIFY(caps.has(op));
         QVERIFY(!caps.has(Op::Gemm));
+        for (auto p : {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::F16, LinearPrecision::Int8,
+                       LinearPrecision::WeightOnly})
+            QVERIFY(caps.has(p));
         QVERIFY(caps.device.find((*backend)->device().name) != std::string::npos);
         // The same codes as the reference, through the backend's queue.
         qs::quant::Matrix w;
