@@ -22,6 +22,7 @@ struct ChannelData {
     QString axisName;              ///< "output" or "input"
     std::vector<int> kept;         ///< channel indices kept in 16 bit (LLM.int8); any order
     std::vector<int> sparseCounts; ///< sparse outliers per channel (SpQR); empty or one per channel
+    bool operator==(const ChannelData&) const = default;
 };
 
 class ChannelPlot : public QWidget {

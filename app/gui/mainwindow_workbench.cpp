@@ -306,6 +306,8 @@ void MainWindow::updateChannels()
             }
         }
     }
+    // A scheme change with no marks before or after leaves the plot as it is (no replot).
+    if (d == m_channels->channelData()) return;
     QString error;
     if (!m_channels->setChannelData(d, &error)) m_channels->setChannels(d.absmax, d.axisName);
 }

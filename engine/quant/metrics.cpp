@@ -292,6 +292,19 @@ template <ErrorKind K>
     return has ? v : zero - 1.0;
 }
 
+/// The largest of eight lanes that hold no NaN, by a shuffle tree (a cell is only two or
+/// three vectors wide, so a scalar loop over the lanes would cost as much as the cell).
+[[gnu::always_inline]] inline double maxOfLanes(LanesD v)
+{
+    LanesD s = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3);
+    v = v < s ? s : v;
+    s = __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5);
+    v = v < s ? s : v;
+    s = __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6);
+    v = v < s ? s : v;
+    return v[0];
+}
+
 /// Max: the largest |error| of one segment (an order-free reduction, so it vectorises); the
 /// segment's first error of that magnitude replaces the cell's only when strictly larger, which
 /// is the row-major "first of the largest" rule. (Max needs no count: a cell has a pair
@@ -307,7 +320,7 @@ template <ErrorKind K>
             const LanesD v = absErrorLanes<K>(w + i, q + i);
             lanes = lanes < v ? v : lanes;
         }
-        for (int j = 0; j < 8; ++j) top = std::max(top, lanes[j]);
+        top = std::max(top, maxOfLanes(lanes));
     }
     for (; i < n; ++i) {
         bool has = false;
@@ -331,26 +344,27 @@ template <ErrorKind K>
 }
 
 template <ErrorKind K>
-[[gnu::always_inline]] inline void poolRowT(const float* w, const float* q, int64_t cols, int64_t cells,
+[[gnu::always_inline]] inline void poolRowT(const float* w, const float* q, const int64_t* edges, int64_t cells,
                                             Pooling pooling, CellAcc* acc)
 {
     for (int64_t j = 0; j < cells; ++j) {
-        const int64_t c0 = errorMapEdge(j, cols, cells);
-        const int64_t c1 = errorMapEdge(j + 1, cols, cells);
+        const int64_t c0 = edges[j], c1 = edges[j + 1];
         if (pooling == Pooling::Max) addSegmentMax<K>(w + c0, q + c0, c1 - c0, acc[j]);
         else addSegmentMean<K>(w + c0, q + c0, c1 - c0, acc[j]);
     }
 }
 
-/// Pools one matrix row into the accumulators of its `cells` cells.
-[[gnu::target_clones("avx512f", "avx2", "default")]] void poolRow(const float* w, const float* q, int64_t cols,
+/// Pools one matrix row into the accumulators of its `cells` cells, whose columns are
+/// [edges[j], edges[j + 1]) (errorMapEdge, worked out once per row of cells: two 64-bit
+/// divisions per cell and matrix row cost as much as the pooling itself).
+[[gnu::target_clones("avx512f", "avx2", "default")]] void poolRow(const float* w, const float* q, const int64_t* edges,
                                                                   int64_t cells, ErrorKind kind, Pooling pooling,
                                                                   CellAcc* acc)
 {
     switch (kind) {
-    case ErrorKind::Absolute: return poolRowT<ErrorKind::Absolute>(w, q, cols, cells, pooling, acc);
-    case ErrorKind::Signed: return poolRowT<ErrorKind::Signed>(w, q, cols, cells, pooling, acc);
-    case ErrorKind::Relative: return poolRowT<ErrorKind::Relative>(w, q, cols, cells, pooling, acc);
+    case ErrorKind::Absolute: return poolRowT<ErrorKind::Absolute>(w, q, edges, cells, pooling, acc);
+    case ErrorKind::Signed: return poolRowT<ErrorKind::Signed>(w, q, edges, cells, pooling, acc);
+    case ErrorKind::Relative: return poolRowT<ErrorKind::Relative>(w, q, edges, cells, pooling, acc);
     }
 }
 
@@ -366,9 +380,11 @@ void errorMapRow(const Matrix& reference, const Matrix& quantized, int64_t i, Er
                  Pooling pooling, Matrix& map)
 {
     std::vector<CellAcc> acc(static_cast<size_t>(map.cols));
+    std::vector<int64_t> edges(static_cast<size_t>(map.cols + 1));
+    for (int64_t j = 0; j <= map.cols; ++j) edges[size_t(j)] = errorMapEdge(j, reference.cols, map.cols);
     const int64_t r1 = errorMapEdge(i + 1, reference.rows, map.rows);
     for (int64_t r = errorMapEdge(i, reference.rows, map.rows); r < r1; ++r)
-        poolRow(reference.row(r), quantized.row(r), reference.cols, map.cols, kind, pooling, acc.data());
+        poolRow(reference.row(r), quantized.row(r), edges.data(), map.cols, kind, pooling, acc.data());
     float* out = map.row(i);
     for (int64_t j = 0; j < map.cols; ++j) {
         const CellAcc& a = acc[static_cast<size_t>(j)];
