@@ -7,11 +7,16 @@
 // on 4096 x 4096 and 8192 x 8192 as GB/s of weight bytes read and as a fraction of the probe,
 // GPU timestamp time beside the submit-to-fence wall time; the same layers on the reference
 // and oneDNN backends (where they run that precision); the f16 and the bf16 GEMM in TFLOP/s at
-// SIZE^3 (default 4096, or 1024 on a CPU device so that it finishes in seconds). Exit 1 when a
-// kernel fails.
+// SIZE^3 (default 4096, or 1024 on a CPU device so that it finishes in seconds); the workbench's
+// quantize + error pass (int8, int4:g128, q4_k with metrics and a 256 x 256 map) on 4096^2 and
+// 8192^2 as GB/s and fraction of the probe beside the CPU's fused pass. Exit 1 when a kernel fails.
 #include "backends/backend.h"
 #include "backends/vulkan/kernels/vk_linear.h"
+#include "backends/vulkan/kernels/vk_metrics.h"
 #include "backends/vulkan/kernels/vk_probe.h"
+#include "backends/vulkan/kernels/vk_quantize.h"
+#include "backends/vulkan/kernels/vk_quantize_blocks.h"
+#include "quant/analysis.h"
 #include "quant/quantize.h"
 
 #include <algorithm>
@@ -131,6 +136,44 @@ int gemvSection(Device& device, const std::vector<const Backend*>& cpus, int64_t
 }
 
 /// The f16 and bf16 GEMM at n^3; false when one of them fails on the device.
+/// The workbench's recompute on the device: quantize + dequantize, then the metrics and the
+/// 256 x 256 max |error| map, as wall time (submit to fence, host packing included) against the
+/// reference backend's fused pass (quant::quantizeAndMeasure) on the CPU. GB/s counts 8 bytes
+/// per weight (the weights read and the decoded values written), as bench_quant does.
+bool quantizePassSection(Device& device, int64_t size, double probe, int repeats)
+{
+    const quant::Matrix w = randomMatrix(size, size, 11);
+    const double bytes = 8.0 * double(size) * double(size);
+    for (const char* spec : {"int8", "int4:g128", "q4_k"}) {
+        const auto scheme = *quant::parseScheme(spec);
+        double gpu = std::numeric_limits<double>::infinity(), cpu = gpu;
+        for (int i = 0; i < repeats; ++i) {
+            const double t0 = now();
+            auto q = blockSchemeOnDevice(scheme)
+                         ? quantizeBlocksOnDevice(device, w, scheme, {}, nullptr, nullptr, device.maxChunkBytes())
+                         : quantizeOnDevice(device, w, scheme);
+            if (!q) {
+                std::printf("%-10s %5lld  vulkan: %s\n", spec, static_cast<long long>(size), q.error().message.c_str());
+                return false;
+            }
+            ErrorMapOptions map;
+            map.gridRows = map.gridCols = 256;
+            auto e = errorMetricsOnDevice(device, w, q->dequant, map, device.maxChunkBytes());
+            if (!e) {
+                std::printf("%-10s %5lld  vulkan metrics: %s\n", spec, static_cast<long long>(size), e.error().message.c_str());
+                return false;
+            }
+            gpu = std::min(gpu, now() - t0);
+            const double c0 = now();
+            if (!quant::quantizeAndMeasure(w, scheme)) return false;
+            cpu = std::min(cpu, now() - c0);
+        }
+        std::printf("%-10s %5lld  vulkan %9.1f ms %8.2f GB/s %6.3f of probe   reference (CPU, fused) %8.1f ms\n", spec,
+                    static_cast<long long>(size), gpu * 1e3, bytes / gpu * 1e-9, bytes / gpu * 1e-9 / probe, cpu * 1e3);
+    }
+    return true;
+}
+
 bool gemmSection(Device& device, int64_t n, int repeats)
 {
     const quant::Matrix x = randomMatrix(n, n, 3), w = randomMatrix(n, n, 4);
@@ -203,6 +246,9 @@ int main(int argc, char** argv)
                 "wall ms", "GB/s", "/probe");
     for (int64_t size : {4096, 8192})
         if (gemvSection(dev, cpus, size, probe->gbPerSecond(), repeats) != 0) return 1;
+    std::printf("\nquantize + error pass (metrics and 256 x 256 max map), best of %d, wall time\n", std::min(repeats, 2));
+    for (int64_t size : {4096, 8192})
+        if (!quantizePassSection(dev, size, probe->gbPerSecond(), std::min(repeats, 2))) return 1;
     if (gemmSize <= 0) gemmSize = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 1024 : 4096;
     std::printf("\n");
     return gemmSection(dev, gemmSize, std::min(repeats, 2)) ? 0 : 1;
