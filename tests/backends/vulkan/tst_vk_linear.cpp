@@ -10,6 +10,7 @@
 // K * 2^-126 for products that a flushing device may round to zero. The shaders decode the
 // weights exactly (decodeIsExact checks that bit for bit: x = identity gives y = W^T; for
 // F16 every finite half, subnormals included, through the GEMM and the GEMV kernel).
+#include "vulkan_helpers.h"
 #include "backends/vulkan/kernels/vk_linear.h"
 
 #include "backends/backend.h"
@@ -117,19 +118,14 @@ class TestVkLinear : public QObject {
 private slots:
     void initTestCase()
     {
-        qputenv("QS_VULKAN_VALIDATION", "1");
-        auto options = instanceOptionsFromEnvironment();
-        QVERIFY2(options.ok(), options.ok() ? "" : options.error().message.c_str());
-        auto instance = Instance::create(*options);
-        if (!instance && instance.error().message.starts_with("no Vulkan device"))
-            QSKIP(qPrintable(QString::fromStdString(instance.error().message)));
-        QVERIFY2(instance.ok(), instance.ok() ? "" : instance.error().message.c_str());
-        if ((*instance)->devices().empty()) QSKIP("no Vulkan device: the loader found no physical device");
-        m_instance = *instance;
-        QVERIFY(m_instance->validationEnabled());
-        auto device = Device::create(m_instance);
-        QVERIFY2(device.ok(), device.ok() ? "" : device.error().message.c_str());
-        m_device = std::move(*device);
+        std::string skip, error;
+        vktest::Fixture f;
+        if (!vktest::openFixture(f, skip, error)) {
+            if (!skip.empty()) QSKIP(skip.c_str());
+            QFAIL(error.c_str());
+        }
+        m_instance = std::move(f.instance);
+        m_device = std::move(f.device);
         auto reference = createBackend("reference");
         QVERIFY(reference.ok());
         m_reference = std::move(*reference);

@@ -13,7 +13,7 @@
 //   +4 u per term covers the relative error's f32 division, 2.5 ulp);
 //   a Max cell of Relative errors: 5 u |value|.
 #include "backends/vulkan/kernels/vk_metrics.h"
-#include "vk_test_helpers.h"
+#include "vulkan_helpers.h"
 
 #include "quant/metrics.h"
 
@@ -81,22 +81,25 @@ bool sameFloat(float a, float b) { return std::bit_cast<uint32_t>(a) == std::bit
 
 class TestVkMetrics : public QObject {
     Q_OBJECT
-    tests::VulkanFixture m_f;
+    vktest::Fixture m_f;
 
 private slots:
     void initTestCase()
     {
-        QString skip;
-        if (!tests::createVulkanFixture(m_f, skip)) {
-            if (!skip.isEmpty()) QSKIP(qPrintable(skip));
-            QFAIL("cannot create the Vulkan fixture with validation");
+        std::string skip, error;
+        if (!vktest::openFixture(m_f, skip, error)) {
+            if (!skip.empty()) QSKIP(skip.c_str());
+            QFAIL(error.c_str());
         }
     }
 
     void cleanupTestCase()
     {
         m_f.device.reset();
-        if (m_f.instance) QVERIFY(tests::noValidationMessages(m_f));
+        if (m_f.instance) {
+            const std::string text = vktest::validationText(*m_f.instance);
+            QVERIFY2(text.empty(), text.c_str());
+        }
     }
 
     void matchesReference_data()

@@ -5,6 +5,7 @@
 // two levels of the scheme (ties); zeros, -0, subnormals, +-Inf and NaN; a heavy-tailed matrix
 // with outliers up to +-3e38. Shapes 13x127, 1x4097, 4095x33 and empty ones. Skipped only
 // when there is no Vulkan driver.
+#include "vulkan_helpers.h"
 #include "backends/vulkan/kernels/vk_quantize.h"
 
 #include "quant/floatquant.h"
@@ -209,18 +210,14 @@ class TestVkQuantize : public QObject {
 private slots:
     void initTestCase()
     {
-        qputenv("QS_VULKAN_VALIDATION", "1");
-        auto options = instanceOptionsFromEnvironment();
-        QVERIFY2(options.ok(), options.ok() ? "" : options.error().message.c_str());
-        auto instance = Instance::create(*options);
-        if (!instance && instance.error().message.starts_with("no Vulkan device"))
-            QSKIP(qPrintable(QString::fromStdString(instance.error().message)));
-        QVERIFY2(instance.ok(), instance.ok() ? "" : instance.error().message.c_str());
-        if ((*instance)->devices().empty()) QSKIP("no Vulkan device: the loader found no physical device");
-        m_instance = *instance;
-        auto device = Device::create(m_instance);
-        QVERIFY2(device.ok(), device.ok() ? "" : device.error().message.c_str());
-        m_device = std::move(*device);
+        std::string skip, error;
+        vktest::Fixture f;
+        if (!vktest::openFixture(f, skip, error)) {
+            if (!skip.empty()) QSKIP(skip.c_str());
+            QFAIL(error.c_str());
+        }
+        m_instance = std::move(f.instance);
+        m_device = std::move(f.device);
     }
 
     void cleanupTestCase()

@@ -3,6 +3,7 @@
 // scale, clip ranges, decoded values and the stored parts compared bit for bit, on odd shapes,
 // fixed seeds, zeros, constant blocks, rounding ties, non-finite weights, heavy tails and
 // subnormal-range blocks; plus a hand-worked MXFP4 block and the refusals.
+#include "vulkan_helpers.h"
 #include "backends/vulkan/kernels/vk_quantize_blocks.h"
 
 #include "quant/quantize.h"
@@ -122,18 +123,14 @@ class TestVkQuantizeBlocks : public QObject {
 private slots:
     void initTestCase()
     {
-        qputenv("QS_VULKAN_VALIDATION", "1");
-        auto options = instanceOptionsFromEnvironment();
-        QVERIFY(options.ok());
-        auto instance = Instance::create(*options);
-        if (!instance && instance.error().message.starts_with("no Vulkan device"))
-            QSKIP(qPrintable(QString::fromStdString(instance.error().message)));
-        QVERIFY2(instance.ok(), instance.ok() ? "" : instance.error().message.c_str());
-        if ((*instance)->devices().empty()) QSKIP("no Vulkan device: the loader found no physical device");
-        m_instance = *instance;
-        auto device = Device::create(m_instance);
-        QVERIFY2(device.ok(), device.ok() ? "" : device.error().message.c_str());
-        m_device = std::move(*device);
+        std::string skip, error;
+        vktest::Fixture f;
+        if (!vktest::openFixture(f, skip, error)) {
+            if (!skip.empty()) QSKIP(skip.c_str());
+            QFAIL(error.c_str());
+        }
+        m_instance = std::move(f.instance);
+        m_device = std::move(f.device);
         qInfo("device: %s (%s)", m_device->info().name.c_str(), m_device->info().driverName.c_str());
     }
 

@@ -13,7 +13,7 @@
 // (1 + |kurtosis|). Raw f32 power sums fail the large-offset case by orders of magnitude:
 // var = E[x^2] - mean^2 at 1e4 has an error of 1e8 x 2^-24 ~ 6, against a variance of 2.5e-3.
 #include "backends/vulkan/kernels/vk_stats.h"
-#include "vk_test_helpers.h"
+#include "vulkan_helpers.h"
 
 #include "core/dtype.h"
 #include "core/stats.h"
@@ -85,22 +85,25 @@ bool sameBits(double a, double b) { return std::bit_cast<uint64_t>(a) == std::bi
 
 class TestVkStats : public QObject {
     Q_OBJECT
-    tests::VulkanFixture m_f;
+    vktest::Fixture m_f;
 
 private slots:
     void initTestCase()
     {
-        QString skip;
-        if (!tests::createVulkanFixture(m_f, skip)) {
-            if (!skip.isEmpty()) QSKIP(qPrintable(skip));
-            QFAIL("cannot create the Vulkan fixture with validation");
+        std::string skip, error;
+        if (!vktest::openFixture(m_f, skip, error)) {
+            if (!skip.empty()) QSKIP(skip.c_str());
+            QFAIL(error.c_str());
         }
     }
 
     void cleanupTestCase()
     {
         m_f.device.reset();
-        if (m_f.instance) QVERIFY(tests::noValidationMessages(m_f));
+        if (m_f.instance) {
+            const std::string text = vktest::validationText(*m_f.instance);
+            QVERIFY2(text.empty(), text.c_str());
+        }
     }
 
     void matchesCore_data()

@@ -24,6 +24,27 @@ qs::core::Result<std::shared_ptr<const Instance>> validatedInstance()
     return std::shared_ptr<const Instance>(*instance);
 }
 
+bool openFixture(Fixture& f, std::string& skip, std::string& error)
+{
+    auto instance = validatedInstance();
+    if (!instance) {
+        (instance.error().message.starts_with("no Vulkan device") ? skip : error) = instance.error().message;
+        return false;
+    }
+    if (!(*instance)->validationEnabled()) {
+        error = "the Khronos validation layer is not available (vulkan-validationlayers)";
+        return false;
+    }
+    auto device = Device::create(*instance);
+    if (!device) {
+        error = device.error().message;
+        return false;
+    }
+    f.instance = *instance;
+    f.device = std::move(*device);
+    return true;
+}
+
 std::vector<uint32_t> lcgWords(size_t n)
 {
     std::vector<uint32_t> w(n);

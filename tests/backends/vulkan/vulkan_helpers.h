@@ -27,4 +27,15 @@ qs::core::Result<uint32_t> probe(qs::backends::vulkan::Device& device, const std
 /// Every message the validation layer reported on `instance`, one per line ("" when none).
 std::string validationText(const qs::backends::vulkan::Instance& instance);
 
+/// What the kernel suites run on: a validated instance and a device on the default physical
+/// device (lavapipe in CI).
+struct Fixture {
+    std::shared_ptr<const qs::backends::vulkan::Instance> instance;
+    std::unique_ptr<qs::backends::vulkan::Device> device;
+};
+
+/// Opens the fixture. False with `skip` set ("no Vulkan device: ...") when no driver or device
+/// is installed -- the one case a suite skips -- and false with `error` set on any other failure.
+bool openFixture(Fixture& f, std::string& skip, std::string& error);
+
 } // namespace vktest
