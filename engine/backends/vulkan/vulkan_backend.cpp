@@ -24,6 +24,34 @@ public:
     }
 };
 
+bool outOfMemory(const core::Error& e)
+{
+    return e.message.find("VK_ERROR_OUT_OF_DEVICE_MEMORY") != std::string::npos ||
+           e.message.find("VK_ERROR_OUT_OF_HOST_MEMORY") != std::string::npos;
+}
+
+/// Runs `kernel(device, chunkBytes)` as one job on the queue, first with the device's
+/// maxChunkBytes(); when an allocation fails for want of memory, again with half the chunk,
+/// down to kMinChunk, so that a tensor that does not fit now is split finer instead of failing.
+/// The last error is returned when even the smallest chunk does not fit.
+template <class Kernel>
+auto withChunkRetry(ComputeQueue& queue, Kernel kernel)
+{
+    constexpr uint64_t kMinChunk = uint64_t{1} << 20;
+    uint64_t chunk = 0; // 0: the device's maxChunkBytes()
+    while (true) {
+        uint64_t used = 0;
+        auto result = queue
+                          .submit([&](Device& device) {
+                              used = chunk ? chunk : device.maxChunkBytes();
+                              return kernel(device, used);
+                          })
+                          .get();
+        if (result || !outOfMemory(result.error()) || used / 2 < kMinChunk) return result;
+        chunk = used / 2;
+    }
+}
+
 } // namespace
 
 core::Result<std::unique_ptr<VulkanBackend>> VulkanBackend::create(const VulkanBackendOptions& options)
@@ -72,45 +100,39 @@ core::Result<quant::Quantized> VulkanBackend::quantize(const quant::Matrix& w, c
 {
     if (auto st = quant::checkClip(scheme, range); !st) return st.error();
     const bool blocks = blockSchemeOnDevice(scheme);
-    return m_queue
-        ->submit([&](Device& device) -> core::Result<quant::Quantized> {
-            if (blocks) return quantizeBlocksOnDevice(device, w, scheme, range, progress, nullptr, device.maxChunkBytes());
-            QuantizeOptions options;
-            options.chunkBytes = device.maxChunkBytes();
-            return quantizeOnDevice(device, w, scheme, range, progress, options);
-        })
-        .get();
+    return withChunkRetry(*m_queue, [&](Device& device, uint64_t chunk) -> core::Result<quant::Quantized> {
+        if (blocks) return quantizeBlocksOnDevice(device, w, scheme, range, progress, nullptr, chunk);
+        QuantizeOptions options;
+        options.chunkBytes = chunk;
+        return quantizeOnDevice(device, w, scheme, range, progress, options);
+    });
 }
 
 core::Result<core::TensorStats> VulkanBackend::statistics(const core::TensorInfo& tensor,
                                                           const core::StatsOptions& options,
                                                           core::Progress* progress) const
 {
-    return m_queue
-        ->submit([&](Device& device) { return statisticsOnDevice(device, tensor, options, progress, device.maxChunkBytes()); })
-        .get();
+    return withChunkRetry(*m_queue, [&](Device& device, uint64_t chunk) {
+        return statisticsOnDevice(device, tensor, options, progress, chunk);
+    });
 }
 
 core::Result<ErrorReport> VulkanBackend::errorMetrics(const quant::Matrix& reference, const quant::Matrix& quantized,
                                                       const ErrorMapOptions& options) const
 {
-    return m_queue
-        ->submit([&](Device& device) {
-            return errorMetricsOnDevice(device, reference, quantized, options, device.maxChunkBytes());
-        })
-        .get();
+    return withChunkRetry(*m_queue, [&](Device& device, uint64_t chunk) {
+        return errorMetricsOnDevice(device, reference, quantized, options, chunk);
+    });
 }
 
 core::Result<quant::Matrix> VulkanBackend::linear(const quant::Matrix& x, const LinearWeights& weights,
                                                   const LinearOptions& options) const
 {
-    return m_queue
-        ->submit([&](Device& device) {
-            DeviceLinearOptions chunking;
-            chunking.maxChunkBytes = device.maxChunkBytes();
-            return linearOnDevice(device, x, weights, options, nullptr, chunking);
-        })
-        .get();
+    return withChunkRetry(*m_queue, [&](Device& device, uint64_t chunk) {
+        DeviceLinearOptions chunking;
+        chunking.maxChunkBytes = chunk;
+        return linearOnDevice(device, x, weights, options, nullptr, chunking);
+    });
 }
 
 const core::Gemm& VulkanBackend::gemm() const { return *m_gemm; }

@@ -4,7 +4,8 @@
 /// FP8, NF4: vk_quantize; MXFP4/8, NVFP4, Q8_0, Q4_0, Q4_K: vk_quantize_blocks; the same bits
 /// as quant::quantizeRtn), statistics (vk_stats), error metrics with the pooled map
 /// (vk_metrics) and linear layers (vk_linear). Every kernel call is one job on the queue
-/// thread; chunks follow Device::maxChunkBytes(). The f32 GEMM GPTQ/AWQ need is not a Vulkan
+/// thread; chunks follow Device::maxChunkBytes(), and an allocation that fails for want of
+/// device memory is retried with chunks half as large (down to 1 MiB) before it is an error. The f32 GEMM GPTQ/AWQ need is not a Vulkan
 /// kernel: gemm() answers "not supported by vulkan: sgemm". Made by createBackend("vulkan").
 #include "backends/backend.h"
 

@@ -96,6 +96,26 @@ private slots:
         }
     }
 
+    void outOfDeviceMemoryIsRetriedInSmallerChunks()
+    {
+        // The first allocation of the next job fails with VK_ERROR_OUT_OF_DEVICE_MEMORY: the
+        // backend runs the op again with half the chunk and gives the reference's codes.
+        auto backend = VulkanBackend::create();
+        QVERIFY(backend.ok());
+        qs::quant::Matrix w;
+        w.rows = 4;
+        w.cols = 256;
+        for (int i = 0; i < 4 * 256; ++i) w.data.push_back(std::cos(0.11f * float(i)));
+        for (const char* spec : {"int4:g32", "q4_k"}) {
+            const auto scheme = *qs::quant::parseScheme(spec);
+            (*backend)->queue().injectFault(Fault::OutOfDeviceMemory);
+            auto q = (*backend)->quantize(w, scheme);
+            QVERIFY2(q.ok(), q.ok() ? "" : q.error().message.c_str());
+            QCOMPARE(q->codes, qs::quant::quantizeRtn(w, scheme)->codes);
+        }
+        QCOMPARE((*backend)->queue().recreations(), 0);
+    }
+
     void backendRefusesABadDevice()
     {
         VulkanBackendOptions o;
