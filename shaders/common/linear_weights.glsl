@@ -75,6 +75,8 @@ float weightAt(uint n, uint k)
 }
 
 #elif defined(W_Q4K)
+#include "exact_float.glsl"
+
 uint blockByte(uint base, uint i) { return (w[base + (i >> 2u)] >> ((i & 3u) * 8u)) & 0xffu; }
 
 float weightAt(uint n, uint k)
@@ -82,7 +84,8 @@ float weightAt(uint n, uint k)
     uint base = n * pc.rowWords + (k >> 8u) * 36u;
     uint e = k & 255u;
     uint chunk = e >> 6u, high = (e >> 5u) & 1u, l = e & 31u;
-    vec2 dm = unpackHalf2x16(w[base]); // d, dmin
+    // d, dmin widened by bits: unpackHalf2x16 may flush subnormal halves on a GPU.
+    vec2 dm = vec2(f16ToF32(w[base] & 0xffffu), f16ToF32(w[base] >> 16u));
     uint j = 2u * chunk + high;        // get_scale_min_k4 over scales[12] at byte 4
     uint sc, m;
     if (j < 4u) {
