@@ -8,8 +8,9 @@
 // exact sum (S = sum_k |x_k w_k|, gamma_K = K u / (1 - K u), u = 2^-24: K roundings for the
 // products and the additions in any order), so they differ by at most 2 gamma_K S, plus
 // K * 2^-126 for products that a flushing device may round to zero. The shaders decode the
-// weights exactly (decodeIsExact checks that bit for bit: x = identity gives y = W^T; for
-// F16 every finite half, subnormals included, through the GEMM and the GEMV kernel).
+// weights exactly (decodeIsExact checks that bit for bit through the GEMM and the GEMV kernel:
+// x = rows of the identity gives y = W^T; f16DecodeIsExact does it for every finite half,
+// subnormals included).
 #include "vulkan_helpers.h"
 #include "backends/vulkan/kernels/vk_linear.h"
 
