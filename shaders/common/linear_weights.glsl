@@ -13,6 +13,9 @@
 //            value (code - zero point) * scale of the element's group (quant ScaledCodec)
 //   W_Q4K    ggml Q4_K super-blocks of 256 values (144 bytes = 36 words), value
 //            (d * sc) * q - dmin * m as dequantize_row_q4_K
+// weightRun8(n, k0, wv) fills wv[i] = weightAt(n, k0 + i), i < 8, bit for bit, for k0 a
+// multiple of 8 with k0 + 8 <= inFeatures, reading each weight word (and for Q4_K the block
+// header and the sub-block's scale/min, for W_INT the group's scale/zero) once per run.
 #ifndef QS_LINEAR_WEIGHTS_GLSL
 #define QS_LINEAR_WEIGHTS_GLSL
 
@@ -48,6 +51,16 @@ int weightAt(uint n, uint k)
     return bitfieldExtract(int(word), int((k & 3u) * 8u), 8);
 }
 
+void weightRun8(uint n, uint k0, out int wv[8])
+{
+    uint index = n * pc.rowWords + (k0 >> 2u);
+    int lo = int(w[index]), hi = int(w[index + 1u]);
+    for (uint i = 0u; i < 4u; ++i) {
+        wv[i] = bitfieldExtract(lo, int(i * 8u), 8);
+        wv[i + 4u] = bitfieldExtract(hi, int(i * 8u), 8);
+    }
+}
+
 #elif defined(W_INT)
 // quant::GroupGrid::groupOf: tensor 0; channel r; input channel k; group r * perRow + k / width.
 uint scaleGroup(uint r, uint k)
@@ -58,6 +71,17 @@ uint scaleGroup(uint r, uint k)
     return r * pc.groupsPerRow + k / pc.groupWidth;
 }
 
+float groupZero(uint g) { return pc.asym != 0u ? zeros[g] : 0.0; }
+
+// The value of the b-bit code v in a group of that scale and zero point.
+float intValue(uint v, float scale, float zero)
+{
+    float code = pc.asym != 0u ? float(v) : float(bitfieldExtract(int(v), 0, int(pc.bits)));
+    precise float centred = code - zero; // exact: small integers
+    precise float value = centred * scale;
+    return value;
+}
+
 float weightAt(uint n, uint k)
 {
     uint bit = k * pc.bits;
@@ -66,12 +90,51 @@ float weightAt(uint n, uint k)
     uint v = w[index] >> shift;
     if (shift + pc.bits > 32u) v |= w[index + 1u] << (32u - shift);
     v &= (1u << pc.bits) - 1u;
-    float code = pc.asym != 0u ? float(v) : float(bitfieldExtract(int(v), 0, int(pc.bits)));
     uint g = scaleGroup(pc.rowOffset + n, k);
-    float zero = pc.asym != 0u ? zeros[g] : 0.0;
-    precise float centred = code - zero; // exact: small integers
-    precise float value = centred * scales[g];
-    return value;
+    return intValue(v, scales[g], groupZero(g));
+}
+
+// The run's 8 codes span at most 8 * 8 + 31 bits: three words, each read once. Uniform
+// branches keep each loop free of per-element choices (bits <= 4: one word).
+void weightRun8(uint n, uint k0, out float wv[8])
+{
+    uint bit = k0 * pc.bits;
+    uint index = n * pc.rowWords + (bit >> 5u);
+    uint shift = bit & 31u;
+    uint last = (shift + 8u * pc.bits - 1u) >> 5u;
+    uint word0 = w[index];
+    uint word1 = last >= 1u ? w[index + 1u] : 0u;
+    uint word2 = last >= 2u ? w[index + 2u] : 0u;
+    uint mask = (1u << pc.bits) - 1u;
+    uint v[8];
+    if (last == 0u) {
+        for (uint i = 0u; i < 8u; ++i) v[i] = (word0 >> (shift + i * pc.bits)) & mask;
+    } else {
+        for (uint i = 0u; i < 8u; ++i) {
+            uint s = shift + i * pc.bits;
+            uint o = s & 31u;
+            uint lo = s < 32u ? word0 : (s < 64u ? word1 : word2);
+            uint hi = s < 32u ? word1 : word2;
+            uint code = lo >> o;
+            if (o + pc.bits > 32u) code |= hi << (32u - o);
+            v[i] = code & mask;
+        }
+    }
+    uint r = pc.rowOffset + n;
+    uint g = scaleGroup(r, k0);
+    // One group for the whole run (one division): granularity Tensor or Channel, or the run
+    // ends inside k0's group of width groupWidth (groups are contiguous runs of k).
+    bool oneGroup = pc.granularity < 2u
+        || (pc.granularity == 3u && k0 % pc.groupWidth + 7u < pc.groupWidth);
+    if (oneGroup) {
+        float scale = scales[g], zero = groupZero(g);
+        for (uint i = 0u; i < 8u; ++i) wv[i] = intValue(v[i], scale, zero);
+    } else {
+        for (uint i = 0u; i < 8u; ++i) {
+            uint gi = scaleGroup(r, k0 + i);
+            wv[i] = intValue(v[i], scales[gi], groupZero(gi));
+        }
+    }
 }
 
 #elif defined(W_Q4K)
@@ -79,14 +142,11 @@ float weightAt(uint n, uint k)
 
 uint blockByte(uint base, uint i) { return (w[base + (i >> 2u)] >> ((i & 3u) * 8u)) & 0xffu; }
 
-float weightAt(uint n, uint k)
+// Sub-block j's d * sc and dmin * m of the super-block at word base (get_scale_min_k4 over
+// scales[12] at byte 4); d, dmin widened by bits: unpackHalf2x16 may flush subnormal halves.
+void q4kSubBlock(uint base, uint j, out float d1, out float m1)
 {
-    uint base = n * pc.rowWords + (k >> 8u) * 36u;
-    uint e = k & 255u;
-    uint chunk = e >> 6u, high = (e >> 5u) & 1u, l = e & 31u;
-    // d, dmin widened by bits: unpackHalf2x16 may flush subnormal halves on a GPU.
     vec2 dm = vec2(f16ToF32(w[base] & 0xffffu), f16ToF32(w[base] >> 16u));
-    uint j = 2u * chunk + high;        // get_scale_min_k4 over scales[12] at byte 4
     uint sc, m;
     if (j < 4u) {
         sc = blockByte(base, 4u + j) & 63u;
@@ -95,13 +155,53 @@ float weightAt(uint n, uint k)
         sc = (blockByte(base, 4u + j + 4u) & 0xfu) | ((blockByte(base, 4u + j - 4u) >> 6u) << 4u);
         m = (blockByte(base, 4u + j + 4u) >> 4u) | ((blockByte(base, 4u + j) >> 6u) << 4u);
     }
-    uint qbyte = blockByte(base, 16u + 32u * chunk + l);
-    uint q = high != 0u ? (qbyte >> 4u) : (qbyte & 0xfu);
-    precise float d1 = dm.x * float(sc);
-    precise float m1 = dm.y * float(m);
+    precise float d = dm.x * float(sc);
+    precise float mm = dm.y * float(m);
+    d1 = d;
+    m1 = mm;
+}
+
+float q4kValue(float d1, float m1, uint q)
+{
     precise float scaled = d1 * float(q);
     precise float value = scaled - m1;
     return value;
+}
+
+float weightAt(uint n, uint k)
+{
+    uint base = n * pc.rowWords + (k >> 8u) * 36u;
+    uint e = k & 255u;
+    uint chunk = e >> 6u, high = (e >> 5u) & 1u, l = e & 31u;
+    float d1, m1;
+    q4kSubBlock(base, 2u * chunk + high, d1, m1);
+    uint qbyte = blockByte(base, 16u + 32u * chunk + l);
+    uint q = high != 0u ? (qbyte >> 4u) : (qbyte & 0xfu);
+    return q4kValue(d1, m1, q);
+}
+
+// A run of 8 lies in one 32-value sub-block: its quants are the nibbles of two words.
+void weightRun8(uint n, uint k0, out float wv[8])
+{
+    uint base = n * pc.rowWords + (k0 >> 8u) * 36u;
+    uint e = k0 & 255u;
+    uint chunk = e >> 6u, high = (e >> 5u) & 1u, l = e & 31u;
+    float d1, m1;
+    q4kSubBlock(base, 2u * chunk + high, d1, m1);
+    uint index = base + 4u + 8u * chunk + (l >> 2u); // byte 16 + 32 * chunk + l
+    uint lo = w[index], hi = w[index + 1u];
+    uint nibble = high * 4u;
+    for (uint i = 0u; i < 4u; ++i) {
+        wv[i] = q4kValue(d1, m1, (lo >> (i * 8u + nibble)) & 0xfu);
+        wv[i + 4u] = q4kValue(d1, m1, (hi >> (i * 8u + nibble)) & 0xfu);
+    }
+}
+#endif
+
+#if defined(W_F32) || defined(W_BF16) || defined(W_F16)
+void weightRun8(uint n, uint k0, out float wv[8])
+{
+    for (uint i = 0u; i < 8u; ++i) wv[i] = weightAt(n, k0 + i);
 }
 #endif
 

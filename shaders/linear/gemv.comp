@@ -1,7 +1,9 @@
 #version 450
 // GEMV (small batch): one workgroup per weight row n and block of BT batch rows. Each
 // invocation runs over its share of the row in runs of 8 consecutive k (neighbouring
-// invocations read neighbouring words), keeping one sum per batch row; the workgroup adds
+// invocations read neighbouring words), decoding a whole run's weights at once with
+// weightRun8 (per element only in a tail run past inFeatures), keeping one sum per batch
+// row, added in k order; the workgroup adds
 // them with subgroup sums and then across subgroups in a fixed order.
 // Variants (one of): W_F32, W_BF16, W_F16, W_INT8, W_INT, W_Q4K (linear_weights.glsl).
 #extension GL_GOOGLE_include_directive : require
@@ -25,12 +27,20 @@ void main()
     WEIGHT_T acc[BT];
     for (uint b = 0u; b < BT; ++b) acc[b] = WEIGHT_T(0);
     for (uint k0 = gl_LocalInvocationID.x * RUN; k0 < K; k0 += WG * RUN) {
-        for (uint i = 0u; i < RUN; ++i) {
-            uint k = k0 + i;
-            if (k >= K) break;
-            WEIGHT_T wv = weightAt(n, k);
-            for (uint b = 0u; b < BT; ++b)
-                if (b0 + b < pc.batch) acc[b] += wv * x[(b0 + b) * K + k];
+        if (k0 + RUN <= K) {
+            WEIGHT_T wv[RUN];
+            weightRun8(n, k0, wv);
+            for (uint b = 0u; b < BT; ++b) {
+                if (b0 + b >= pc.batch) break;
+                uint row = (b0 + b) * K + k0;
+                for (uint i = 0u; i < RUN; ++i) acc[b] += wv[i] * x[row + i];
+            }
+        } else {
+            for (uint k = k0; k < K; ++k) {
+                WEIGHT_T wv = weightAt(n, k);
+                for (uint b = 0u; b < BT; ++b)
+                    if (b0 + b < pc.batch) acc[b] += wv * x[(b0 + b) * K + k];
+            }
         }
     }
     for (uint b = 0u; b < BT; ++b) {

@@ -8,8 +8,9 @@
 // exact sum (S = sum_k |x_k w_k|, gamma_K = K u / (1 - K u), u = 2^-24: K roundings for the
 // products and the additions in any order), so they differ by at most 2 gamma_K S, plus
 // K * 2^-126 for products that a flushing device may round to zero. The shaders decode the
-// weights exactly (decodeIsExact checks that bit for bit: x = identity gives y = W^T; for
-// F16 every finite half, subnormals included, through the GEMM and the GEMV kernel).
+// weights exactly (decodeIsExact checks that bit for bit through the GEMM and the GEMV kernel:
+// x = rows of the identity gives y = W^T; f16DecodeIsExact does it for every finite half,
+// subnormals included).
 #include "vulkan_helpers.h"
 #include "backends/vulkan/kernels/vk_linear.h"
 
@@ -20,6 +21,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <random>
@@ -216,37 +218,55 @@ private slots:
         QTest::addColumn<QString>("scheme");
         QTest::addColumn<int>("in");
         QTest::addColumn<int>("out");
-        QTest::newRow("int4:g32 127x13") << "int4:g32" << 127 << 13;
-        QTest::newRow("int4:g32:asym 127x13") << "int4:g32:asym" << 127 << 13;
-        QTest::newRow("int3:g64:asym 127x5") << "int3:g64:asym" << 127 << 5;
-        QTest::newRow("int7:channel 33x5") << "int7:channel" << 33 << 5;
-        QTest::newRow("q4_k 256x13") << "q4_k" << 256 << 13;
+        QTest::addColumn<int>("batch"); // rows of x per call: in (GEMM, one call) or 4 (GEMV)
+        struct Case {
+            const char* scheme;
+            int in, out;
+        };
+        // int3 / int5 / int6 / int7 runs of 8 codes straddle words; g12 puts a group edge
+        // inside a run of 8; in % 8 != 0 leaves a tail run.
+        const Case cases[] = {{"int4:g32", 127, 13},     {"int4:g32:asym", 127, 13}, {"int3:g64:asym", 127, 5},
+                              {"int7:channel", 33, 5},   {"int2:g32", 70, 3},        {"int5:g12:asym", 61, 3},
+                              {"int6:channel:asym", 45, 3}, {"q4_k", 256, 13}};
+        for (const Case& c : cases)
+            for (int batch : {c.in, 4})
+                QTest::newRow(qPrintable(QString("%1 %2x%3 %4").arg(c.scheme).arg(c.in).arg(c.out)
+                                             .arg(batch == 4 ? "gemv" : "gemm")))
+                    << QString(c.scheme) << c.in << c.out << batch;
     }
 
     void decodeIsExact()
     {
-        // x = identity: every y[k][n] is one product 1 * W[n][k] plus exact zeros, so y must be
-        // the engine's dequantized weights transposed, bit for bit (GEMM kernel: batch = in).
+        // x = rows of the identity: every y[b][n] is one product 1 * W[n][k] plus exact zeros,
+        // so y must be the engine's dequantized weights transposed, bit for bit.
         QFETCH(QString, scheme);
         QFETCH(int, in);
         QFETCH(int, out);
+        QFETCH(int, batch);
         auto s = quant::parseScheme(scheme.toStdString());
-        QVERIFY(s.ok());
+        QVERIFY2(s.ok(), s.ok() ? "" : s.error().message.c_str());
         auto q = quant::quantizeRtn(randomMatrix(out, in, 77, -3.0f, 2.0f), *s);
         QVERIFY2(q.ok(), q.ok() ? "" : q.error().message.c_str());
-        quant::Matrix x{in, in, std::vector<float>(size_t(in) * size_t(in), 0.0f)};
-        for (int k = 0; k < in; ++k) x.data[size_t(k) * size_t(in) + size_t(k)] = 1.0f;
         LinearOptions options;
         options.precision = LinearPrecision::WeightOnly;
-        auto y = linearOnDevice(*m_device, x, LinearWeights::fromQuantized(*q), options);
-        QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
-        for (int k = 0; k < in; ++k)
-            for (int n = 0; n < out; ++n) {
-                const float got = y->row(k)[n], want = q->dequant.row(n)[k];
-                if (std::bit_cast<uint32_t>(got) != std::bit_cast<uint32_t>(want) && !(got == 0.0f && want == 0.0f))
-                    QFAIL(qPrintable(QString("W[%1][%2]: shader %3, engine %4").arg(n).arg(k)
-                                         .arg(double(got), 0, 'g', 9).arg(double(want), 0, 'g', 9)));
-            }
+        QCOMPARE(linearKernelName(LinearWeights::fromQuantized(*q), options, batch).rfind(
+                     batch > 4 ? "linear_gemm_" : "linear_gemv_", 0),
+                 size_t(0));
+        for (int k0 = 0; k0 < in; k0 += batch) {
+            const int rows = std::min(batch, in - k0);
+            quant::Matrix x{rows, in, std::vector<float>(size_t(rows) * size_t(in), 0.0f)};
+            for (int b = 0; b < rows; ++b) x.data[size_t(b) * size_t(in) + size_t(k0 + b)] = 1.0f;
+            auto y = linearOnDevice(*m_device, x, LinearWeights::fromQuantized(*q), options);
+            QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
+            for (int b = 0; b < rows; ++b)
+                for (int n = 0; n < out; ++n) {
+                    const int k = k0 + b;
+                    const float got = y->row(b)[n], want = q->dequant.row(n)[k];
+                    if (std::bit_cast<uint32_t>(got) != std::bit_cast<uint32_t>(want) && !(got == 0.0f && want == 0.0f))
+                        QFAIL(qPrintable(QString("W[%1][%2]: shader %3, engine %4").arg(n).arg(k)
+                                             .arg(double(got), 0, 'g', 9).arg(double(want), 0, 'g', 9)));
+                }
+        }
     }
 
     void f16DecodeIsExact_data()
