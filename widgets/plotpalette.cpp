@@ -34,6 +34,20 @@ void applyPlotPalette(QCustomPlot* plot, const QPalette& palette)
         if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->elementAt(i))) t->setTextColor(text);
 }
 
+void placeLegendInRow(QCustomPlot* plot, int row, int wrap)
+{
+    plot->legend->setVisible(true);
+    QFont font = plot->legend->font();
+    font.setPointSize(8);
+    plot->legend->setFont(font);
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    plot->plotLayout()->insertRow(row);
+    plot->plotLayout()->addElement(row, 0, plot->legend);
+    plot->plotLayout()->setRowStretchFactor(row, 0.001);
+    plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot->legend->setWrap(wrap);
+}
+
 bool writeTextFile(const QString& path, const QString& text, QString* error)
 {
     QFile file(path);

@@ -106,15 +106,7 @@ QuantHistogramPlot::QuantHistogramPlot(QWidget* parent) : QWidget(parent), m_plo
 
     // The legend sits in its own row above the axis rect: inside it would hide the bars of a
     // narrow dock.
-    m_plot->legend->setVisible(true);
-    m_plot->legend->setFont(QFont(font().family(), 8));
-    m_plot->axisRect()->insetLayout()->take(m_plot->legend);
-    const int legendRow = m_plot->plotLayout()->rowCount() - 1; // above the axis rect
-    m_plot->plotLayout()->insertRow(legendRow);
-    m_plot->plotLayout()->addElement(legendRow, 0, m_plot->legend);
-    m_plot->plotLayout()->setRowStretchFactor(legendRow, 0.001);
-    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
-    m_plot->legend->setWrap(2);
+    placeLegendInRow(m_plot, m_plot->plotLayout()->rowCount() - 1, 2); // above the axis rect
     m_plot->xAxis->setLabel("value");
     m_plot->yAxis->setLabel("count");
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);

@@ -171,22 +171,22 @@ bool Workbench::busy() const { return m_loading || m_slots[0].running || m_slots
 
 void Workbench::waitForIdle() { m_pool.waitForDone(); }
 
-const backends::Backend* Workbench::backendFor(const QString& name, QString* error)
+core::Result<const backends::Backend*> Workbench::backendFor(const QString& name)
 {
+    std::lock_guard lock(m_backendsMutex); // jobs of both slots may ask at once
     auto it = m_backends.find(name);
     if (it != m_backends.end()) return it->second.get();
-    // A device backend that cannot start here (no Vulkan device) runs on the reference; the
-    // user is told once, when it is first chosen.
+    // Made on the job's thread: opening a Vulkan device takes a while. A device backend that
+    // cannot start here (no Vulkan device) runs on the reference; the user is told once.
     auto b = backends::createBackendOrFallback(name.toStdString());
-    if (!b) {
-        *error = QString::fromStdString(b.error().message);
-        return nullptr;
-    }
+    if (!b) return b.error();
     const auto& caps = b->backend->capabilities();
+    const std::string& device = caps.device;
     const QString about = !b->fallback.empty() ? QString::fromStdString(b->fallback)
-                          : caps.device.empty() ? name + ": " + QString::fromStdString(std::string(caps.howRuns(backends::Op::Quantize)))
-                                                : name + ": " + QString::fromStdString(caps.device);
-    emit backendChosen(name, about, !b->fallback.empty());
+                                               : name + ": " + QString::fromStdString(device.empty() ? std::string(caps.howRuns(backends::Op::Quantize)) : device);
+    const bool fellBack = !b->fallback.empty();
+    QMetaObject::invokeMethod(this, [this, name, about, fellBack] { emit backendChosen(name, about, fellBack); },
+                              Qt::QueuedConnection);
     return m_backends.emplace(name, std::move(b->backend)).first->second.get();
 }
 
@@ -314,12 +314,6 @@ void Workbench::clear(Slot slot)
 void Workbench::start(Slot slot, Request req)
 {
     auto& s = m_slots[int(slot)];
-    QString error;
-    const backends::Backend* backend = backendFor(req.settings.backend, &error);
-    if (!backend) {
-        emit failed(slot, error);
-        return;
-    }
     s.running = true;
     s.runningSettings = req.settings;
     s.progress = std::make_shared<core::Progress>();
@@ -335,8 +329,10 @@ void Workbench::start(Slot slot, Request req)
     const auto measure = m_measure;
     std::shared_ptr<LayerResult> spare = std::move(s.spare); // the job's alone from here
     m_pool.start([=, this] {
-        auto r = computeLayer(*weights, model->tensors[size_t(tensor)], req.settings, *backend, measure, progress.get(),
-                              spare ? &spare->measured : nullptr);
+        auto backend = backendFor(req.settings.backend);
+        auto r = backend ? computeLayer(*weights, model->tensors[size_t(tensor)], req.settings, **backend, measure,
+                                        progress.get(), spare ? &spare->measured : nullptr)
+                         : core::Result<std::shared_ptr<LayerResult>>(backend.error());
         QMetaObject::invokeMethod(this, [this, slot, layerGeneration, gen = req.generation, r = std::move(r)]() mutable {
             finished(slot, layerGeneration, gen, std::move(r));
         }, Qt::QueuedConnection);

@@ -16,6 +16,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 namespace qs::app {
@@ -124,7 +125,8 @@ private:
     void startTradeoff();
     void finished(Slot slot, uint64_t layerGeneration, uint64_t generation,
                   core::Result<std::shared_ptr<LayerResult>> result);
-    const backends::Backend* backendFor(const QString& name, QString* error);
+    /// The backend named `name`, made on first use (thread-safe: called from the jobs).
+    core::Result<const backends::Backend*> backendFor(const QString& name);
 
     QThreadPool m_pool;
     std::shared_ptr<const core::Model> m_model;
@@ -134,6 +136,7 @@ private:
     std::shared_ptr<const quant::Matrix> m_weights;
     SlotState m_slots[2];
     quant::MeasureOptions m_measure;
+    std::mutex m_backendsMutex; ///< guards m_backends
     std::map<QString, std::unique_ptr<backends::Backend>> m_backends;
     std::vector<TradeoffEntry> m_tradeoff;
     std::shared_ptr<core::Progress> m_tradeoffProgress;

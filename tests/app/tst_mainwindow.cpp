@@ -51,6 +51,13 @@ QString writeModel(const QTemporaryDir& dir)
     return path;
 }
 
+/// One value of the window's metrics table (MetricsModel::ValueRole).
+QVariant metricValue(app::MainWindow& w, widgets::MetricsModel::Metric m, int column)
+{
+    const auto* model = w.metricsTable()->metricsModel();
+    return model->index(model->rowOf(m), column).data(widgets::MetricsModel::ValueRole);
+}
+
 /// A safetensors file of `count` one-element F32 tensors "block.<i>.w" (value i): a header of
 /// about 60 bytes per tensor, so that opening it takes a moment.
 QString writeManyTensors(const QTemporaryDir& dir, int count)
@@ -159,12 +166,7 @@ private slots:
         QSignalSpy updated(&w, &app::MainWindow::workbenchUpdated);
         w.openFile(QS_DEMO_MODEL);
         QTRY_VERIFY_WITH_TIMEOUT(updated.count() > 0, 30000);
-        auto* model = w.metricsTable()->metricsModel();
-        auto sqnr = [model] {
-            return model->index(model->rowOf(widgets::MetricsModel::Sqnr), widgets::MetricsModel::AColumn)
-                .data(widgets::MetricsModel::ValueRole)
-                .toDouble();
-        };
+        auto sqnr = [&w] { return metricValue(w, widgets::MetricsModel::Sqnr, widgets::MetricsModel::AColumn).toDouble(); };
         const double reference = sqnr();
         QSignalSpy chosen(w.workbench(), &app::Workbench::backendChosen);
         updated.clear();
@@ -190,9 +192,7 @@ private slots:
         w.openFile(QS_DEMO_MODEL);
         QTRY_VERIFY_WITH_TIMEOUT(updated.count() > 0, 30000);
         auto* model = w.metricsTable()->metricsModel();
-        auto value = [model](widgets::MetricsModel::Metric m, int column) {
-            return model->index(model->rowOf(m), column).data(widgets::MetricsModel::ValueRole);
-        };
+        auto value = [&w](widgets::MetricsModel::Metric m, int column) { return metricValue(w, m, column); };
         QCOMPARE(value(widgets::MetricsModel::Scheme, widgets::MetricsModel::AColumn).toString(), QString("int4"));
         // int4 per channel on fc1 [128, 64]: 4 bits + an F32 scale per 64 weights = 4.5 bits.
         QCOMPARE(value(widgets::MetricsModel::BitsPerWeight, widgets::MetricsModel::AColumn).toDouble(), 4.5);

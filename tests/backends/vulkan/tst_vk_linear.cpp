@@ -106,28 +106,13 @@ QString firstMismatch(const quant::Matrix& got, const quant::Matrix& want, const
 class TestVkLinear : public QObject {
     Q_OBJECT
 
-    std::shared_ptr<const Instance> m_instance;
-    std::unique_ptr<Device> m_device;
+    vktest::Fixture m_f;
     std::unique_ptr<Backend> m_reference;
-
-    void checkNoValidationMessage()
-    {
-        const auto messages = m_instance->validation().messages();
-        for (const auto& m : messages) qWarning("%s", m.c_str());
-        QCOMPARE(int(messages.size()), 0);
-    }
 
 private slots:
     void initTestCase()
     {
-        std::string skip, error;
-        vktest::Fixture f;
-        if (!vktest::openFixture(f, skip, error)) {
-            if (!skip.empty()) QSKIP(skip.c_str());
-            QFAIL(error.c_str());
-        }
-        m_instance = std::move(f.instance);
-        m_device = std::move(f.device);
+        VKTEST_OPEN_FIXTURE(m_f);
         auto reference = createBackend("reference");
         QVERIFY(reference.ok());
         m_reference = std::move(*reference);
@@ -135,8 +120,8 @@ private slots:
 
     void cleanupTestCase()
     {
-        m_device.reset();
-        if (m_instance) checkNoValidationMessage();
+        m_f.device.reset();
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
     void matchesReference_data()
@@ -205,12 +190,12 @@ private slots:
         auto want = m_reference->linear(x, weights, options);
         QVERIFY2(want.ok(), want.ok() ? "" : want.error().message.c_str());
         DispatchTiming timing;
-        auto got = linearOnDevice(*m_device, x, weights, options, &timing, {uint64_t(chunkBytes)});
+        auto got = linearOnDevice(*m_f.device, x, weights, options, &timing, {uint64_t(chunkBytes)});
         QVERIFY2(got.ok(), got.ok() ? "" : got.error().message.c_str());
         const quant::Matrix& xEff = kind == "bf16" || kind == "f16" ? xb : x;
         const QString bad = firstMismatch(*got, *want, effective ? &xEff : nullptr, effective);
         QVERIFY2(bad.isEmpty(), qPrintable(QString::fromStdString(linearKernelName(weights, options, batch)) + ": " + bad));
-        checkNoValidationMessage();
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
     void decodeIsExact_data()
@@ -256,7 +241,7 @@ private slots:
             const int rows = std::min(batch, in - k0);
             quant::Matrix x{rows, in, std::vector<float>(size_t(rows) * size_t(in), 0.0f)};
             for (int b = 0; b < rows; ++b) x.data[size_t(b) * size_t(in) + size_t(k0 + b)] = 1.0f;
-            auto y = linearOnDevice(*m_device, x, LinearWeights::fromQuantized(*q), options);
+            auto y = linearOnDevice(*m_f.device, x, LinearWeights::fromQuantized(*q), options);
             QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
             for (int b = 0; b < rows; ++b)
                 for (int n = 0; n < out; ++n) {
@@ -292,7 +277,7 @@ private slots:
         for (int k0 = 0; k0 < in; k0 += batch) {
             quant::Matrix x{batch, in, std::vector<float>(size_t(batch) * in, 0.0f)};
             for (int b = 0; b < batch; ++b) x.data[size_t(b) * in + size_t(k0 + b)] = 1.0f;
-            auto y = linearOnDevice(*m_device, x, LinearWeights::fromF32(w), options);
+            auto y = linearOnDevice(*m_f.device, x, LinearWeights::fromF32(w), options);
             QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
             for (int b = 0; b < batch; ++b)
                 for (int n = 0; n < out; ++n) {
@@ -303,7 +288,7 @@ private slots:
                                              .arg(double(got), 0, 'g', 9).arg(double(want), 0, 'g', 9)));
                 }
         }
-        checkNoValidationMessage();
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
     void kernelChoice()
@@ -324,7 +309,7 @@ private slots:
     void badInputIsAnError()
     {
         quant::Matrix x = randomMatrix(2, 10, 1), w = randomMatrix(3, 11, 2);
-        auto r = linearOnDevice(*m_device, x, LinearWeights::fromF32(w), {});
+        auto r = linearOnDevice(*m_f.device, x, LinearWeights::fromF32(w), {});
         QVERIFY(!r.ok());
         QCOMPARE(r.error().code, core::ErrorCode::InvalidArgument);
         QVERIFY2(r.error().message.find("input features") != std::string::npos, r.error().message.c_str());
@@ -332,18 +317,18 @@ private slots:
         const int64_t k = 65794; // 255 * 128 * 65794 > 2^31 - 1
         Int8Layer big = randomInt8(1, k, 3);
         LinearOptions int8{LinearPrecision::Int8, {1.0f, true}};
-        auto refused = linearOnDevice(*m_device, randomMatrix(1, k, 4), LinearWeights::fromInt8(big.view(1, k)), int8);
+        auto refused = linearOnDevice(*m_f.device, randomMatrix(1, k, 4), LinearWeights::fromInt8(big.view(1, k)), int8);
         QVERIFY(!refused.ok());
         QCOMPARE(refused.error().code, core::ErrorCode::Unsupported);
         QVERIFY2(refused.error().message.find("overflow the int32 sums") != std::string::npos,
                  refused.error().message.c_str());
 
-        auto tooSmall = linearOnDevice(*m_device, randomMatrix(1, 100, 5), LinearWeights::fromF32(randomMatrix(2, 100, 6)),
+        auto tooSmall = linearOnDevice(*m_f.device, randomMatrix(1, 100, 5), LinearWeights::fromF32(randomMatrix(2, 100, 6)),
                                        {}, nullptr, {399});
         QVERIFY(!tooSmall.ok());
         QVERIFY2(tooSmall.error().message.find("one weight row takes 400 bytes") != std::string::npos,
                  tooSmall.error().message.c_str());
-        checkNoValidationMessage();
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 };
 

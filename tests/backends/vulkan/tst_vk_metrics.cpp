@@ -86,20 +86,13 @@ class TestVkMetrics : public QObject {
 private slots:
     void initTestCase()
     {
-        std::string skip, error;
-        if (!vktest::openFixture(m_f, skip, error)) {
-            if (!skip.empty()) QSKIP(skip.c_str());
-            QFAIL(error.c_str());
-        }
+        VKTEST_OPEN_FIXTURE(m_f);
     }
 
     void cleanupTestCase()
     {
         m_f.device.reset();
-        if (m_f.instance) {
-            const std::string text = vktest::validationText(*m_f.instance);
-            QVERIFY2(text.empty(), text.c_str());
-        }
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
     void matchesReference_data()

@@ -161,15 +161,14 @@ bool sameBits(const std::vector<float>& a, const std::vector<float>& b)
 class TestVkQuantize : public QObject {
     Q_OBJECT
 
-    std::shared_ptr<const Instance> m_instance;
-    std::unique_ptr<Device> m_device;
+    vktest::Fixture m_f;
 
     void compareWithCpu(const quant::Matrix& w, const quant::Scheme& scheme, const quant::RangeOptions& range,
                         const QuantizeOptions& options)
     {
         auto cpu = quant::quantizeRtn(w, scheme, range);
         QVERIFY2(cpu.ok(), cpu.ok() ? "" : cpu.error().message.c_str());
-        auto gpu = quantizeOnDevice(*m_device, w, scheme, range, nullptr, options);
+        auto gpu = quantizeOnDevice(*m_f.device, w, scheme, range, nullptr, options);
         QVERIFY2(gpu.ok(), gpu.ok() ? "" : gpu.error().message.c_str());
         QCOMPARE(gpu->scheme, cpu->scheme);
         QCOMPARE(gpu->grid.count(), cpu->grid.count());
@@ -210,23 +209,13 @@ class TestVkQuantize : public QObject {
 private slots:
     void initTestCase()
     {
-        std::string skip, error;
-        vktest::Fixture f;
-        if (!vktest::openFixture(f, skip, error)) {
-            if (!skip.empty()) QSKIP(skip.c_str());
-            QFAIL(error.c_str());
-        }
-        m_instance = std::move(f.instance);
-        m_device = std::move(f.device);
+        VKTEST_OPEN_FIXTURE(m_f);
     }
 
     void cleanupTestCase()
     {
-        m_device.reset();
-        if (!m_instance) return;
-        const auto messages = m_instance->validation().messages();
-        for (const auto& m : messages) qWarning("%s", m.c_str());
-        QCOMPARE(int(messages.size()), 0);
+        m_f.device.reset();
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
     void matchesCpu_data()
@@ -313,7 +302,7 @@ private slots:
         range.method = quant::ClipMethod(clip);
         QVERIFY(!quantizeOnDeviceSupports(*s, range));
         const quant::Matrix w{2, 256, std::vector<float>(512, 1.0f)};
-        auto r = quantizeOnDevice(*m_device, w, *s, range);
+        auto r = quantizeOnDevice(*m_f.device, w, *s, range);
         QVERIFY(!r.ok());
         QCOMPARE(int(r.error().code), int(core::ErrorCode::Unsupported));
         QVERIFY2(r.error().message.starts_with(message.toStdString()), r.error().message.c_str());
@@ -329,7 +318,7 @@ private slots:
         range.percentile = 99.0;
         const quant::Matrix w{2, 64, std::vector<float>(128, 0.5f)};
         auto cpu = quant::quantizeRtn(w, s, range);
-        auto gpu = quantizeOnDevice(*m_device, w, s, range);
+        auto gpu = quantizeOnDevice(*m_f.device, w, s, range);
         QVERIFY(!cpu.ok() && !gpu.ok());
         QCOMPARE(gpu.error().message, cpu.error().message);
         QCOMPARE(int(gpu.error().code), int(core::ErrorCode::InvalidArgument));
@@ -340,13 +329,13 @@ private slots:
         auto s = quant::parseScheme("int8");
         QVERIFY(s.ok());
         const quant::Matrix wrongSize{3, 4, std::vector<float>(11, 0.0f)};
-        auto r = quantizeOnDevice(*m_device, wrongSize, *s);
+        auto r = quantizeOnDevice(*m_f.device, wrongSize, *s);
         QVERIFY(!r.ok());
         QCOMPARE(int(r.error().code), int(core::ErrorCode::InvalidArgument));
         QVERIFY2(r.error().message.find("does not match its 11 values") != std::string::npos, r.error().message.c_str());
         // A row larger than the chunk limit cannot be split into rows.
         const quant::Matrix wide{1, 2048, std::vector<float>(2048, 1.0f)};
-        r = quantizeOnDevice(*m_device, wide, *s, {}, nullptr, QuantizeOptions{4096});
+        r = quantizeOnDevice(*m_f.device, wide, *s, {}, nullptr, QuantizeOptions{4096});
         QVERIFY(!r.ok());
         QVERIFY2(r.error().message.find("above the device's buffer limit of 4096 bytes") != std::string::npos,
                  r.error().message.c_str());
@@ -359,7 +348,7 @@ private slots:
         core::Progress progress;
         progress.cancelRequested = true;
         const quant::Matrix w{64, 64, std::vector<float>(64 * 64, 0.5f)};
-        auto r = quantizeOnDevice(*m_device, w, *s, {}, &progress);
+        auto r = quantizeOnDevice(*m_f.device, w, *s, {}, &progress);
         QVERIFY(!r.ok());
         QCOMPARE(int(r.error().code), int(core::ErrorCode::Cancelled));
     }

@@ -75,15 +75,7 @@ QString firstFloatDiff(const std::vector<float>& a, const std::vector<float>& b)
 class TestVkQuantizeBlocks : public QObject {
     Q_OBJECT
 
-    std::shared_ptr<const Instance> m_instance;
-    std::unique_ptr<Device> m_device;
-
-    void checkNoValidationMessage()
-    {
-        const auto messages = m_instance->validation().messages();
-        for (const auto& m : messages) qWarning("%s", m.c_str());
-        QCOMPARE(int(messages.size()), 0);
-    }
+    vktest::Fixture m_f;
 
     /// Compares every part of two results bit for bit.
     void compareResults(const qs::quant::Quantized& cpu, const qs::quant::Quantized& gpu)
@@ -123,21 +115,14 @@ class TestVkQuantizeBlocks : public QObject {
 private slots:
     void initTestCase()
     {
-        std::string skip, error;
-        vktest::Fixture f;
-        if (!vktest::openFixture(f, skip, error)) {
-            if (!skip.empty()) QSKIP(skip.c_str());
-            QFAIL(error.c_str());
-        }
-        m_instance = std::move(f.instance);
-        m_device = std::move(f.device);
-        qInfo("device: %s (%s)", m_device->info().name.c_str(), m_device->info().driverName.c_str());
+        VKTEST_OPEN_FIXTURE(m_f);
+        qInfo("device: %s (%s)", m_f.device->info().name.c_str(), m_f.device->info().driverName.c_str());
     }
 
     void cleanupTestCase()
     {
-        m_device.reset();
-        if (m_instance) checkNoValidationMessage();
+        m_f.device.reset();
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
     void matchesCpu_data()
@@ -189,7 +174,7 @@ private slots:
         auto cpu = qs::quant::quantizeRtn(w, *s);
         QVERIFY2(cpu.ok(), cpu.ok() ? "" : cpu.error().message.c_str());
         BlockQuantReport report;
-        auto gpu = quantizeBlocksOnDevice(*m_device, w, *s, {}, nullptr, &report, uint64_t(chunkBytes));
+        auto gpu = quantizeBlocksOnDevice(*m_f.device, w, *s, {}, nullptr, &report, uint64_t(chunkBytes));
         QVERIFY2(gpu.ok(), gpu.ok() ? "" : gpu.error().message.c_str());
         compareResults(*cpu, *gpu);
         if (chunkBytes > 0) QVERIFY(report.dispatches > 1);
@@ -200,7 +185,7 @@ private slots:
         QCOMPARE(report.gpuBlocks + report.hostBlocks, rows > 0 && cols > 0 ? blocks : 0);
         if (pattern == "tiny" && s->family == qs::quant::Family::Ggml) QVERIFY(report.hostBlocks > 0);
         if (pattern != "tiny" && pattern != "heavy") QCOMPARE(report.hostBlocks, int64_t(0));
-        checkNoValidationMessage();
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
     void handWorkedMxfp4()
@@ -212,7 +197,7 @@ private slots:
         Matrix w{1, 32, std::vector<float>(32, 0.0f)};
         w.data[0] = 6.0f, w.data[1] = 1.25f, w.data[2] = -0.25f, w.data[3] = 0.75f, w.data[4] = -3.1f;
         auto s = qs::quant::parseScheme("mxfp4");
-        auto q = quantizeBlocksOnDevice(*m_device, w, *s);
+        auto q = quantizeBlocksOnDevice(*m_f.device, w, *s);
         QVERIFY2(q.ok(), q.ok() ? "" : q.error().message.c_str());
         QCOMPARE(int(std::get<qs::quant::BlockScaleParams>(q->params).scaleCode[0]), 127);
         const std::vector<int> expected{7, 2, 8, 2, 13};
@@ -229,7 +214,7 @@ private slots:
         for (const char* spec : {"int8", "fp8_e4m3", "nf4", "q5_k", "q5_0"}) {
             auto s = qs::quant::parseScheme(spec);
             QVERIFY(s.ok());
-            auto r = quantizeBlocksOnDevice(*m_device, w, *s);
+            auto r = quantizeBlocksOnDevice(*m_f.device, w, *s);
             QVERIFY(!r.ok());
             QCOMPARE(r.error().code, qs::core::ErrorCode::Unsupported);
             QVERIFY2(r.error().message.starts_with("not supported by vulkan: "), r.error().message.c_str());
@@ -238,18 +223,18 @@ private slots:
         const Matrix odd = makeWeights(13, 127, "gauss", 1);
         auto q8 = qs::quant::parseScheme("q8_0");
         auto cpu = qs::quant::quantizeRtn(odd, *q8);
-        auto gpu = quantizeBlocksOnDevice(*m_device, odd, *q8);
+        auto gpu = quantizeBlocksOnDevice(*m_f.device, odd, *q8);
         QVERIFY(!cpu.ok() && !gpu.ok());
         QCOMPARE(gpu.error().code, cpu.error().code);
         QCOMPARE(gpu.error().message, cpu.error().message);
         // A matrix whose data does not match its shape.
         Matrix bad{3, 32, std::vector<float>(10)};
-        auto r = quantizeBlocksOnDevice(*m_device, bad, *q8);
+        auto r = quantizeBlocksOnDevice(*m_f.device, bad, *q8);
         QVERIFY(!r.ok());
         QCOMPARE(r.error().code, qs::core::ErrorCode::InvalidArgument);
         // NVFP4 whose tensor scale would put its quotients near the subnormal range.
         Matrix small{1, 16, std::vector<float>(16, 1e-30f)};
-        auto nv = quantizeBlocksOnDevice(*m_device, small, *qs::quant::parseScheme("nvfp4"));
+        auto nv = quantizeBlocksOnDevice(*m_f.device, small, *qs::quant::parseScheme("nvfp4"));
         QVERIFY(!nv.ok());
         QVERIFY2(nv.error().message.find("tensor scale") != std::string::npos, nv.error().message.c_str());
     }
@@ -259,7 +244,7 @@ private slots:
         qs::core::Progress progress;
         progress.cancelRequested = true;
         const Matrix w = makeWeights(8, 64, "gauss", 1);
-        auto r = quantizeBlocksOnDevice(*m_device, w, *qs::quant::parseScheme("mxfp4"), {}, &progress);
+        auto r = quantizeBlocksOnDevice(*m_f.device, w, *qs::quant::parseScheme("mxfp4"), {}, &progress);
         QVERIFY(!r.ok());
         QCOMPARE(r.error().code, qs::core::ErrorCode::Cancelled);
     }

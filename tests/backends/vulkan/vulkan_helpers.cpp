@@ -45,6 +45,11 @@ bool openFixture(Fixture& f, std::string& skip, std::string& error)
     return true;
 }
 
+std::string fixtureMessages(const Fixture& f)
+{
+    return f.instance ? validationText(*f.instance) : std::string();
+}
+
 std::vector<uint32_t> lcgWords(size_t n)
 {
     std::vector<uint32_t> w(n);

@@ -38,4 +38,29 @@ struct Fixture {
 /// is installed -- the one case a suite skips -- and false with `error` set on any other failure.
 bool openFixture(Fixture& f, std::string& skip, std::string& error);
 
+/// Every validation message reported on `f`'s instance ("" when none or not opened).
+std::string fixtureMessages(const Fixture& f);
+
+} // namespace vktest
+
+/// In a Qt Test suite's initTestCase: opens `f` (openFixture), skipping where no Vulkan driver
+/// is installed and failing on any other error.
+#define VKTEST_OPEN_FIXTURE(f)                                                                     \
+    do {                                                                                           \
+        std::string vkSkip_, vkError_;                                                             \
+        if (!vktest::openFixture(f, vkSkip_, vkError_)) {                                          \
+            if (!vkSkip_.empty()) QSKIP(vkSkip_.c_str());                                          \
+            QFAIL(vkError_.c_str());                                                               \
+        }                                                                                          \
+    } while (false)
+
+/// Fails the calling test when the validation layer has reported anything on `f`'s instance.
+#define VKTEST_NO_VALIDATION_MESSAGES(f)                                                           \
+    do {                                                                                           \
+        const std::string vkText_ = vktest::fixtureMessages(f);                                    \
+        QVERIFY2(vkText_.empty(), vkText_.c_str());                                                \
+    } while (false)
+
+namespace vktest {
+
 } // namespace vktest
