@@ -16,6 +16,7 @@ enum class ErrorCode {
     Truncated,       ///< the file ended early, or shrank while mapped
     InvalidArgument, ///< the caller asked for something impossible (unknown tensor, bad option)
     Cancelled,       ///< the user cancelled the operation
+    Device,          ///< a compute device failed (Vulkan call, lost device, fence timeout)
 };
 
 struct Error {

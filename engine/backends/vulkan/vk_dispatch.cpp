@@ -76,7 +76,7 @@ core::Result<const Kernel*> Device::kernel(const KernelDesc& desc)
 core::Status Device::checkDispatch(const Dispatch& d) const
 {
     if (!m_lost.empty()) {
-        return core::Error{core::ErrorCode::Io, "the Vulkan device can no longer be used (" + m_lost + ")"};
+        return core::Error{core::ErrorCode::Device, "the Vulkan device can no longer be used (" + m_lost + ")"};
     }
     if (!d.kernel) return core::Error{core::ErrorCode::InvalidArgument, "Vulkan dispatch without a kernel"};
     const KernelDesc& k = d.kernel->desc;
@@ -187,7 +187,7 @@ core::Status Device::submitAndWait(const std::string& what)
     // to ~Device's vkDeviceWaitIdle, which a driver ends with VK_ERROR_DEVICE_LOST.
     if (r == VK_TIMEOUT) m_vk->vkWaitForFences(m_device, 1, &fence, VK_TRUE, timeoutNs);
     if (r == VK_TIMEOUT) {
-        return core::Error{core::ErrorCode::Io, what + ": the fence did not signal within " + ms +
+        return core::Error{core::ErrorCode::Device, what + ": the fence did not signal within " + ms +
                                                     " (VK_TIMEOUT); the device must be recreated"};
     }
     return vkError(what + ": vkWaitForFences", r);

@@ -102,7 +102,7 @@ std::string resultName(VkResult r)
 
 core::Error vkError(const std::string& what, VkResult r)
 {
-    return core::Error{core::ErrorCode::Io, what + ": " + resultName(r)};
+    return core::Error{core::ErrorCode::Device, what + ": " + resultName(r)};
 }
 
 } // namespace qs::backends::vulkan

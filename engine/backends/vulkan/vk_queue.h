@@ -57,7 +57,7 @@ public:
             try {
                 promise->set_value(job(*device));
             } catch (const std::exception& e) {
-                promise->set_value(R(core::Error{core::ErrorCode::Io, std::string("Vulkan job failed: ") + e.what()}));
+                promise->set_value(R(core::Error{core::ErrorCode::Device, std::string("Vulkan job failed: ") + e.what()}));
             }
         });
         return future;

@@ -127,6 +127,7 @@ private slots:
         QVERIFY(!failed.ok());
         QVERIFY2(failed.error().message.find(message.toStdString()) != std::string::npos,
                  failed.error().message.c_str());
+        QCOMPARE(int(failed.error().code), int(qs::core::ErrorCode::Device));
         auto next = submitProbe(words).get(); // a fresh device runs it
         QVERIFY2(next.ok(), next.ok() ? "" : next.error().message.c_str());
         QCOMPARE(*next, vktest::hostSum(words));
@@ -141,6 +142,7 @@ private slots:
         QVERIFY(!failed.ok());
         QVERIFY2(failed.error().message.find("VK_ERROR_OUT_OF_DEVICE_MEMORY") != std::string::npos,
                  failed.error().message.c_str());
+        QCOMPARE(int(failed.error().code), int(qs::core::ErrorCode::Device));
         QVERIFY(submitProbe(vktest::lcgWords(1000)).get().ok());
         QCOMPARE(m_queue->recreations(), before);
     }
@@ -151,6 +153,7 @@ private slots:
         auto s = f.get();
         QVERIFY(!s.ok());
         QCOMPARE(QString::fromStdString(s.error().message), QString("Vulkan job failed: boom"));
+        QCOMPARE(int(s.error().code), int(qs::core::ErrorCode::Device));
         QVERIFY(submitProbe(vktest::lcgWords(100)).get().ok()); // the queue thread lives on
     }
 };

@@ -37,7 +37,7 @@ core::Result<ReadBandwidth> measureReadBandwidth(Device& device, uint64_t bytes,
         if (!t) return t.error();
         const auto p = partials->as<uint32_t>();
         if (std::accumulate(p.begin(), p.end(), 0u) != expected)
-            return core::Error{core::ErrorCode::Io, "read-bandwidth probe read wrong data on " + device.info().name};
+            return core::Error{core::ErrorCode::Device, "read-bandwidth probe read wrong data on " + device.info().name};
         r.bestWallSeconds = std::min(r.bestWallSeconds, t->wallSeconds);
         r.bestGpuSeconds = t->gpuSeconds ? std::min(r.bestGpuSeconds, *t->gpuSeconds) : 0.0;
     }
