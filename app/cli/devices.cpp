@@ -59,27 +59,19 @@ void printDevice(const PhysicalDeviceInfo& d, bool chosen, std::ostream& out)
 /// "No device" is an answer (exit 0); a failure to ask is an error (exit 2).
 int listDevices(bool json, std::ostream& out, std::ostream& err)
 {
-    auto options = backends::vulkan::instanceOptionsFromEnvironment();
-    if (!options) return fail(err, options.error().message);
-    auto instance = backends::vulkan::Instance::create(*options);
-    std::string none;
-    if (!instance) {
-        if (!instance.error().message.starts_with("no Vulkan device")) return fail(err, instance.error().message);
-        none = instance.error().message;
-    }
-    const auto& devices = instance ? (*instance)->devices() : std::vector<PhysicalDeviceInfo>{};
-    auto chosen = backends::vulkan::chooseDevice(devices, std::nullopt);
-    if (none.empty() && !chosen) none = chosen.error().message;
+    auto listing = backends::vulkan::listPhysicalDevices();
+    if (!listing) return fail(err, listing.error().message);
+    const auto& [devices, chosen, none] = *listing;
     if (json) {
         ordered_json j = {{"devices", ordered_json::array()}};
         for (const auto& d : devices)
-            j["devices"].push_back(deviceJson(d, chosen && *chosen == d.index));
+            j["devices"].push_back(deviceJson(d, chosen == d.index));
         if (!none.empty()) j["none"] = none;
         out << j.dump(2) << "\n";
         return 0;
     }
     for (const auto& d : devices)
-        printDevice(d, chosen && *chosen == d.index, out);
+        printDevice(d, chosen == d.index, out);
     if (!none.empty()) out << none << "\n";
     return 0;
 }

@@ -43,7 +43,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 {
     setWindowTitle("Quantscope");
     setAcceptDrops(true);
-    m_pool.setMaxThreadCount(int(kJobKinds)); // one job of each kind at a time
+    m_pool.setMaxThreadCount(int(kJobKinds) + 1); // one job of each kind at a time, and the device listing
     m_backend = std::move(backends::createBackend("reference").value());
     buildUi();
     buildMenus();

@@ -88,6 +88,8 @@ signals:
     void errorShown(const QString& message);
     /// The workbench panels show a new result.
     void workbenchUpdated();
+    /// The backend choice lists the devices found (or says why there are none).
+    void devicesListed();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -118,6 +120,9 @@ private:
     // The workbench docks (mainwindow_workbench.cpp).
     QDockWidget* addDock(const QString& title, const QString& objectName, QWidget* widget, Qt::DockWidgetArea area);
     void buildWorkbench();
+    /// Lists the Vulkan devices off the GUI thread, then shows them in the backend choice.
+    void listDevices();
+    void showDevices(const core::Result<backends::DeviceList>& list);
     void buildExportMenu();
     void selectLayer(int tensorIndex);
     void showWorkbenchResult(Slot slot);

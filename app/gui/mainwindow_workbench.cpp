@@ -75,9 +75,10 @@ void MainWindow::buildWorkbench()
 {
     m_workbench = new Workbench(this);
     m_quantPanel = new QuantPanel;
-    QStringList names;
-    for (const auto& n : backends::backendNames()) names << QString::fromStdString(n);
-    m_quantPanel->setBackends(names);
+    QList<QuantPanel::BackendItem> items;
+    for (const auto& n : backends::backendNames()) items.append({QString::fromStdString(n), QString::fromStdString(n), {}});
+    m_quantPanel->setBackends(items);
+    listDevices();
     QuantSettings start; // a new user sees int4 at once
     start.bits = 4;
     m_quantPanel->setSettings(start);
@@ -354,6 +355,38 @@ void MainWindow::showQuantHistogram(const LayerResult& a, const quant::Matrix& w
     }
     d.title = tr("row %1 of %2: %3").arg(r).arg(QString::fromStdString(m_model->tensors[size_t(m_workbench->layer())].name), a.spec);
     m_quantHistogram->setData(std::move(d));
+}
+
+void MainWindow::listDevices()
+{
+    // Opening the Vulkan loader takes a while (and a broken driver may take longer): off the
+    // GUI thread. Until it answers, "vulkan" is listed and means the default device.
+    m_pool.start([this] {
+        auto list = backends::listDevices();
+        QMetaObject::invokeMethod(this, [this, list = std::move(list)] { showDevices(list); }, Qt::QueuedConnection);
+    });
+}
+
+void MainWindow::showDevices(const core::Result<backends::DeviceList>& list)
+{
+    QList<QuantPanel::BackendItem> items;
+    for (const auto& n : backends::backendNames()) {
+        const QString name = QString::fromStdString(n);
+        if (name != "vulkan" || !list || list->devices.empty()) {
+            const QString why = !list ? QString::fromStdString(list.error().message) : QString::fromStdString(list->none);
+            items.append({name, name, name == "vulkan" && !why.isEmpty() ? why + tr("; the work runs on the reference backend") : QString()});
+            continue;
+        }
+        // The default device keeps the plain spec "vulkan", the others are "vulkan:N".
+        for (const auto& d : list->devices) {
+            const QString spec = QString::fromStdString(backends::backendSpec(d.backend, d.isDefault ? std::nullopt : std::optional(d.index)));
+            const QString label = tr("vulkan %1: %2").arg(d.index).arg(QString::fromStdString(d.name));
+            items.append({spec, label, tr("Vulkan device %1: %2 (%3)%4").arg(d.index).arg(QString::fromStdString(d.name),
+                                         QString::fromStdString(d.type), d.isDefault ? tr(", the default") : QString())});
+        }
+    }
+    m_quantPanel->setBackends(items);
+    emit devicesListed();
 }
 
 } // namespace qs::app

@@ -2,6 +2,8 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCoreApplication>
+#include <QEvent>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFormLayout>
@@ -87,7 +89,8 @@ void QuantPanel::build()
     m_calibrationFile->setPlaceholderText(tr("calibration file"));
     auto* browse = new QPushButton(tr("..."));
     browse->setToolTip(tr("Choose a .npy or imatrix file"));
-    m_backend = combo({"reference"}, tr("Where the work runs"));
+    m_backend = combo({}, tr("Where the work runs: a CPU backend, or a Vulkan device"));
+    m_backend->addItem("reference", "reference");
     m_pin = new QPushButton(tr("Pin as B"));
     m_pin->setToolTip(tr("Keep these settings as scheme B, compared with A in every panel (Ctrl+B)"));
     m_pin->setShortcut(QKeySequence(tr("Ctrl+B")));
@@ -134,6 +137,13 @@ void QuantPanel::build()
     layout->addWidget(m_status);
     layout->addStretch(1);
 
+    // The panel scrolls: the wheel scrolls it unless a control has been clicked or tabbed into
+    // (scrolling past a combo box must not change the scheme).
+    for (QWidget* w : findChildren<QWidget*>()) {
+        if (!qobject_cast<QComboBox*>(w) && !qobject_cast<QAbstractSpinBox*>(w)) continue;
+        w->setFocusPolicy(Qt::StrongFocus);
+        w->installEventFilter(this);
+    }
     for (QComboBox* c : {m_format, m_granularity, m_rounding, m_clip, m_method, m_calibration, m_backend})
         connect(c, &QComboBox::currentTextChanged, this, &QuantPanel::emitChanged);
     connect(m_group, &QComboBox::currentTextChanged, this, &QuantPanel::emitChanged);
@@ -181,7 +191,7 @@ QuantSettings QuantPanel::settings() const
     s.calibration = m_calibration->currentText();
     s.syntheticRows = m_syntheticRows->value();
     s.calibrationFile = m_calibrationFile->text();
-    s.backend = m_backend->currentText();
+    s.backend = m_backend->currentData().toString();
     return s;
 }
 
@@ -209,26 +219,50 @@ void QuantPanel::setSettings(const QuantSettings& s)
     m_calibration->setCurrentText(s.calibration);
     m_syntheticRows->setValue(s.syntheticRows);
     m_calibrationFile->setText(s.calibrationFile);
-    m_backend->setCurrentText(s.backend);
+    int backend = m_backend->findData(s.backend);
+    if (backend < 0 && !s.backend.isEmpty()) { // e.g. a device the list has not shown yet: honoured
+        m_backend->addItem(s.backend, s.backend);
+        backend = m_backend->count() - 1;
+    }
+    m_backend->setCurrentIndex(backend);
     m_quiet = false;
     updateEnabled();
 }
 
-void QuantPanel::setBackendInfo(const QString& name, const QString& about)
+void QuantPanel::setBackendInfo(const QString& spec, const QString& about)
 {
-    const int i = m_backend->findText(name);
+    const int i = m_backend->findData(spec);
     if (i >= 0) m_backend->setItemData(i, about, Qt::ToolTipRole);
-    if (m_backend->currentText() == name) m_backend->setToolTip(about);
+    if (m_backend->currentData().toString() == spec) m_backend->setToolTip(about);
 }
 
-void QuantPanel::setBackends(const QStringList& names)
+void QuantPanel::setBackends(const QList<BackendItem>& items)
 {
     m_quiet = true;
-    const QString current = m_backend->currentText();
+    const QString current = m_backend->currentData().toString();
     m_backend->clear();
-    m_backend->addItems(names);
-    if (names.contains(current)) m_backend->setCurrentText(current);
+    for (const auto& item : items) {
+        m_backend->addItem(item.label, item.spec);
+        if (!item.about.isEmpty()) m_backend->setItemData(m_backend->count() - 1, item.about, Qt::ToolTipRole);
+    }
+    const int i = m_backend->findData(current);
+    if (i >= 0) m_backend->setCurrentIndex(i);
     m_quiet = false;
+    // A choice that is not listed (a device no longer present) becomes the first entry: the
+    // user is told, and the workbench recomputes there.
+    if (i < 0 && !current.isEmpty() && m_backend->count() > 0) {
+        setStatus(tr("Backend %1 is not available here; using %2").arg(current, m_backend->currentText()));
+        emitChanged();
+    }
+}
+
+bool QuantPanel::eventFilter(QObject* watched, QEvent* event)
+{
+    auto* w = qobject_cast<QWidget*>(watched);
+    if (event->type() != QEvent::Wheel || !w || w->hasFocus()) return QWidget::eventFilter(watched, event);
+    // Handed to the parent, the event travels up to the scroll area as an unhandled wheel does.
+    if (w->parentWidget()) QCoreApplication::sendEvent(w->parentWidget(), event);
+    return true;
 }
 
 void QuantPanel::setStatus(const QString& text) { m_status->setText(text); }

@@ -5,6 +5,7 @@
 /// are disabled, with a tooltip saying why. "Pin as B" keeps the current settings as scheme B.
 #include "quantsettings.h"
 
+#include <QList>
 #include <QWidget>
 
 class QCheckBox;
@@ -25,13 +26,22 @@ public:
     QuantSettings settings() const;
     /// Shows `s` without emitting settingsChanged.
     void setSettings(const QuantSettings& s);
-    /// The backends the user may choose (from backends::backendNames()).
-    void setBackends(const QStringList& names);
+    /// One entry of the backend choice: `spec` is what QuantSettings::backend holds
+    /// ("reference", "vulkan", "vulkan:1"; backends::parseBackendSpec), `label` what the list
+    /// shows, `about` its tooltip.
+    struct BackendItem {
+        QString spec;
+        QString label;
+        QString about;
+    };
+    /// The backends (and devices) the user may choose; the current choice stays when it is
+    /// still listed.
+    void setBackends(const QList<BackendItem>& items);
     /// The text under the controls: B's scheme, or an error from the last recompute.
     void setStatus(const QString& text);
-    /// Shows what backend `name` runs on (its device, or why it fell back) as the backend
+    /// Shows what backend `spec` runs on (its device, or why it fell back) as the backend
     /// choice's tooltip.
-    void setBackendInfo(const QString& name, const QString& about);
+    void setBackendInfo(const QString& spec, const QString& about);
 
     QComboBox* formatBox() const { return m_format; }
     QSpinBox* bitsBox() const { return m_bits; }
@@ -44,6 +54,9 @@ signals:
     void settingsChanged(const qs::app::QuantSettings& settings);
     void pinRequested();
     void unpinRequested();
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void build();

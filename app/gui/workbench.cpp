@@ -178,7 +178,9 @@ core::Result<const backends::Backend*> Workbench::backendFor(const QString& name
     if (it != m_backends.end()) return it->second.get();
     // Made on the job's thread: opening a Vulkan device takes a while. A device backend that
     // cannot start here (no Vulkan device) runs on the reference; the user is told once.
-    auto b = backends::createBackendOrFallback(name.toStdString());
+    auto spec = backends::parseBackendSpec(name.toStdString());
+    if (!spec) return spec.error();
+    auto b = backends::createBackendOrFallback(spec->name, spec->options);
     if (!b) return b.error();
     const auto& caps = b->backend->capabilities();
     const std::string& device = caps.device;

@@ -3,8 +3,10 @@
 #include "onednn/onednn_backend.h"
 #include "reference/reference_backend.h"
 #include "vulkan/vulkan_backend.h"
+#include "vulkan/vk_instance.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace qs::backends {
 
@@ -114,6 +116,41 @@ core::Result<BackendChoice> createBackendOrFallback(std::string_view name, const
     if (name != "vulkan" || b.error().code == core::ErrorCode::InvalidArgument) return b.error();
     return BackendChoice{std::unique_ptr<Backend>(new ReferenceBackend),
                          b.error().message + "; using the reference backend (CPU)"};
+}
+
+core::Result<BackendSpec> parseBackendSpec(std::string_view spec)
+{
+    const auto colon = spec.find(':');
+    BackendSpec b{std::string(spec.substr(0, colon)), {}};
+    if (b.name.empty())
+        return core::Error{core::ErrorCode::InvalidArgument, "backend '" + std::string(spec) + "': no name"};
+    if (colon == std::string_view::npos) return b;
+    const std::string_view digits = spec.substr(colon + 1);
+    uint32_t index = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) {
+        return core::Error{core::ErrorCode::InvalidArgument,
+                           "backend '" + std::string(spec) + "': the device after ':' must be a number (0, 1, ...)"};
+    }
+    b.options.device = index;
+    return b;
+}
+
+std::string backendSpec(std::string_view name, std::optional<uint32_t> index)
+{
+    return index ? std::string(name) + ":" + std::to_string(*index) : std::string(name);
+}
+
+core::Result<DeviceList> listDevices()
+{
+    auto listing = vulkan::listPhysicalDevices();
+    if (!listing) return listing.error();
+    DeviceList list{{}, listing->none};
+    for (const auto& d : listing->devices) {
+        list.devices.push_back({"vulkan", d.index, d.name, std::string(vulkan::deviceTypeName(d.type)),
+                                listing->chosen == d.index});
+    }
+    return list;
 }
 
 } // namespace qs::backends

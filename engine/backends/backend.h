@@ -132,4 +132,38 @@ core::Result<BackendChoice> createBackendOrFallback(std::string_view name, const
 /// The registry names, in listing order ("reference", "onednn", "vulkan").
 std::vector<std::string> backendNames();
 
+/// A backend with its options written as one word, for selectors and saved settings:
+/// "reference", "onednn", "vulkan" (the default device) or "vulkan:N" (device N).
+struct BackendSpec {
+    std::string name;
+    BackendOptions options;
+};
+
+/// Parses "NAME" or "NAME:N" (N a device index, decimal). InvalidArgument on an empty name,
+/// an index that is not a number or out of uint32 range; the name itself is checked by
+/// createBackend.
+core::Result<BackendSpec> parseBackendSpec(std::string_view spec);
+
+/// The spec of `name` on device `index` ("vulkan:1"), parseBackendSpec's inverse.
+std::string backendSpec(std::string_view name, std::optional<uint32_t> index);
+
+/// A device a backend can be pinned to (BackendOptions::device), as a selector shows it.
+struct DeviceEntry {
+    std::string backend;  ///< "vulkan"
+    uint32_t index = 0;   ///< BackendOptions::device
+    std::string name;     ///< e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
+    std::string type;     ///< "discrete GPU", "cpu", ...
+    bool isDefault = false; ///< the device the backend picks without an index
+};
+
+struct DeviceList {
+    std::vector<DeviceEntry> devices;
+    std::string none; ///< why a device backend has no usable device; empty otherwise
+};
+
+/// The devices of the device backends (today the Vulkan physical devices). Opens the Vulkan
+/// loader: call it off the GUI thread. No loader or device is an answer (`none`), a failing
+/// Vulkan call an error.
+core::Result<DeviceList> listDevices();
+
 } // namespace qs::backends

@@ -170,7 +170,8 @@ private slots:
         const double reference = sqnr();
         QSignalSpy chosen(w.workbench(), &app::Workbench::backendChosen);
         updated.clear();
-        w.quantPanel()->backendBox()->setCurrentText("vulkan");
+        auto* box = w.quantPanel()->backendBox();
+        box->setCurrentIndex(box->findData("vulkan")); // the default device, listed or not yet
         auto vulkanChosen = [&chosen]() -> std::optional<QList<QVariant>> {
             for (const auto& args : chosen)
                 if (args.at(0).toString() == "vulkan") return args;
@@ -181,6 +182,60 @@ private slots:
         const QString tip = w.quantPanel()->backendBox()->toolTip();
         if (vulkanChosen()->at(2).toBool()) QVERIFY2(tip.startsWith("no Vulkan device: "), qPrintable(tip));
         else QVERIFY2(tip.startsWith("vulkan: Vulkan ") && tip.contains(" ("), qPrintable(tip));
+    }
+    void backendChoiceListsTheDevices()
+    {
+        // The backend choice lists every Vulkan device backends::listDevices finds (the default
+        // as "vulkan", the others as "vulkan:N"), or keeps "vulkan" with why there is none.
+        app::MainWindow w;
+        QSignalSpy listed(&w, &app::MainWindow::devicesListed);
+        QTRY_VERIFY_WITH_TIMEOUT(listed.count() > 0, 30000);
+        auto list = backends::listDevices();
+        QVERIFY2(list.ok(), list.ok() ? "" : list.error().message.c_str());
+        auto* box = w.quantPanel()->backendBox();
+        QStringList specs;
+        for (int i = 0; i < box->count(); ++i) specs << box->itemData(i).toString();
+        QStringList expected{"reference", "onednn"};
+        for (const auto& d : list->devices) expected << (d.isDefault ? QString("vulkan") : QString("vulkan:%1").arg(d.index));
+        if (list->devices.empty()) expected << "vulkan";
+        QCOMPARE(specs, expected);
+        const int vk = box->findData("vulkan");
+        const QString tip = box->itemData(vk, Qt::ToolTipRole).toString();
+        if (list->devices.empty()) {
+            QVERIFY2(tip.startsWith("no Vulkan device: ") && tip.endsWith("runs on the reference backend"), qPrintable(tip));
+        } else {
+            QVERIFY2(box->itemText(vk).contains(QString::fromStdString(list->devices.front().name)) ||
+                         list->devices.size() > 1, qPrintable(box->itemText(vk)));
+            QVERIFY2(tip.contains(", the default"), qPrintable(tip));
+        }
+    }
+    void deviceIndexIsHonouredOrRefused()
+    {
+        // A device given by index (saved settings, a device not listed yet) is used as given;
+        // one that is not there is a clear error in the panel, not a silent switch.
+        app::MainWindow w;
+        w.show();
+        QSignalSpy updated(&w, &app::MainWindow::workbenchUpdated);
+        w.openFile(QS_DEMO_MODEL);
+        QTRY_VERIFY_WITH_TIMEOUT(updated.count() > 0, 30000);
+        auto list = backends::listDevices();
+        QVERIFY(list.ok());
+        if (list->devices.empty()) QSKIP("no Vulkan device here");
+        QSignalSpy chosen(w.workbench(), &app::Workbench::backendChosen);
+        QSignalSpy failed(w.workbench(), &app::Workbench::failed);
+        auto s = w.quantPanel()->settings();
+        s.backend = "vulkan:0";
+        w.quantPanel()->setSettings(s);
+        w.workbench()->request(app::Slot::A, w.quantPanel()->settings());
+        QTRY_VERIFY_WITH_TIMEOUT(!chosen.isEmpty(), 30000);
+        QCOMPARE(chosen.first().at(0).toString(), QString("vulkan:0"));
+        QVERIFY2(chosen.first().at(1).toString().contains(QString::fromStdString(list->devices.front().name)),
+                 qPrintable(chosen.first().at(1).toString()));
+        s.backend = QString("vulkan:%1").arg(list->devices.size() + 6);
+        w.quantPanel()->setSettings(s);
+        w.workbench()->request(app::Slot::A, w.quantPanel()->settings());
+        QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), 30000);
+        QVERIFY2(failed.last().at(1).toString().contains("device"), qPrintable(failed.last().at(1).toString()));
     }
     void workbenchRecomputesAsTheSchemeChanges()
     {

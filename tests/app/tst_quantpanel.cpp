@@ -8,6 +8,7 @@
 #include <QComboBox>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QWheelEvent>
 #include <QtTest>
 
 using namespace qs;
@@ -97,6 +98,59 @@ private slots:
         panel.setSettings(app::QuantSettings{});
         QCOMPARE(changed.count(), 3);
         QCOMPARE(app::specOf(panel.settings()), QString("int8"));
+    }
+
+    void wheelScrollsPastControlsUntilOneIsFocused()
+    {
+        // The panel lives in a scroll area: a wheel over a combo box it passes must not change
+        // the scheme; once the user clicked the combo box (focus), the wheel steps it.
+        app::QuantPanel panel;
+        panel.show();
+        panel.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&panel));
+        QSignalSpy changed(&panel, &app::QuantPanel::settingsChanged);
+        QComboBox* format = panel.formatBox();
+        const QString before = format->currentText();
+        auto wheel = [format] {
+            const QPointF at(format->width() / 2.0, format->height() / 2.0);
+            QWheelEvent e(at, format->mapToGlobal(at), {}, QPoint(0, -120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+            QCoreApplication::sendEvent(format, &e);
+        };
+        panel.bitsBox()->setFocus(); // activation gave the first control the focus
+        QTRY_VERIFY(!format->hasFocus());
+        wheel();
+        QCOMPARE(format->currentText(), before);
+        QCOMPARE(changed.count(), 0);
+        format->setFocus();
+        QTRY_VERIFY(format->hasFocus());
+        wheel();
+        QVERIFY(format->currentText() != before);
+        QCOMPARE(changed.count(), 1);
+    }
+
+    void backendChoiceKeepsItsSpec()
+    {
+        // Entries carry their spec ("vulkan:1"); the label is only what the list shows. A spec
+        // the list does not have yet is honoured; one the new list lacks falls back, said.
+        app::QuantPanel panel;
+        panel.setBackends({{"reference", "reference", {}}, {"vulkan", "vulkan 0: gpu a", {}},
+                           {"vulkan:1", "vulkan 1: gpu b", {}}});
+        auto s = panel.settings();
+        QCOMPARE(s.backend, QString("reference"));
+        s.backend = "vulkan:1";
+        panel.setSettings(s);
+        QCOMPARE(panel.settings().backend, QString("vulkan:1"));
+        QCOMPARE(panel.backendBox()->currentText(), QString("vulkan 1: gpu b"));
+        s.backend = "vulkan:5";
+        panel.setSettings(s);
+        QCOMPARE(panel.settings().backend, QString("vulkan:5"));
+        QSignalSpy changed(&panel, &app::QuantPanel::settingsChanged);
+        panel.setBackends({{"reference", "reference", {}}, {"vulkan", "vulkan 0: gpu a", {}}});
+        QCOMPARE(panel.settings().backend, QString("reference"));
+        QCOMPARE(changed.count(), 1);
+        panel.setBackendInfo("vulkan", "vulkan: Vulkan 0: gpu a");
+        QCOMPARE(panel.backendBox()->itemData(1, Qt::ToolTipRole).toString(), QString("vulkan: Vulkan 0: gpu a"));
     }
 };
 

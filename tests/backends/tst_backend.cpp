@@ -85,6 +85,43 @@ private slots:
         QVERIFY(bad.error().message.find("reference, onednn") != std::string::npos);
     }
 
+    void backendSpecs_data()
+    {
+        QTest::addColumn<QString>("spec");
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<int>("device"); // -1: none; -2: an error is expected
+        QTest::newRow("plain") << "reference" << "reference" << -1;
+        QTest::newRow("vulkan default") << "vulkan" << "vulkan" << -1;
+        QTest::newRow("vulkan 0") << "vulkan:0" << "vulkan" << 0;
+        QTest::newRow("vulkan 12") << "vulkan:12" << "vulkan" << 12;
+        QTest::newRow("largest index") << "vulkan:4294967295" << "vulkan" << -3;
+        QTest::newRow("index too large") << "vulkan:4294967296" << "" << -2;
+        QTest::newRow("no index") << "vulkan:" << "" << -2;
+        QTest::newRow("negative") << "vulkan:-1" << "" << -2;
+        QTest::newRow("trailing text") << "vulkan:1x" << "" << -2;
+        QTest::newRow("no name") << ":1" << "" << -2;
+        QTest::newRow("empty") << "" << "" << -2;
+    }
+
+    void backendSpecs()
+    {
+        QFETCH(QString, spec);
+        QFETCH(QString, name);
+        QFETCH(int, device);
+        auto b = backends::parseBackendSpec(spec.toStdString());
+        if (device == -2) {
+            QVERIFY(!b);
+            QCOMPARE(int(b.error().code), int(core::ErrorCode::InvalidArgument));
+            QVERIFY2(b.error().message.find("'" + spec.toStdString() + "'") != std::string::npos, b.error().message.c_str());
+            return;
+        }
+        QVERIFY2(b.ok(), b.ok() ? "" : b.error().message.c_str());
+        QCOMPARE(QString::fromStdString(b->name), name);
+        if (device == -1) QVERIFY(!b->options.device);
+        else QCOMPARE(*b->options.device, device == -3 ? 4294967295u : uint32_t(device));
+        QCOMPARE(QString::fromStdString(backends::backendSpec(b->name, b->options.device)), spec);
+    }
+
     void capabilityLists()
     {
         const auto ref = make("reference");

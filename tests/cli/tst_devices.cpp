@@ -3,6 +3,8 @@
 // with exit status 0; a bad QS_VULKAN_VALIDATION is an error with exit status 2.
 #include "cli/cli.h"
 
+#include "backends/backend.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -96,6 +98,28 @@ private slots:
         }
         if (!devices.isEmpty()) QVERIFY(r.out.find("[default]") != std::string::npos);
         QVERIFY(r.out.find("subgroup size") != std::string::npos || devices.isEmpty());
+    }
+
+    /// backends::listDevices (the workbench's device choice) names the same devices, in the
+    /// same order, with the same default, as the CLI's listing.
+    void engineListAgreesWithCli()
+    {
+        auto r = runCli({"devices", "--json"});
+        QCOMPARE(r.code, 0);
+        const QJsonObject j = QJsonDocument::fromJson(QByteArray::fromStdString(r.out)).object();
+        const QJsonArray devices = j["devices"].toArray();
+        auto list = qs::backends::listDevices();
+        QVERIFY2(list.ok(), list.ok() ? "" : list.error().message.c_str());
+        QCOMPARE(qsizetype(list->devices.size()), devices.size());
+        QCOMPARE(QString::fromStdString(list->none), j["none"].toString());
+        for (int i = 0; i < devices.size(); ++i) {
+            const QJsonObject d = devices[i].toObject();
+            const auto& e = list->devices[size_t(i)];
+            QCOMPARE(e.backend, std::string("vulkan"));
+            QCOMPARE(int(e.index), d["index"].toInt());
+            QCOMPARE(QString::fromStdString(e.name), d["name"].toString());
+            QCOMPARE(e.isDefault, d["default"].toBool());
+        }
     }
 
     void noDriverIsAnAnswer()

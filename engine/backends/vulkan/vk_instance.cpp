@@ -161,4 +161,22 @@ Instance::~Instance()
     if (m_instance != VK_NULL_HANDLE) m_vk.vkDestroyInstance(m_instance, nullptr);
 }
 
+core::Result<DeviceListing> listPhysicalDevices()
+{
+    auto options = instanceOptionsFromEnvironment();
+    if (!options) return options.error();
+    auto instance = Instance::create(*options);
+    DeviceListing listing;
+    if (!instance) {
+        if (!instance.error().message.starts_with("no Vulkan device")) return instance.error();
+        listing.none = instance.error().message;
+        return listing;
+    }
+    listing.devices = (*instance)->devices();
+    auto chosen = chooseDevice(listing.devices, std::nullopt);
+    if (chosen) listing.chosen = *chosen;
+    else listing.none = chosen.error().message;
+    return listing;
+}
+
 } // namespace qs::backends::vulkan

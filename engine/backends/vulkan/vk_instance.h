@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,5 +69,18 @@ private:
     std::vector<VkPhysicalDevice> m_physical;
     std::vector<PhysicalDeviceInfo> m_devices;
 };
+
+/// What `quantscope-cli devices` and the workbench's device choice show: every physical
+/// device, the one used by default, or why there is none.
+struct DeviceListing {
+    std::vector<PhysicalDeviceInfo> devices;
+    std::optional<uint32_t> chosen; ///< the default device (chooseDevice), if any
+    std::string none;               ///< why there is no usable device; empty when there is one
+};
+
+/// Lists the devices with an instance made from the environment (QS_VULKAN_VALIDATION). No
+/// loader, no driver or no device with a compute queue is an answer (`none` says which); a
+/// bad environment variable or a failing Vulkan call is an error.
+core::Result<DeviceListing> listPhysicalDevices();
 
 } // namespace qs::backends::vulkan
