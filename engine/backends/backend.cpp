@@ -83,6 +83,64 @@ core::Result<quant::Matrix> Backend::linear(const quant::Matrix&, const LinearWe
     return notSupported("linear " + std::string(precisionName(options.precision)));
 }
 
+PreparedLinear::PreparedLinear(const Backend& owner, const LinearOptions& options, int64_t out, int64_t in)
+    : m_owner(&owner), m_ownerName(owner.name()), m_options(options), m_out(out), m_in(in)
+{
+}
+
+namespace {
+
+/// The base prepareLinear's result: the caller's LinearWeights (pointers and spans) as given.
+class BorrowedLinear final : public PreparedLinear {
+public:
+    BorrowedLinear(const Backend& owner, const LinearWeights& weights, const LinearOptions& options)
+        : PreparedLinear(owner, options, linearOutFeatures(weights, options.precision),
+                         linearInFeatures(weights, options.precision)),
+          weights(weights)
+    {
+    }
+    LinearWeights weights;
+};
+
+} // namespace
+
+core::Result<std::unique_ptr<PreparedLinear>> Backend::prepareLinear(const LinearWeights& weights,
+                                                                     const LinearOptions& options) const
+{
+    if (!capabilities().has(options.precision)) return notSupported("linear " + std::string(precisionName(options.precision)));
+    if (auto st = checkLinearWeights(weights, options); !st) return st.error();
+    return std::unique_ptr<PreparedLinear>(new BorrowedLinear(*this, weights, options));
+}
+
+core::Status Backend::checkPrepared(const quant::Matrix& x, const PreparedLinear& prepared) const
+{
+    if (!prepared.preparedBy(*this)) {
+        return core::Error{core::ErrorCode::InvalidArgument,
+                           "linear: the weights were prepared by another backend (" + prepared.ownerName() +
+                               "), not by this " + std::string(name()) + " backend; prepare them on this one"};
+    }
+    if (x.rows <= 0 || x.cols <= 0 || x.data.size() != size_t(x.rows) * size_t(x.cols))
+        return core::Error{core::ErrorCode::InvalidArgument, "linear: the activations must be a non-empty [batch, in] matrix"};
+    if (x.cols != prepared.inFeatures()) {
+        return core::Error{core::ErrorCode::InvalidArgument,
+                           "linear: the prepared weights are [" + std::to_string(prepared.outFeatures()) + ", " +
+                               std::to_string(prepared.inFeatures()) + "], the activations have " +
+                               std::to_string(x.cols) + " input features"};
+    }
+    return core::Status::success();
+}
+
+core::Result<quant::Matrix> Backend::linear(const quant::Matrix& x, const PreparedLinear& prepared) const
+{
+    if (auto st = checkPrepared(x, prepared); !st) return st.error();
+    const auto* borrowed = dynamic_cast<const BorrowedLinear*>(&prepared);
+    if (!borrowed) { // made by this backend's own prepareLinear, which must then run it too
+        return core::Error{core::ErrorCode::InvalidArgument, std::string(name()) +
+                                                          ": prepared weights of a kind its linear() does not run"};
+    }
+    return linear(x, borrowed->weights, prepared.options());
+}
+
 std::vector<std::string> backendNames() { return {"reference", "onednn", "vulkan"}; }
 
 core::Result<std::unique_ptr<Backend>> createBackend(std::string_view name, const BackendOptions& options)

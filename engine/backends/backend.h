@@ -56,6 +56,41 @@ struct ErrorReport {
     quant::Matrix map; ///< quant::errorMap of the two matrices under ErrorMapOptions
 };
 
+class Backend;
+
+/// Linear weights made ready once for many linear() calls on one backend (Backend::prepareLinear):
+/// opaque; what it holds depends on the backend. The base implementation (the reference and
+/// oneDNN backends) holds the LinearWeights as given -- pointers and spans, nothing copied --
+/// so the caller must keep the weights alive and unchanged for the prepared object's life. A
+/// backend that packs the weights (Vulkan: device-local buffers) owns its copy and does not
+/// need the caller's weights afterwards. A prepared object is used only with the backend that
+/// made it, must not outlive it in use (destroying it later is safe), and may be used by
+/// several threads at once as the backend allows.
+class PreparedLinear {
+public:
+    virtual ~PreparedLinear() = default;
+    PreparedLinear(const PreparedLinear&) = delete;
+    PreparedLinear& operator=(const PreparedLinear&) = delete;
+
+    const LinearOptions& options() const { return m_options; }
+    LinearPrecision precision() const { return m_options.precision; }
+    int64_t outFeatures() const { return m_out; }
+    int64_t inFeatures() const { return m_in; }
+    /// True when `backend` made this object (identity, not name: two Vulkan backends differ).
+    bool preparedBy(const Backend& backend) const { return m_owner == &backend; }
+    /// The name of the backend that made it, for messages.
+    const std::string& ownerName() const { return m_ownerName; }
+
+protected:
+    PreparedLinear(const Backend& owner, const LinearOptions& options, int64_t out, int64_t in);
+
+private:
+    const Backend* m_owner; ///< compared, never dereferenced
+    std::string m_ownerName;
+    LinearOptions m_options;
+    int64_t m_out = 0, m_in = 0;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -99,12 +134,28 @@ public:
     virtual core::Result<quant::Matrix> linear(const quant::Matrix& x, const LinearWeights& weights,
                                                const LinearOptions& options = {}) const;
 
+    /// Checks weights and options (checkLinearWeights, and that this backend runs the
+    /// precision) and makes them ready for many linear(x, prepared) calls. The base version
+    /// keeps the LinearWeights as given (see PreparedLinear: the caller keeps them alive) and
+    /// runs the plain linear() on each call; a backend with a costly weight layout overrides it.
+    virtual core::Result<std::unique_ptr<PreparedLinear>> prepareLinear(const LinearWeights& weights,
+                                                                        const LinearOptions& options = {}) const;
+
+    /// y = x W^T with prepared weights: the same values as linear(x, weights, options) with the
+    /// weights and options prepareLinear was given. InvalidArgument when `prepared` comes from
+    /// another backend (instance) or x does not have prepared.inFeatures() columns.
+    virtual core::Result<quant::Matrix> linear(const quant::Matrix& x, const PreparedLinear& prepared) const;
+
     /// The f32 GEMM of this backend, for GPTQ / AWQ (quant::MethodOptions::gemm).
     virtual const core::Gemm& gemm() const = 0;
 
 protected:
     /// Unsupported error "not supported by NAME: what".
     core::Error notSupported(const std::string& what) const;
+
+    /// The checks every linear(x, prepared) starts with: `prepared` made by this backend, x a
+    /// non-empty [batch, inFeatures] matrix. InvalidArgument naming the problem otherwise.
+    core::Status checkPrepared(const quant::Matrix& x, const PreparedLinear& prepared) const;
 };
 
 /// How a backend is made: `device` picks a Vulkan physical device by index

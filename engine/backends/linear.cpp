@@ -75,6 +75,30 @@ int64_t weightCols(const LinearWeights& w, LinearPrecision p)
 
 } // namespace
 
+core::Status checkLinearWeights(const LinearWeights& weights, const LinearOptions& options)
+{
+    const LinearPrecision p = options.precision;
+    const int64_t cols = weightCols(weights, p);
+    if (cols < 0)
+        return bad(std::string("no weights given for precision ") + std::string(precisionName(p)));
+    if (linearOutFeatures(weights, p) <= 0 || cols <= 0)
+        return bad("the weights are [" + std::to_string(linearOutFeatures(weights, p)) + ", " +
+                   std::to_string(cols) + "]: both sizes must be positive");
+    if (p == LinearPrecision::Int8) {
+        const Int8Weights& w = weights.int8;
+        if (w.codes.size() != size_t(w.rows) * size_t(w.cols) || w.scales.size() != size_t(w.rows))
+            return bad("int8 codes must be rows*cols and scales one per row");
+        if (!(options.range.absmax > 0.0f) || !std::isfinite(options.range.absmax))
+            return bad("the int8 activation range must be positive and finite");
+    }
+    return core::Status::success();
+}
+
+int64_t linearInFeatures(const LinearWeights& weights, LinearPrecision precision)
+{
+    return weightCols(weights, precision);
+}
+
 core::Status checkLinear(const quant::Matrix& x, const LinearWeights& weights,
                          const LinearOptions& options)
 {
@@ -88,14 +112,7 @@ core::Status checkLinear(const quant::Matrix& x, const LinearWeights& weights,
         return bad("the weights are [" + std::to_string(linearOutFeatures(weights, p)) + ", " +
                    std::to_string(cols) + "], the activations have " + std::to_string(x.cols) +
                    " input features");
-    if (p == LinearPrecision::Int8) {
-        const Int8Weights& w = weights.int8;
-        if (w.codes.size() != size_t(w.rows) * size_t(w.cols) || w.scales.size() != size_t(w.rows))
-            return bad("int8 codes must be rows*cols and scales one per row");
-        if (!(options.range.absmax > 0.0f) || !std::isfinite(options.range.absmax))
-            return bad("the int8 activation range must be positive and finite");
-    }
-    return core::Status::success();
+    return checkLinearWeights(weights, options);
 }
 
 } // namespace qs::backends

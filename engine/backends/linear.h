@@ -66,6 +66,13 @@ float roundToBf16(float x);
 core::Status checkLinear(const quant::Matrix& x, const LinearWeights& weights,
                          const LinearOptions& options);
 
+/// The weights-and-options half of checkLinear (everything but x), for preparing weights
+/// before any activation exists.
+core::Status checkLinearWeights(const LinearWeights& weights, const LinearOptions& options);
+
+/// The input columns (in features) of the weights under `precision`; -1 when absent.
+int64_t linearInFeatures(const LinearWeights& weights, LinearPrecision precision);
+
 /// The output rows (out features) of the weights under `precision`.
 int64_t linearOutFeatures(const LinearWeights& weights, LinearPrecision precision);
 

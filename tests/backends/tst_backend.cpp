@@ -10,6 +10,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -468,6 +469,70 @@ private slots:
         auto mismatch = ref->linear(randomMatrix(2, 63, 1), LinearWeights::fromF32(w));
         QVERIFY(!mismatch);
         QCOMPARE(int(mismatch.error().code), int(core::ErrorCode::InvalidArgument));
+    }
+
+    void preparedLinearDefaultPath_data()
+    {
+        QTest::addColumn<QString>("backend");
+        QTest::addColumn<int>("precision");
+        for (const char* name : {"reference", "onednn"})
+            for (auto p : {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::F16, LinearPrecision::Int8,
+                           LinearPrecision::WeightOnly})
+                QTest::addRow("%s %s", name, std::string(backends::precisionName(p)).c_str()) << QString(name) << int(p);
+    }
+
+    void preparedLinearDefaultPath()
+    {
+        // The base prepareLinear keeps the caller's weights and runs the plain linear(): the
+        // same bits, and the same refusal where the backend does not run the precision.
+        QFETCH(QString, backend);
+        QFETCH(int, precision);
+        const auto b = make(backend.toUtf8().constData());
+        const quant::Matrix w = randomMatrix(7, 64, 51), x = randomMatrix(3, 64, 52, -2, 2);
+        std::vector<int8_t> codes(7 * 64);
+        for (size_t i = 0; i < codes.size(); ++i) codes[i] = int8_t(int(i * 37 % 255) - 127);
+        const std::vector<float> scales(7, 0.02f);
+        auto q = quant::quantizeRtn(w, *quant::parseScheme("int4:g32"));
+        QVERIFY(q);
+        backends::LinearOptions options;
+        options.precision = LinearPrecision(precision);
+        options.range = {2.0f, false};
+        LinearWeights weights = LinearWeights::fromF32(w);
+        if (options.precision == LinearPrecision::Int8) weights = LinearWeights::fromInt8({codes, scales, 7, 64});
+        if (options.precision == LinearPrecision::WeightOnly) weights = LinearWeights::fromQuantized(*q);
+        auto plain = b->linear(x, weights, options);
+        auto prepared = b->prepareLinear(weights, options);
+        if (!plain) { // refused when preparing, or (a precision listed but not runnable here) when run
+            if (!prepared) {
+                QCOMPARE(int(prepared.error().code), int(plain.error().code));
+                QVERIFY2(prepared.error().message.starts_with("not supported by " + backend.toStdString()),
+                         prepared.error().message.c_str());
+                return;
+            }
+            auto y = b->linear(x, **prepared);
+            QVERIFY(!y);
+            QCOMPARE(y.error().message, plain.error().message);
+            return;
+        }
+        QVERIFY2(prepared, prepared ? "" : prepared.error().message.c_str());
+        QCOMPARE((*prepared)->outFeatures(), int64_t(7));
+        QCOMPARE((*prepared)->inFeatures(), int64_t(64));
+        auto y = b->linear(x, **prepared);
+        QVERIFY(y);
+        QVERIFY(std::memcmp(y->data.data(), plain->data.data(), plain->data.size() * 4) == 0);
+        auto mismatch = b->linear(randomMatrix(3, 63, 1), **prepared);
+        QVERIFY(!mismatch);
+        QCOMPARE(int(mismatch.error().code), int(core::ErrorCode::InvalidArgument));
+        QVERIFY(mismatch.error().message.find("the prepared weights are [7, 64]") != std::string::npos);
+        const auto other = make(backend == "reference" ? "onednn" : "reference");
+        auto elsewhere = other->linear(x, **prepared);
+        QVERIFY(!elsewhere);
+        QVERIFY2(elsewhere.error().message.find("prepared by another backend (" + backend.toStdString() + ")") !=
+                     std::string::npos,
+                 elsewhere.error().message.c_str());
+        auto none = b->prepareLinear(LinearWeights{}, options);
+        QVERIFY(!none);
+        QCOMPARE(int(none.error().code), int(core::ErrorCode::InvalidArgument));
     }
 
     void methodsAgreeAcrossGemms_data()

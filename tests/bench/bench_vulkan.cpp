@@ -3,8 +3,9 @@
 // describe the CPU rasteriser, not a GPU, and are no targets).
 //
 //   bench_vulkan [--device N] [--gemm SIZE] [--repeats R]   (probe: 256 MiB or the largest buffer)
-// Prints: the read-bandwidth probe (GB/s); GEMV (batch 1) of int8, int4:g128 and Q4_K weights
-// on 4096 x 4096 and 8192 x 8192 as GB/s of weight bytes read and as a fraction of the probe,
+// Prints: the read-bandwidth probe (GB/s, over device-local memory); GEMV (batch 1) of int8,
+// int4:g128 and Q4_K weights prepared once in device-local memory (prepareLinearOnDevice), on
+// 4096 x 4096 and 8192 x 8192 as GB/s of weight bytes read and as a fraction of the probe,
 // GPU timestamp time beside the submit-to-fence wall time; the same layers on the reference
 // and oneDNN backends (where they run that precision); the f16 and the bf16 GEMM in TFLOP/s at
 // SIZE^3 (default 4096, or 1024 on a CPU device so that it finishes in seconds); the workbench's
@@ -52,22 +53,41 @@ double now()
 struct Best {
     double gpu = std::numeric_limits<double>::infinity(); ///< inf: no timestamps
     double wall = std::numeric_limits<double>::infinity();
+    double call = std::numeric_limits<double>::infinity();       ///< whole prepared call (x in, y out)
+    double unprepared = std::numeric_limits<double>::infinity(); ///< whole call that packs the weights too
     bool ok = false;
 };
 
-Best timeDevice(Device& device, const quant::Matrix& x, const LinearWeights& w, const LinearOptions& o, int repeats)
+/// Times linear() on weights prepared once (prepareLinearOnDevice, not timed): the dispatches
+/// (gpu, wall) and the whole call; with `unprepared`, also the whole call that packs and
+/// uploads the weights every time (what a layer run once costs).
+Best timeDevice(Device& device, const quant::Matrix& x, const LinearWeights& w, const LinearOptions& o, int repeats,
+                bool unprepared = false)
 {
     Best b;
+    auto prepared = prepareLinearOnDevice(device, w, o);
+    if (!prepared) {
+        std::printf("  vulkan: %s\n", prepared.error().message.c_str());
+        return b;
+    }
     for (int i = 0; i < repeats; ++i) {
         DispatchTiming t;
-        auto y = linearOnDevice(device, x, w, o, &t);
+        const double t0 = now();
+        auto y = linearOnDevice(device, x, prepared->layout, prepared->buffers, &t);
+        const double t1 = now();
         if (!y) {
             std::printf("  vulkan: %s\n", y.error().message.c_str());
             return b;
         }
+        b.call = std::min(b.call, t1 - t0);
         b.wall = std::min(b.wall, t.wallSeconds);
         if (t.gpuSeconds) b.gpu = std::min(b.gpu, *t.gpuSeconds);
         b.ok = true;
+        if (unprepared) {
+            const double u0 = now();
+            if (!linearOnDevice(device, x, w, o)) return b;
+            b.unprepared = std::min(b.unprepared, now() - u0);
+        }
     }
     return b;
 }
@@ -98,13 +118,14 @@ void gemvRow(Device& device, const std::vector<const Backend*>& cpus, const Laye
 {
     const quant::Matrix x = randomMatrix(1, size, 11);
     const double bytes = double(linearWeightBytes(l.weights, l.options));
-    const Best b = timeDevice(device, x, l.weights, l.options, repeats);
+    const Best b = timeDevice(device, x, l.weights, l.options, repeats, true);
     if (!b.ok) return;
     const bool gpu = std::isfinite(b.gpu);
     const double t = gpu ? b.gpu : b.wall;
-    std::printf("%-10s %5lld  %-18s %9.3f %9.3f %8.2f %6.3f", l.what, static_cast<long long>(size),
-                linearKernelName(l.weights, l.options, 1).c_str(), gpu ? b.gpu * 1e3 : -1.0, b.wall * 1e3,
-                bytes / t * 1e-9, bytes / t * 1e-9 / probe);
+    std::printf("%-10s %5lld  %-18s %9.3f %9.3f %8.2f %6.3f   call %.3f ms, unprepared %.3f ms", l.what,
+                static_cast<long long>(size), linearKernelName(l.weights, l.options, 1).c_str(),
+                gpu ? b.gpu * 1e3 : -1.0, b.wall * 1e3, bytes / t * 1e-9, bytes / t * 1e-9 / probe, b.call * 1e3,
+                b.unprepared * 1e3);
     for (const Backend* cpu : cpus) {
         const double c = timeCpu(*cpu, x, l.weights, l.options, repeats);
         if (c < 0) std::printf("   %s: -", std::string(cpu->name()).c_str());
@@ -241,7 +262,10 @@ int main(int argc, char** argv)
     std::vector<const Backend*> cpus;
     if (reference) cpus.push_back(reference->get());
     if (onednn) cpus.push_back(onednn->get());
-    std::printf("\nGEMV (batch 1), best of %d; GB/s = weight bytes read / time (gpu timestamps, else wall)\n", repeats);
+    std::printf("\nGEMV (batch 1) on weights prepared once (device-local), best of %d; GB/s = weight bytes read / time "
+                "(gpu timestamps, else wall); call = the whole prepared call, unprepared = a call that packs and "
+                "uploads the weights too\n",
+                repeats);
     std::printf("%-10s %5s  %-18s %9s %9s %8s %6s   CPU backends (wall)\n", "weights", "size", "kernel", "gpu ms",
                 "wall ms", "GB/s", "/probe");
     for (int64_t size : {4096, 8192})

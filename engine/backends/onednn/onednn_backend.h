@@ -21,6 +21,7 @@ public:
                                             const quant::RangeOptions& range = {},
                                             core::Progress* progress = nullptr,
                                             quant::Quantized* reuse = nullptr) const override;
+    using Backend::linear; // linear(x, prepared): the base runs the prepared weights through linear() below
     core::Result<quant::Matrix> linear(const quant::Matrix& x, const LinearWeights& weights,
                                        const LinearOptions& options = {}) const override;
     const core::Gemm& gemm() const override;

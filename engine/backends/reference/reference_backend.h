@@ -28,6 +28,7 @@ public:
     core::Result<ErrorReport> errorMetrics(const quant::Matrix& reference,
                                            const quant::Matrix& quantized,
                                            const ErrorMapOptions& options = {}) const override;
+    using Backend::linear; // linear(x, prepared): the base runs the prepared weights through linear() below
     core::Result<quant::Matrix> linear(const quant::Matrix& x, const LinearWeights& weights,
                                        const LinearOptions& options = {}) const override;
     const core::Gemm& gemm() const override { return core::referenceGemm(); }

@@ -89,11 +89,7 @@ core::Status Device::createQueueObjects()
             return vkError("vkCreateQueryPool", r);
         m_timestamps = {dev, qp, m_vk->vkDestroyQueryPool};
     }
-    if (!memoryType(~0u, &m_bufferHeap)) {
-        return core::Error{core::ErrorCode::Unsupported,
-                           m_info.name + " has no host-visible, host-coherent memory type"};
-    }
-    return {};
+    return initMemory();
 }
 
 Device::~Device()
@@ -103,6 +99,8 @@ Device::~Device()
     // returns at once with VK_ERROR_DEVICE_LOST, and destroying is then allowed.
     m_vk->vkDeviceWaitIdle(m_device);
     m_retired.clear();
+    m_resident.clear();
+    m_staging.reset();
     m_kernels.clear();
     m_timestamps.reset();
     m_fence.reset();
@@ -111,78 +109,11 @@ Device::~Device()
     m_vk->vkDestroyDevice(m_device, nullptr);
 }
 
-std::optional<uint32_t> Device::memoryType(uint32_t allowedTypes, uint32_t* heap) const
-{
-    VkPhysicalDeviceMemoryProperties mem;
-    m_vk->vkGetPhysicalDeviceMemoryProperties(m_physical, &mem);
-    const VkMemoryPropertyFlags needed = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    std::optional<uint32_t> found;
-    for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
-        const VkMemoryPropertyFlags flags = mem.memoryTypes[i].propertyFlags;
-        if (!(allowedTypes & (1u << i)) || (flags & needed) != needed) continue;
-        if (!found || (flags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT)) found = i; // cached: fast reads back
-        if (flags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT) break;
-    }
-    if (found && heap) *heap = mem.memoryTypes[*found].heapIndex;
-    return found;
-}
-
-MemoryHeapInfo Device::heapNow()
-{
-    queryHeaps(*m_vk, m_physical, m_info);
-    return m_bufferHeap < m_info.heaps.size() ? m_info.heaps[m_bufferHeap] : MemoryHeapInfo{};
-}
-
-uint64_t Device::maxChunkBytes()
-{
-    queryHeaps(*m_vk, m_physical, m_info);
-    return vulkan::maxChunkBytes(m_info, m_bufferHeap);
-}
-
 bool Device::takeFault(Fault f)
 {
     if (m_fault != f) return false;
     m_fault = Fault::None;
     return true;
-}
-
-core::Result<Buffer> Device::createBuffer(uint64_t bytes)
-{
-    if (bytes == 0 || bytes > m_info.maxStorageBufferRange ||
-        (m_info.maxMemoryAllocationSize && bytes > m_info.maxMemoryAllocationSize)) {
-        return core::Error{core::ErrorCode::InvalidArgument,
-                           "Vulkan buffer of " + std::to_string(bytes) + " bytes: must be 1.." +
-                               std::to_string(m_info.maxStorageBufferRange) + " bytes on " + m_info.name +
-                               " (maxStorageBufferRange; larger tensors are split into chunks)"};
-    }
-    Buffer b;
-    b.bytes = bytes;
-    VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-    info.size = bytes;
-    info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
-    info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-    VkBuffer buffer = VK_NULL_HANDLE;
-    if (VkResult r = m_vk->vkCreateBuffer(m_device, &info, nullptr, &buffer); r != VK_SUCCESS)
-        return vkError("vkCreateBuffer (" + std::to_string(bytes) + " bytes)", r);
-    b.buffer = {m_device, buffer, m_vk->vkDestroyBuffer};
-
-    VkMemoryRequirements req;
-    m_vk->vkGetBufferMemoryRequirements(m_device, buffer, &req);
-    auto type = memoryType(req.memoryTypeBits);
-    if (!type) return core::Error{core::ErrorCode::Unsupported, "no host-visible memory type fits a storage buffer"};
-    VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-    alloc.allocationSize = req.size;
-    alloc.memoryTypeIndex = *type;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
-    VkResult r = takeFault(Fault::OutOfDeviceMemory) ? VK_ERROR_OUT_OF_DEVICE_MEMORY
-                                                      : m_vk->vkAllocateMemory(m_device, &alloc, nullptr, &memory);
-    if (r != VK_SUCCESS) return vkError("vkAllocateMemory (" + std::to_string(req.size) + " bytes)", r);
-    b.memory = {m_device, memory, m_vk->vkFreeMemory};
-    if ((r = m_vk->vkBindBufferMemory(m_device, buffer, memory, 0)) != VK_SUCCESS) return vkError("vkBindBufferMemory", r);
-    void* p = nullptr;
-    if ((r = m_vk->vkMapMemory(m_device, memory, 0, VK_WHOLE_SIZE, 0, &p)) != VK_SUCCESS) return vkError("vkMapMemory", r);
-    b.mapped = static_cast<std::byte*>(p); // unmapped implicitly by vkFreeMemory
-    return b;
 }
 
 } // namespace qs::backends::vulkan

@@ -4,10 +4,19 @@
 /// fence with a timeout. A Device is used by one thread at a time (the queue thread,
 /// vk_queue.h); it is not internally synchronised.
 ///
-/// Memory: every buffer is host-visible and host-coherent (preferring host-cached memory, so
-/// reading results back is fast), mapped for its whole life. That is simple and right on
-/// lavapipe and integrated GPUs; on a discrete GPU the shader then reads over PCIe, so
-/// kernels that need device bandwidth will want device-local buffers and a staging copy.
+/// Memory comes in two kinds (BufferKind):
+///   HostVisible  host-visible, host-coherent (host-cached preferred, so reading results back
+///                is fast), mapped for the buffer's whole life. For data the device reads once
+///                (the quantize, statistics and metrics kernels stream each value once from the
+///                host's tensor) and for results: on a discrete GPU a staging copy of such data
+///                would cross PCIe exactly once as well, plus a second pass through VRAM, so
+///                the shader reading host memory directly is as fast and needs no copy.
+///   DeviceLocal  the first DEVICE_LOCAL memory type (the GPU's own memory), for data read
+///                many times on the device (prepared linear weights, the read-bandwidth probe's
+///                source). When that type is also host-visible and host-coherent (integrated
+///                GPUs, lavapipe, some resizable-BAR setups) the buffer is mapped and written
+///                directly; otherwise upload()/download() go through a host-visible staging
+///                buffer and vkCmdCopyBuffer, in pieces of at most kStagingBytes.
 #include "vk_handles.h"
 #include "vk_instance.h"
 
@@ -26,7 +35,24 @@ namespace qs::backends::vulkan {
 struct DeviceOptions {
     std::optional<uint32_t> index;                  ///< physical device; default: chooseDevice
     std::chrono::milliseconds fenceTimeout{30000};  ///< how long a dispatch may run
+    /// Test hook: device-local buffers are never mapped, even where their memory type is
+    /// host-visible, so that the staging path of upload()/download() runs on lavapipe too.
+    /// VulkanBackend sets it from QS_VULKAN_FORCE_STAGING=1 (deviceOptionsFromEnvironment).
+    bool forceStaging = false;
 };
+
+/// DeviceOptions::forceStaging from QS_VULKAN_FORCE_STAGING ("0" or "1"; unset: false).
+/// InvalidArgument for any other value.
+core::Result<bool> forceStagingFromEnvironment();
+
+/// Where a buffer's memory lives (see the file comment for which kernel uses which).
+enum class BufferKind : uint8_t {
+    HostVisible, ///< host-visible, host-coherent, always mapped: streamed inputs, results
+    DeviceLocal, ///< device memory: data the device reads many times; mapped only where it can be
+};
+
+/// Largest piece of one staging copy (the staging buffer's size).
+inline constexpr uint64_t kStagingBytes = uint64_t{16} << 20;
 
 /// Faults a test can make the next dispatch or allocation meet (consumed once). They are
 /// raised in this wrapper exactly where the driver would return them, so the error paths
@@ -38,15 +64,23 @@ enum class Fault : uint8_t {
     OutOfDeviceMemory,       ///< the next vkAllocateMemory returns VK_ERROR_OUT_OF_DEVICE_MEMORY
 };
 
-/// A storage buffer with its memory, mapped. Move-only.
+/// A storage buffer with its memory. Move-only. HostVisible buffers are always mapped;
+/// DeviceLocal ones only where their memory is host-visible (otherwise `mapped` is null and
+/// the data moves through Device::upload / Device::download, which work for both kinds).
 struct Buffer {
     DeviceOwned<VkBuffer> buffer;
     DeviceOwned<VkDeviceMemory> memory;
     std::byte* mapped = nullptr;
     uint64_t bytes = 0;
+    BufferKind kind = BufferKind::HostVisible;
 
+    /// The mapped contents as T; empty when the buffer is not mapped.
     template <class T>
-    std::span<T> as() const { return {reinterpret_cast<T*>(mapped), static_cast<size_t>(bytes / sizeof(T))}; }
+    std::span<T> as() const
+    {
+        if (!mapped) return {};
+        return {reinterpret_cast<T*>(mapped), static_cast<size_t>(bytes / sizeof(T))};
+    }
 };
 
 /// What a compute kernel binds: `storageBuffers` storage buffers at bindings 0..N-1 of set 0
@@ -104,18 +138,45 @@ public:
     const DeviceOptions& options() const { return m_options; }
     VkDevice handle() const { return m_device; }
 
-    /// The heap buffers are allocated from (that of the host-visible memory type createBuffer
-    /// uses), and its size, budget and usage as of now (VK_EXT_memory_budget where present).
-    uint32_t bufferHeap() const { return m_bufferHeap; }
-    MemoryHeapInfo heapNow();
+    /// The heap buffers of `kind` are allocated from (that of the memory type createBuffer
+    /// picks for the kind), and its size, budget and usage as of now (VK_EXT_memory_budget
+    /// where present). On lavapipe and integrated GPUs both kinds share one heap.
+    uint32_t bufferHeap(BufferKind kind = BufferKind::HostVisible) const { return m_bufferHeap[size_t(kind)]; }
+    MemoryHeapInfo heapNow(BufferKind kind = BufferKind::HostVisible);
 
-    /// The largest chunk of a tensor a kernel should put in one buffer now: maxChunkBytes of
-    /// bufferHeap() with a fresh budget. Kernels over larger tensors split them.
-    uint64_t maxChunkBytes();
+    /// The largest chunk of a tensor a kernel should put in one buffer of `kind` now:
+    /// maxChunkBytes of bufferHeap(kind) with a fresh budget. Kernels over larger tensors split them.
+    uint64_t maxChunkBytes(BufferKind kind = BufferKind::HostVisible);
 
-    /// A host-visible storage buffer of `bytes` bytes (> 0, at most maxStorageBufferRange and
-    /// maxMemoryAllocationSize). VK_ERROR_OUT_OF_DEVICE_MEMORY and the like are error values.
-    core::Result<Buffer> createBuffer(uint64_t bytes);
+    /// A storage buffer of `bytes` bytes (> 0, at most maxStorageBufferRange and
+    /// maxMemoryAllocationSize) of `kind`. VK_ERROR_OUT_OF_DEVICE_MEMORY and the like are
+    /// error values (Fault::OutOfDeviceMemory meets either kind).
+    core::Result<Buffer> createBuffer(uint64_t bytes, BufferKind kind = BufferKind::HostVisible);
+
+    /// Writes `data` into `dst` at byte `offset` (offset + size <= dst.bytes, else
+    /// InvalidArgument): a memcpy into a mapped buffer, else copies through the staging buffer
+    /// (vkCmdCopyBuffer, pieces of kStagingBytes, each submitted and waited for). Work already
+    /// run on the device that reads or writes `dst` is ordered before the copy, and shader
+    /// reads after it see the data (pipeline barriers).
+    core::Status upload(Buffer& dst, uint64_t offset, std::span<const std::byte> data);
+
+    /// Reads `out.size()` bytes of `src` from byte `offset` into `out` (the same rules as upload;
+    /// shader writes of earlier dispatches are made visible to the copy).
+    core::Status download(const Buffer& src, uint64_t offset, std::span<std::byte> out);
+
+    /// Buffers that outlive the job that made them (prepared linear weights): the device owns
+    /// them, so they are destroyed with it (before vkDestroyDevice) when it is lost and
+    /// recreated, and a holder keeps only the id and serial(). keepResident returns the id;
+    /// resident(id) the buffers (empty for an unknown or released id); releaseResident frees them.
+    uint64_t keepResident(std::vector<Buffer> buffers);
+    std::span<const Buffer> resident(uint64_t id) const;
+    void releaseResident(uint64_t id);
+    /// Bytes held by resident buffers.
+    uint64_t residentBytes() const;
+
+    /// A number no other Device of this process has had: tells a holder of resident ids
+    /// whether the device it prepared on is still this one.
+    uint64_t serial() const { return m_serial; }
 
     /// The kernel of desc.shader, created on first use and kept (same desc on later calls, or
     /// InvalidArgument). Unknown shader names are InvalidArgument.
@@ -136,7 +197,13 @@ private:
     Device() = default;
     core::Status init(const DeviceOptions& options);
     core::Status createQueueObjects();
-    std::optional<uint32_t> memoryType(uint32_t allowedTypes, uint32_t* heap = nullptr) const;
+    core::Status initMemory();
+    std::optional<uint32_t> memoryType(BufferKind kind, uint32_t allowedTypes, uint32_t* heap = nullptr) const;
+    bool mapsDirectly(uint32_t memoryType) const;
+    core::Result<Buffer> allocate(uint64_t bytes, VkBufferUsageFlags usage, BufferKind kind);
+    core::Status ensureStaging();
+    core::Status checkTransfer(const Buffer& b, uint64_t offset, uint64_t size, const char* what) const;
+    core::Status copyThroughStaging(const Buffer& deviceBuffer, uint64_t offset, uint64_t size, bool toDevice);
     bool takeFault(Fault f);
     core::Status checkDispatch(const Dispatch& d) const;
     core::Result<VkDescriptorPool> bindBuffers(const Dispatch& d, VkDescriptorSet& set);
@@ -151,13 +218,18 @@ private:
     VkPhysicalDevice m_physical = VK_NULL_HANDLE;
     VkDevice m_device = VK_NULL_HANDLE; // destroyed last (~Device), after every owner below
     VkQueue m_queue = VK_NULL_HANDLE;
-    uint32_t m_bufferHeap = 0;
+    uint32_t m_bufferHeap[2] = {0, 0}; ///< per BufferKind
+    uint64_t m_serial = 0;
+    VkPhysicalDeviceMemoryProperties m_memory{};
     DeviceOwned<VkPipelineCache> m_pipelineCache;
     DeviceOwned<VkCommandPool> m_commandPool;
     VkCommandBuffer m_commandBuffer = VK_NULL_HANDLE; // freed with the pool
     DeviceOwned<VkFence> m_fence;
     DeviceOwned<VkQueryPool> m_timestamps;
     std::map<std::string, std::unique_ptr<Kernel>> m_kernels;
+    std::optional<Buffer> m_staging; ///< created on the first staged copy
+    std::map<uint64_t, std::vector<Buffer>> m_resident;
+    uint64_t m_nextResident = 1;
     std::vector<DeviceOwned<VkDescriptorPool>> m_retired; ///< of dispatches that failed in flight
     std::string m_lost;
     Fault m_fault = Fault::None;

@@ -72,6 +72,7 @@ namespace qs::backends::vulkan {
     X(vkCmdBindDescriptorSets)                   \
     X(vkCmdPushConstants)                        \
     X(vkCmdDispatch)                             \
+    X(vkCmdCopyBuffer)                           \
     X(vkCmdPipelineBarrier)                      \
     X(vkCmdResetQueryPool)                       \
     X(vkCmdWriteTimestamp)                       \

@@ -6,7 +6,10 @@
 /// is destroyed; the next job runs on a freshly created device.
 ///
 /// A job creates and frees its own buffers: nothing of a device outlives the job that made it,
-/// so recreating the device never leaves a caller with dead handles.
+/// so recreating the device never leaves a caller with dead handles. The one exception,
+/// buffers kept across jobs (prepared linear weights), are owned by the Device itself
+/// (Device::keepResident) and die with it; their holder keeps an id and Device::serial(), and
+/// a later job on a recreated device sees another serial and refuses the stale id.
 #include "vk_device.h"
 
 #include <atomic>

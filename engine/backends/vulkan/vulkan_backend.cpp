@@ -31,11 +31,11 @@ bool outOfMemory(const core::Error& e)
 }
 
 /// Runs `kernel(device, chunkBytes)` as one job on the queue, first with the device's
-/// maxChunkBytes(); when an allocation fails for want of memory, again with half the chunk,
+/// maxChunkBytes(kind) (`kind`: the buffers the chunks go to); when an allocation fails for want of memory, again with half the chunk,
 /// down to kMinChunk, so that a tensor that does not fit now is split finer instead of failing.
 /// The last error is returned when even the smallest chunk does not fit.
 template <class Kernel>
-auto withChunkRetry(ComputeQueue& queue, Kernel kernel)
+auto withChunkRetry(ComputeQueue& queue, Kernel kernel, BufferKind kind = BufferKind::HostVisible)
 {
     constexpr uint64_t kMinChunk = uint64_t{1} << 20;
     uint64_t chunk = 0; // 0: the device's maxChunkBytes()
@@ -43,7 +43,7 @@ auto withChunkRetry(ComputeQueue& queue, Kernel kernel)
         uint64_t used = 0;
         auto result = queue
                           .submit([&](Device& device) {
-                              used = chunk ? chunk : device.maxChunkBytes();
+                              used = chunk ? chunk : device.maxChunkBytes(kind);
                               return kernel(device, used);
                           })
                           .get();
@@ -63,6 +63,9 @@ core::Result<std::unique_ptr<VulkanBackend>> VulkanBackend::create(const VulkanB
     DeviceOptions deviceOptions;
     deviceOptions.index = options.deviceIndex;
     deviceOptions.fenceTimeout = std::chrono::milliseconds(options.fenceTimeoutMs);
+    auto forceStaging = forceStagingFromEnvironment();
+    if (!forceStaging) return forceStaging.error();
+    deviceOptions.forceStaging = *forceStaging;
     auto queue = ComputeQueue::create(*instance, deviceOptions);
     if (!queue) return queue.error();
     std::unique_ptr<VulkanBackend> b(new VulkanBackend);
@@ -132,7 +135,77 @@ core::Result<quant::Matrix> VulkanBackend::linear(const quant::Matrix& x, const 
         DeviceLinearOptions chunking;
         chunking.maxChunkBytes = chunk;
         return linearOnDevice(device, x, weights, options, nullptr, chunking);
-    });
+    }, BufferKind::DeviceLocal);
+}
+
+namespace {
+
+/// VulkanBackend's prepared weights: the layout, and the id of the buffers the device keeps
+/// (Device::keepResident) with the serial of that device.
+class VulkanPreparedLinear final : public PreparedLinear {
+public:
+    VulkanPreparedLinear(const Backend& owner, DeviceLinearLayout layout, uint64_t serial, uint64_t id,
+                         std::weak_ptr<ComputeQueue> queue)
+        : PreparedLinear(owner, layout.options, layout.rows, layout.cols), layout(std::move(layout)), serial(serial),
+          id(id), m_queue(std::move(queue))
+    {
+    }
+    /// Frees the buffers on the queue thread (not waited for); nothing to do when the backend
+    /// is gone or the device was recreated: the buffers went with that device.
+    ~VulkanPreparedLinear() override
+    {
+        if (auto queue = m_queue.lock()) {
+            queue->submit([serial = serial, id = id](Device& device) {
+                if (device.serial() == serial) device.releaseResident(id);
+                return core::Status::success();
+            });
+        }
+    }
+    const DeviceLinearLayout layout;
+    const uint64_t serial;
+    const uint64_t id;
+
+private:
+    std::weak_ptr<ComputeQueue> m_queue;
+};
+
+} // namespace
+
+core::Result<std::unique_ptr<PreparedLinear>> VulkanBackend::prepareLinear(const LinearWeights& weights,
+                                                                           const LinearOptions& options) const
+{
+    if (auto st = checkLinearWeights(weights, options); !st) return st.error();
+    struct Kept {
+        DeviceLinearLayout layout;
+        uint64_t serial = 0, id = 0;
+    };
+    auto kept = withChunkRetry(*m_queue, [&](Device& device, uint64_t chunk) -> core::Result<Kept> {
+        DeviceLinearOptions chunking;
+        chunking.maxChunkBytes = chunk;
+        auto prepared = prepareLinearOnDevice(device, weights, options, chunking);
+        if (!prepared) return prepared.error();
+        return Kept{prepared->layout, device.serial(), device.keepResident(std::move(prepared->buffers))};
+    }, BufferKind::DeviceLocal);
+    if (!kept) return kept.error();
+    return std::unique_ptr<PreparedLinear>(new VulkanPreparedLinear(*this, std::move(kept->layout), kept->serial,
+                                                                    kept->id, m_queue));
+}
+
+core::Result<quant::Matrix> VulkanBackend::linear(const quant::Matrix& x, const PreparedLinear& prepared) const
+{
+    if (auto st = checkPrepared(x, prepared); !st) return st.error();
+    const auto* p = dynamic_cast<const VulkanPreparedLinear*>(&prepared);
+    if (!p) return Backend::linear(x, prepared); // not ours: the base's kind (or its error)
+    return m_queue
+        ->submit([&](Device& device) -> core::Result<quant::Matrix> {
+            if (device.serial() != p->serial) {
+                return core::Error{core::ErrorCode::Device,
+                                   "vulkan linear: the prepared weights were on a Vulkan device that has since been "
+                                   "lost and recreated; prepare them again"};
+            }
+            return linearOnDevice(device, x, p->layout, device.resident(p->id));
+        })
+        .get();
 }
 
 const core::Gemm& VulkanBackend::gemm() const { return *m_gemm; }

@@ -41,6 +41,13 @@ public:
                                            const ErrorMapOptions& options = {}) const override;
     core::Result<quant::Matrix> linear(const quant::Matrix& x, const LinearWeights& weights,
                                        const LinearOptions& options = {}) const override;
+    /// Packs the weights once into device-local buffers that the device keeps
+    /// (Device::keepResident; the caller's weights are not needed afterwards). After the
+    /// device was lost and recreated, linear(x, prepared) answers with a Device error asking to
+    /// prepare again; destroying the prepared object frees its buffers on the queue thread.
+    core::Result<std::unique_ptr<PreparedLinear>> prepareLinear(const LinearWeights& weights,
+                                                                const LinearOptions& options = {}) const override;
+    core::Result<quant::Matrix> linear(const quant::Matrix& x, const PreparedLinear& prepared) const override;
     /// A GEMM whose every call answers "not supported by vulkan: sgemm" (no Vulkan f32 GEMM).
     const core::Gemm& gemm() const override;
 
@@ -51,7 +58,7 @@ public:
 private:
     VulkanBackend() = default;
 
-    std::unique_ptr<ComputeQueue> m_queue;
+    std::shared_ptr<ComputeQueue> m_queue; ///< shared: prepared weights hold a weak_ptr to free their buffers
     std::unique_ptr<core::Gemm> m_gemm;
     Capabilities m_caps;
 };

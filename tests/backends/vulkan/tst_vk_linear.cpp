@@ -11,6 +11,12 @@
 // weights exactly (decodeIsExact checks that bit for bit through the GEMM and the GEMV kernel:
 // x = rows of the identity gives y = W^T; f16DecodeIsExact does it for every finite half,
 // subnormals included).
+//
+// Prepared weights (prepareLinearOnDevice) run the same kernels on the same packed words, so
+// preparedIsBitIdentical compares them with the unprepared call bit for bit, for every
+// precision and weight decoder, through the GEMV (batch 1..4) and the GEMM kernel, whole and
+// split into chunks, on a device that maps device-local memory (lavapipe) and on one made with
+// forceStaging, whose weights go through staging copies.
 #include "vulkan_helpers.h"
 #include "backends/vulkan/kernels/vk_linear.h"
 
@@ -24,6 +30,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace qs;
@@ -107,7 +114,35 @@ class TestVkLinear : public QObject {
     Q_OBJECT
 
     vktest::Fixture m_f;
+    std::unique_ptr<Device> m_staged; ///< forceStaging: device-local buffers filled by copies
     std::unique_ptr<Backend> m_reference;
+
+    /// The layer of a preparedIsBitIdentical row.
+    struct Layer {
+        LinearOptions options;
+        LinearWeights weights;
+        Int8Layer int8;
+        quant::Quantized q;
+        quant::Matrix w;
+    };
+
+    static void makeLayer(const QString& kind, int in, int out, Layer& l)
+    {
+        l.w = randomMatrix(out, in, 77);
+        l.weights = LinearWeights::fromF32(l.w);
+        if (kind == "bf16") l.options.precision = LinearPrecision::BF16;
+        if (kind == "f16") l.options.precision = LinearPrecision::F16;
+        if (kind.startsWith("int8")) {
+            l.int8 = randomInt8(out, in, 78);
+            l.options.precision = LinearPrecision::Int8;
+            l.options.range = {0.9f, kind == "int8u8"};
+            l.weights = LinearWeights::fromInt8(l.int8.view(out, in));
+        } else if (kind.startsWith("wo:")) {
+            l.q = *quant::quantizeRtn(l.w, *quant::parseScheme(kind.mid(3).toStdString()));
+            l.options.precision = LinearPrecision::WeightOnly;
+            l.weights = LinearWeights::fromQuantized(l.q);
+        }
+    }
 
 private slots:
     void initTestCase()
@@ -116,11 +151,17 @@ private slots:
         auto reference = createBackend("reference");
         QVERIFY(reference.ok());
         m_reference = std::move(*reference);
+        DeviceOptions staged;
+        staged.forceStaging = true;
+        auto device = Device::create(m_f.instance, staged);
+        QVERIFY2(device.ok(), device.ok() ? "" : device.error().message.c_str());
+        m_staged = std::move(*device);
     }
 
     void cleanupTestCase()
     {
         m_f.device.reset();
+        m_staged.reset();
         VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
@@ -304,6 +345,89 @@ private slots:
         QCOMPARE(linearKernelName(LinearWeights::fromQuantized(*nf4), wo, 1), std::string("linear_gemv_f32"));
         // Q4_K: 144 bytes per 256 weights; 4 rows of one block each.
         QCOMPARE(linearWeightBytes(LinearWeights::fromQuantized(*q), wo), uint64_t(4 * 144));
+    }
+
+    void preparedIsBitIdentical_data()
+    {
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<int>("batch");
+        QTest::addColumn<int>("chunkBytes"); // 0: the device's limit
+        // 13 output rows; a small chunk limit makes 3-row chunks (5 chunks, the last of one row).
+        for (const char* kind : {"f32", "bf16", "f16", "int8", "int8u8", "wo:int4:g32", "wo:int4:g32:asym",
+                                 "wo:int3:g64:asym", "wo:int8:channel", "wo:int2:tensor:asym", "wo:int5:inchannel",
+                                 "wo:nf4", "wo:q4_k"}) {
+            for (int batch : {1, 2, 3, 4, 17}) {
+                for (bool split : {false, true})
+                    QTest::addRow("%s batch %d%s", kind, batch, split ? ", 3-row chunks" : "")
+                        << QString(kind) << batch << (split ? -3 : 0); // -3: three rows' bytes
+            }
+        }
+    }
+
+    void preparedIsBitIdentical()
+    {
+        QFETCH(QString, kind);
+        QFETCH(int, batch);
+        QFETCH(int, chunkBytes);
+        const int in = kind == "wo:q4_k" ? 512 : 127, out = 13;
+        Layer l;
+        makeLayer(kind, in, out, l);
+        DeviceLinearOptions chunking;
+        if (chunkBytes < 0) { // the packed row size is the prepared layout's rowWords
+            auto whole = prepareLinearOnDevice(*m_f.device, l.weights, l.options);
+            QVERIFY(whole.ok());
+            chunking.maxChunkBytes = uint64_t(-chunkBytes) * whole->layout.rowWords * 4;
+        }
+        const quant::Matrix x = randomMatrix(batch, in, 79, kind == "int8u8" ? 0.0f : -1.0f, 1.0f);
+        auto want = linearOnDevice(*m_f.device, x, l.weights, l.options, nullptr, chunking);
+        QVERIFY2(want.ok(), want.ok() ? "" : want.error().message.c_str());
+        for (Device* device : {m_f.device.get(), m_staged.get()}) {
+            auto prepared = prepareLinearOnDevice(*device, l.weights, l.options, chunking);
+            QVERIFY2(prepared.ok(), prepared.ok() ? "" : prepared.error().message.c_str());
+            if (chunkBytes < 0) QCOMPARE(prepared->layout.rowsPerChunk, int64_t(3));
+            QCOMPARE(prepared->buffers.size(), size_t(2 + (out + prepared->layout.rowsPerChunk - 1) /
+                                                              prepared->layout.rowsPerChunk));
+            if (device == m_staged.get())
+                for (const Buffer& b : prepared->buffers) QVERIFY(b.mapped == nullptr); // really staged
+            for (int call = 0; call < 2; ++call) { // the prepared weights serve call after call
+                auto got = linearOnDevice(*device, x, prepared->layout, prepared->buffers);
+                QVERIFY2(got.ok(), got.ok() ? "" : got.error().message.c_str());
+                QCOMPARE(got->rows, want->rows);
+                QCOMPARE(got->cols, want->cols);
+                QVERIFY2(std::memcmp(got->data.data(), want->data.data(), want->data.size() * 4) == 0,
+                         device == m_staged.get() ? "staged device" : "default device");
+            }
+            auto unprepared = linearOnDevice(*device, x, l.weights, l.options, nullptr, chunking);
+            QVERIFY(unprepared.ok());
+            QVERIFY(std::memcmp(unprepared->data.data(), want->data.data(), want->data.size() * 4) == 0);
+        }
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
+    }
+
+    void preparedBadInputIsAnError()
+    {
+        Layer l;
+        makeLayer("f32", 100, 3, l);
+        auto prepared = prepareLinearOnDevice(*m_f.device, l.weights, l.options);
+        QVERIFY(prepared.ok());
+        auto r = linearOnDevice(*m_f.device, randomMatrix(2, 99, 1), prepared->layout, prepared->buffers);
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, core::ErrorCode::InvalidArgument);
+        QVERIFY2(r.error().message.find("the prepared weights are [3, 100], the activations [2, 99]") != std::string::npos,
+                 r.error().message.c_str());
+        auto missing = linearOnDevice(*m_f.device, randomMatrix(2, 100, 1), prepared->layout,
+                                      std::span(prepared->buffers).first(2));
+        QVERIFY(!missing.ok());
+        QVERIFY(missing.error().message.find("incomplete") != std::string::npos);
+        auto none = prepareLinearOnDevice(*m_f.device, LinearWeights{}, l.options);
+        QVERIFY(!none.ok());
+        QCOMPARE(none.error().code, core::ErrorCode::InvalidArgument);
+        QVERIFY2(none.error().message.find("no weights given for precision f32") != std::string::npos,
+                 none.error().message.c_str());
+        auto tooSmall = prepareLinearOnDevice(*m_f.device, l.weights, l.options, {399});
+        QVERIFY(!tooSmall.ok());
+        QVERIFY(tooSmall.error().message.find("one weight row takes 400 bytes") != std::string::npos);
+        VKTEST_NO_VALIDATION_MESSAGES(m_f);
     }
 
     void badInputIsAnError()

@@ -1,22 +1,50 @@
 // VulkanBackend on the installed driver (lavapipe): it names its device, lists the ops its
 // kernels run and gives the reference's codes through its queue thread; a lost device or a
 // fence timeout fails one call and the next runs on a recreated device; a device it cannot use
-// is an error value naming the reason. Skipped without a Vulkan driver.
+// is an error value naming the reason; prepared linear weights give the unprepared values bit
+// for bit (with QS_VULKAN_FORCE_STAGING=1 too), stay usable after the caller's weights are
+// gone, are refused by other backends, and after a lost device ask to be prepared again.
+// Skipped without a Vulkan driver.
 #include "backends/vulkan/vk_queue.h"
 #include "backends/vulkan/vulkan_backend.h"
 
 #include "vulkan_helpers.h"
 
+#include "backends/backend.h"
 #include "quant/quantize.h"
 
 #include <QtTest>
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 using namespace qs::backends::vulkan;
 using qs::backends::Op;
 using qs::backends::LinearPrecision;
+using qs::backends::LinearOptions;
+using qs::backends::LinearWeights;
+
+namespace {
+
+qs::quant::Matrix waveMatrix(int64_t rows, int64_t cols, float f)
+{
+    qs::quant::Matrix m{rows, cols, {}};
+    for (int64_t i = 0; i < rows * cols; ++i) m.data.push_back(std::sin(f * float(i)) * (i % 7 == 0 ? 2.f : 1.f));
+    return m;
+}
+
+bool sameBits(const qs::quant::Matrix& a, const qs::quant::Matrix& b)
+{
+    return a.rows == b.rows && a.cols == b.cols && std::memcmp(a.data.data(), b.data.data(), a.data.size() * 4) == 0;
+}
+
+uint64_t residentBytes(VulkanBackend& backend)
+{
+    return *backend.queue().submit([](Device& d) { return qs::core::Result<uint64_t>(d.residentBytes()); }).get();
+}
+
+} // namespace
 
 class TestVulkanBackend : public QObject {
     Q_OBJECT
@@ -114,6 +142,135 @@ private slots:
             QCOMPARE(q->codes, qs::quant::quantizeRtn(w, scheme)->codes);
         }
         QCOMPARE((*backend)->queue().recreations(), 0);
+    }
+
+    void preparedLinear_data()
+    {
+        QTest::addColumn<bool>("staging");
+        QTest::addColumn<QString>("kind");
+        for (bool staging : {false, true})
+            for (const char* kind : {"f32", "f16", "int8", "int4:g32", "q4_k"})
+                QTest::addRow("%s%s", staging ? "QS_VULKAN_FORCE_STAGING=1, " : "", kind) << staging << QString(kind);
+    }
+
+    void preparedLinear()
+    {
+        QFETCH(bool, staging);
+        QFETCH(QString, kind);
+        qputenv("QS_VULKAN_FORCE_STAGING", staging ? "1" : "0");
+        auto backend = VulkanBackend::create();
+        qunsetenv("QS_VULKAN_FORCE_STAGING");
+        QVERIFY2(backend.ok(), backend.ok() ? "" : backend.error().message.c_str());
+        auto w = std::make_unique<qs::quant::Matrix>(waveMatrix(37, 256, 0.13f));
+        std::vector<int8_t> codes(37 * 256);
+        std::vector<float> scales(37);
+        for (size_t i = 0; i < codes.size(); ++i) codes[i] = int8_t(int(i * 2654435761u >> 24) - 128);
+        for (size_t n = 0; n < scales.size(); ++n) scales[n] = 0.01f + 0.001f * float(n);
+        std::optional<qs::quant::Quantized> q;
+        LinearOptions options;
+        LinearWeights weights = LinearWeights::fromF32(*w);
+        if (kind == "f16") options.precision = LinearPrecision::F16;
+        if (kind == "int8") {
+            options = {LinearPrecision::Int8, {1.5f, false}};
+            weights = LinearWeights::fromInt8({codes, scales, 37, 256});
+        }
+        if (kind.startsWith("int4") || kind == "q4_k") {
+            q = *qs::quant::quantizeRtn(*w, *qs::quant::parseScheme(kind.toStdString()));
+            options.precision = LinearPrecision::WeightOnly;
+            weights = LinearWeights::fromQuantized(*q);
+        }
+        auto prepared = (*backend)->prepareLinear(weights, options);
+        QVERIFY2(prepared.ok(), prepared.ok() ? "" : prepared.error().message.c_str());
+        QCOMPARE((*prepared)->outFeatures(), int64_t(37));
+        QCOMPARE((*prepared)->inFeatures(), int64_t(256));
+        QCOMPARE((*prepared)->precision(), options.precision);
+        QVERIFY(residentBytes(**backend) >= 37 * 256 / 2); // at least the int4 codes
+        std::vector<qs::quant::Matrix> expected;
+        for (int batch : {1, 4, 33}) {
+            auto y = (*backend)->linear(waveMatrix(batch, 256, 0.07f), weights, options);
+            QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
+            expected.push_back(std::move(*y));
+        }
+        // The device keeps its own packed copy: the caller's weights may go.
+        w.reset();
+        q.reset();
+        std::fill(codes.begin(), codes.end(), int8_t(0));
+        std::fill(scales.begin(), scales.end(), 0.0f);
+        int i = 0;
+        for (int batch : {1, 4, 33}) {
+            auto y = (*backend)->linear(waveMatrix(batch, 256, 0.07f), **prepared);
+            QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
+            QVERIFY2(sameBits(*y, expected[size_t(i++)]), qPrintable(QString("batch %1").arg(batch)));
+        }
+        prepared->reset(); // frees the buffers on the queue thread, before the next job
+        QCOMPARE(residentBytes(**backend), uint64_t(0));
+        const std::string text = vktest::validationText((*backend)->queue().instance());
+        QVERIFY2(text.empty(), text.c_str());
+    }
+
+    void preparedLinearIsRefusedElsewhere()
+    {
+        auto backend = VulkanBackend::create();
+        auto other = VulkanBackend::create();
+        auto reference = qs::backends::createBackend("reference");
+        QVERIFY(backend.ok() && other.ok() && reference.ok());
+        const qs::quant::Matrix w = waveMatrix(5, 64, 0.3f), x = waveMatrix(2, 64, 0.2f);
+        auto mine = (*backend)->prepareLinear(LinearWeights::fromF32(w));
+        auto theirs = (*reference)->prepareLinear(LinearWeights::fromF32(w));
+        QVERIFY(mine.ok() && theirs.ok());
+        struct Case { const qs::backends::Backend* runner; const qs::backends::PreparedLinear* prepared; const char* owner; };
+        for (const Case& c : {Case{backend->get(), theirs->get(), "(reference)"},
+                              Case{reference->get(), mine->get(), "(vulkan)"},
+                              Case{other->get(), mine->get(), "(vulkan)"}}) {
+            auto y = c.runner->linear(x, *c.prepared);
+            QVERIFY(!y.ok());
+            QCOMPARE(y.error().code, qs::core::ErrorCode::InvalidArgument);
+            QVERIFY2(y.error().message.find(std::string("prepared by another backend ") + c.owner) != std::string::npos,
+                     y.error().message.c_str());
+        }
+        auto shape = (*backend)->linear(waveMatrix(2, 63, 0.2f), **mine);
+        QVERIFY(!shape.ok());
+        QCOMPARE(shape.error().code, qs::core::ErrorCode::InvalidArgument);
+        QVERIFY2(shape.error().message.find("the prepared weights are [5, 64], the activations have 63 input features") !=
+                     std::string::npos,
+                 shape.error().message.c_str());
+        auto bad = (*backend)->prepareLinear(LinearWeights{}, {});
+        QVERIFY(!bad.ok());
+        QCOMPARE(bad.error().code, qs::core::ErrorCode::InvalidArgument);
+        // A prepared object may outlive its backend: destroying it then touches nothing.
+        backend->reset();
+        mine->reset();
+    }
+
+    void preparedLinearAfterALostDevice()
+    {
+        auto backend = VulkanBackend::create();
+        QVERIFY(backend.ok());
+        const qs::quant::Matrix w = waveMatrix(9, 128, 0.21f), x = waveMatrix(3, 128, 0.05f);
+        auto prepared = (*backend)->prepareLinear(LinearWeights::fromF32(w));
+        QVERIFY(prepared.ok());
+        auto want = (*backend)->linear(x, **prepared);
+        QVERIFY(want.ok());
+        (*backend)->queue().injectFault(Fault::SubmitDeviceLost);
+        auto lost = (*backend)->linear(x, **prepared);
+        QVERIFY(!lost.ok());
+        QVERIFY2(lost.error().message.find("VK_ERROR_DEVICE_LOST") != std::string::npos, lost.error().message.c_str());
+        auto stale = (*backend)->linear(x, **prepared); // the buffers died with the old device
+        QVERIFY(!stale.ok());
+        QCOMPARE(stale.error().code, qs::core::ErrorCode::Device);
+        QVERIFY2(stale.error().message.find("lost and recreated; prepare them again") != std::string::npos,
+                 stale.error().message.c_str());
+        QCOMPARE((*backend)->queue().recreations(), 1);
+        auto again = (*backend)->prepareLinear(LinearWeights::fromF32(w));
+        QVERIFY(again.ok());
+        auto y = (*backend)->linear(x, **again);
+        QVERIFY2(y.ok(), y.ok() ? "" : y.error().message.c_str());
+        QVERIFY(sameBits(*y, *want));
+        prepared->reset(); // its release finds another device and leaves the new buffers alone
+        auto still = (*backend)->linear(x, **again);
+        QVERIFY(still.ok() && sameBits(*still, *want));
+        const std::string text = vktest::validationText((*backend)->queue().instance());
+        QVERIFY2(text.empty(), text.c_str());
     }
 
     void backendRefusesABadDevice()

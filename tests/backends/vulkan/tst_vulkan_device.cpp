@@ -1,8 +1,10 @@
 // The Vulkan device layer on the installed driver (lavapipe on the CI and development
 // machines) with the Khronos validation layer on: enumeration, device choice, the
 // read-bandwidth probe against a host sum, and the error paths (fence timeout, device lost,
-// out of memory) through the wrapper's fault injection. Skipped only when there is no Vulkan
-// driver at all.
+// out of memory) through the wrapper's fault injection, and both buffer kinds with their
+// upload/download (a second device with forceStaging runs the staging copies on lavapipe,
+// whose one memory type would otherwise map device-local buffers directly). Skipped only when
+// there is no Vulkan driver at all.
 #include "backends/vulkan/vk_device.h"
 
 #include "shaders/push_constants.h"
@@ -23,6 +25,9 @@ class TestVulkanDevice : public QObject {
 
     std::shared_ptr<const Instance> m_instance;
     std::unique_ptr<Device> m_device;
+    std::unique_ptr<Device> m_staged; ///< forceStaging: device-local buffers unmapped
+
+    Device& deviceFor(bool staged) { return staged ? *m_staged : *m_device; }
 
     void checkNoValidationMessage()
     {
@@ -47,6 +52,11 @@ private slots:
         auto device = Device::create(m_instance);
         QVERIFY2(device.ok(), device.ok() ? "" : device.error().message.c_str());
         m_device = std::move(*device);
+        DeviceOptions staged;
+        staged.forceStaging = true;
+        auto stagedDevice = Device::create(m_instance, staged);
+        QVERIFY2(stagedDevice.ok(), stagedDevice.ok() ? "" : stagedDevice.error().message.c_str());
+        m_staged = std::move(*stagedDevice);
         qInfo("device: %s (%s), subgroup %u", m_device->info().name.c_str(), m_device->info().driverName.c_str(),
               m_device->info().subgroupSize);
     }
@@ -54,6 +64,7 @@ private slots:
     void cleanupTestCase()
     {
         m_device.reset();
+        m_staged.reset();
         if (m_instance) checkNoValidationMessage(); // destruction is validated too
     }
 
@@ -96,7 +107,7 @@ private slots:
             QVERIFY(d.apiVersion >= VK_API_VERSION_1_0);
         }
         QVERIFY(m_device->info().computeQueueFamily.has_value());
-        auto outOfRange = Device::create(m_instance, {uint32_t(m_instance->devices().size()), {}});
+        auto outOfRange = Device::create(m_instance, {uint32_t(m_instance->devices().size()), {}, false});
         QVERIFY(!outOfRange.ok());
         QCOMPARE(outOfRange.error().code, qs::core::ErrorCode::InvalidArgument);
         QVERIFY(outOfRange.error().message.find("out of range") != std::string::npos);
@@ -201,7 +212,7 @@ private slots:
 
     void fenceTimeoutIsAnError()
     {
-        auto device = Device::create(m_instance, {std::nullopt, std::chrono::milliseconds(2000)});
+        auto device = Device::create(m_instance, {std::nullopt, std::chrono::milliseconds(2000), false});
         QVERIFY(device.ok());
         (*device)->injectFault(Fault::FenceTimeout);
         auto r = probe(**device, "read_bandwidth", lcgWords(1000), 2);
@@ -235,6 +246,204 @@ private slots:
                      b.error().message.find("VK_ERROR_OUT_OF_DEVICE_MEMORY") != std::string::npos,
                  b.error().message.c_str());
         QVERIFY(m_device->createBuffer(1024).ok()); // the fault is consumed; the device is fine
+    }
+
+    void bufferKinds()
+    {
+        for (bool staged : {false, true}) {
+            Device& device = deviceFor(staged);
+            auto host = device.createBuffer(64);
+            auto local = device.createBuffer(64, BufferKind::DeviceLocal);
+            QVERIFY(host.ok() && local.ok());
+            QCOMPARE(host->kind, BufferKind::HostVisible);
+            QCOMPARE(local->kind, BufferKind::DeviceLocal);
+            QVERIFY(host->mapped != nullptr); // host-visible buffers are always mapped
+            QCOMPARE(host->as<uint32_t>().size(), size_t(16));
+            if (staged) { // forceStaging: never mapped, whatever the memory type
+                QVERIFY(local->mapped == nullptr);
+                QVERIFY(local->as<uint32_t>().empty());
+            }
+            const auto& heaps = device.info().heaps;
+            QVERIFY(device.bufferHeap(BufferKind::DeviceLocal) < heaps.size());
+            QVERIFY(heaps[device.bufferHeap(BufferKind::DeviceLocal)].deviceLocal);
+            for (BufferKind kind : {BufferKind::HostVisible, BufferKind::DeviceLocal}) {
+                const uint64_t chunk = device.maxChunkBytes(kind);
+                QVERIFY(chunk > 0 && chunk % 256 == 0);
+                QVERIFY(chunk <= device.heapNow(kind).bytes / 4);
+            }
+        }
+        checkNoValidationMessage();
+    }
+
+    void roundTrip_data()
+    {
+        QTest::addColumn<bool>("staged");
+        QTest::addColumn<bool>("deviceLocal");
+        QTest::addColumn<qulonglong>("bytes");
+        QTest::addColumn<qulonglong>("offset");
+        const qulonglong MiB = 1ull << 20;
+        // Staging pieces are kStagingBytes (16 MiB): 16 MiB + 5 at offset 3 takes two pieces.
+        const qulonglong sizes[] = {1, 3, 4097, 5 * MiB + 1, 16 * MiB + 5};
+        const qulonglong offsets[] = {0, 3, 1001};
+        for (bool staged : {false, true}) {
+            for (bool local : {false, true}) {
+                for (qulonglong n : sizes) {
+                    for (qulonglong off : offsets) {
+                        if (n > MiB && off == 1001) continue; // the odd offset is covered by the small sizes
+                        const std::string name = std::string(staged ? "forceStaging, " : "") +
+                                                 (local ? "device-local" : "host-visible") + ", " +
+                                                 std::to_string(n) + " bytes at " + std::to_string(off);
+                        QTest::newRow(name.c_str()) << staged << local << n << off;
+                    }
+                }
+            }
+        }
+    }
+
+    void roundTrip()
+    {
+        QFETCH(bool, staged);
+        QFETCH(bool, deviceLocal);
+        QFETCH(qulonglong, bytes);
+        QFETCH(qulonglong, offset);
+        Device& device = deviceFor(staged);
+        const uint64_t total = offset + bytes + 7; // bytes on both sides of the written range
+        auto b = device.createBuffer(total, deviceLocal ? BufferKind::DeviceLocal : BufferKind::HostVisible);
+        QVERIFY2(b.ok(), b.ok() ? "" : b.error().message.c_str());
+        // The whole buffer first (pattern A), then the range (pattern B): a copy that writes
+        // outside its range, or the wrong piece of a staged copy, shows up in the download.
+        std::vector<std::byte> a(total), range(bytes);
+        for (size_t i = 0; i < a.size(); ++i) a[i] = std::byte(i * 7 + 1);
+        for (size_t i = 0; i < range.size(); ++i) range[i] = std::byte((i * 2654435761u) >> 13);
+        QVERIFY(device.upload(*b, 0, a).ok());
+        auto st = device.upload(*b, offset, range);
+        QVERIFY2(st.ok(), st.ok() ? "" : st.error().message.c_str());
+        std::vector<std::byte> expected = a;
+        std::copy(range.begin(), range.end(), expected.begin() + std::ptrdiff_t(offset));
+        std::vector<std::byte> back(total);
+        QVERIFY(device.download(*b, 0, back).ok());
+        QVERIFY(back == expected);
+        std::vector<std::byte> part(bytes); // and the range alone, from its offset
+        QVERIFY(device.download(*b, offset, part).ok());
+        QVERIFY(part == range);
+        checkNoValidationMessage();
+    }
+
+    void transferOutOfRangeIsAnError()
+    {
+        for (bool staged : {false, true}) {
+            auto b = deviceFor(staged).createBuffer(16, BufferKind::DeviceLocal);
+            QVERIFY(b.ok());
+            std::vector<std::byte> data(8);
+            auto up = deviceFor(staged).upload(*b, 9, data); // 9 + 8 > 16
+            QVERIFY(!up.ok());
+            QCOMPARE(up.error().code, qs::core::ErrorCode::InvalidArgument);
+            QVERIFY2(up.error().message.find("does not fit a buffer of 16 bytes") != std::string::npos,
+                     up.error().message.c_str());
+            QVERIFY(!deviceFor(staged).download(*b, 17, std::span<std::byte>()).ok());
+            QVERIFY(deviceFor(staged).upload(*b, 16, std::span<const std::byte>()).ok()); // empty at the end
+        }
+    }
+
+    void dispatchReadsAndWritesDeviceLocal_data()
+    {
+        QTest::addColumn<bool>("staged");
+        QTest::newRow("mapped where possible") << false;
+        QTest::newRow("forceStaging") << true;
+    }
+
+    void dispatchReadsAndWritesDeviceLocal()
+    {
+        // The probe reads a device-local source filled by upload and writes device-local
+        // partials read back by download: both barriers (transfer -> shader read, shader
+        // write -> transfer read) are on the path, and the sum must be the host's.
+        QFETCH(bool, staged);
+        Device& device = deviceFor(staged);
+        auto kernel = device.kernel({"read_bandwidth", 2, sizeof(qs::shaders::ReadBandwidthPush)});
+        QVERIFY(kernel.ok());
+        const auto words = lcgWords(1000003);
+        const uint32_t groups = 7;
+        auto src = device.createBuffer(words.size() * 4, BufferKind::DeviceLocal);
+        auto partials = device.createBuffer(groups * 4, BufferKind::DeviceLocal);
+        QVERIFY(src.ok() && partials.ok());
+        QVERIFY(device.upload(*src, 0, std::as_bytes(std::span(words))).ok());
+        std::vector<uint32_t> poison(groups, 0xdeadbeefu), sums(groups);
+        QVERIFY(device.upload(*partials, 0, std::as_bytes(std::span(poison))).ok());
+        Dispatch d;
+        d.kernel = *kernel;
+        d.buffers = {&*src, &*partials};
+        d.setPush(qs::shaders::ReadBandwidthPush{uint32_t(words.size())});
+        d.groups[0] = groups;
+        for (int run = 0; run < 2; ++run) { // a second run after a download: the order holds both ways
+            auto t = device.run(d);
+            QVERIFY2(t.ok(), t.ok() ? "" : t.error().message.c_str());
+            QVERIFY(device.download(*partials, 0, std::as_writable_bytes(std::span(sums))).ok());
+            uint32_t sum = 0;
+            for (uint32_t p : sums) sum += p;
+            QCOMPARE(sum, vktest::hostSum(words));
+        }
+        checkNoValidationMessage();
+    }
+
+    void outOfMemoryOnDeviceLocal_data()
+    {
+        QTest::addColumn<bool>("staged");
+        QTest::newRow("mapped where possible") << false;
+        QTest::newRow("forceStaging") << true;
+    }
+
+    void outOfMemoryOnDeviceLocal()
+    {
+        QFETCH(bool, staged);
+        Device& device = deviceFor(staged);
+        device.injectFault(Fault::OutOfDeviceMemory);
+        auto b = device.createBuffer(1 << 20, BufferKind::DeviceLocal);
+        QVERIFY(!b.ok());
+        QVERIFY2(b.error().message.find("vkAllocateMemory (") != std::string::npos &&
+                     b.error().message.find("VK_ERROR_OUT_OF_DEVICE_MEMORY") != std::string::npos,
+                 b.error().message.c_str());
+        auto again = device.createBuffer(1 << 20, BufferKind::DeviceLocal); // the fault is consumed
+        QVERIFY(again.ok());
+        std::vector<std::byte> data(1 << 20, std::byte{5}), back(1 << 20);
+        QVERIFY(device.upload(*again, 0, data).ok());
+        QVERIFY(device.download(*again, 0, back).ok());
+        QVERIFY(back == data);
+        checkNoValidationMessage();
+    }
+
+    void residentBuffers()
+    {
+        auto b = m_device->createBuffer(4096, BufferKind::DeviceLocal);
+        QVERIFY(b.ok());
+        std::vector<Buffer> kept;
+        kept.push_back(std::move(*b));
+        const uint64_t before = m_device->residentBytes();
+        const uint64_t id = m_device->keepResident(std::move(kept));
+        QCOMPARE(m_device->resident(id).size(), size_t(1));
+        QCOMPARE(m_device->resident(id)[0].bytes, uint64_t(4096));
+        QCOMPARE(m_device->residentBytes(), before + 4096);
+        QVERIFY(m_device->resident(id + 1).empty());
+        m_device->releaseResident(id);
+        QVERIFY(m_device->resident(id).empty());
+        QCOMPARE(m_device->residentBytes(), before);
+        QVERIFY(m_device->serial() != m_staged->serial());
+    }
+
+    void forceStagingEnvironment()
+    {
+        const QByteArray saved = qgetenv("QS_VULKAN_FORCE_STAGING");
+        qputenv("QS_VULKAN_FORCE_STAGING", "yes");
+        auto bad = forceStagingFromEnvironment();
+        qputenv("QS_VULKAN_FORCE_STAGING", "1");
+        auto on = forceStagingFromEnvironment();
+        qunsetenv("QS_VULKAN_FORCE_STAGING");
+        auto unset = forceStagingFromEnvironment();
+        if (!saved.isNull()) qputenv("QS_VULKAN_FORCE_STAGING", saved);
+        QVERIFY(!bad.ok());
+        QVERIFY2(bad.error().message.find("QS_VULKAN_FORCE_STAGING must be 0 or 1, got 'yes'") != std::string::npos,
+                 bad.error().message.c_str());
+        QVERIFY(on.ok() && *on);
+        QVERIFY(unset.ok() && !*unset);
     }
 
     void timestamps()

@@ -1,7 +1,7 @@
 #pragma once
 /// How the statistics and error-metric kernels cut their input into device buffers and size
-/// their grids. Every buffer is host-visible (vk_device.h), so a chunk is also host memory
-/// the kernel's caller fills.
+/// their grids. Their chunks are HostVisible buffers (vk_device.h: streamed data stays
+/// host-visible), so a chunk is also host memory the kernel's caller fills.
 #include "backends/vulkan/vk_device.h"
 
 #include <algorithm>

@@ -180,21 +180,21 @@ void writeActivations(const quant::Matrix& x, const LinearOptions& options, std:
     }
 }
 
-core::Result<Buffer> bufferWith(Device& device, std::span<const float> values)
+/// A device-local buffer holding `values` (scales, zero points).
+core::Result<Buffer> uploaded(Device& device, std::span<const float> values)
 {
-    auto b = device.createBuffer(values.size_bytes());
-    if (b) std::memcpy(b->mapped, values.data(), values.size_bytes());
+    auto b = device.createBuffer(values.size_bytes(), BufferKind::DeviceLocal);
+    if (!b) return b;
+    if (auto st = device.upload(*b, 0, std::as_bytes(values)); !st) return st.error();
     return b;
 }
 
-/// Refuses what the kernels cannot index or sum exactly; returns the rows per chunk.
-core::Result<int64_t> chunkRows(const Device& device, const WeightLayout& l, int64_t batch,
-                                const LinearOptions& options, const DeviceLinearOptions& deviceOptions)
+/// Refuses what the kernels cannot hold or sum exactly; returns the rows per chunk (the same
+/// for every batch, so that prepared weights serve GEMV and GEMM alike).
+core::Result<int64_t> chunkRows(const Device& device, const WeightLayout& l, const LinearOptions& options,
+                                const DeviceLinearOptions& deviceOptions)
 {
     const auto& info = device.info();
-    constexpr uint64_t u32max = std::numeric_limits<uint32_t>::max();
-    if (uint64_t(batch) * uint64_t(l.cols) > u32max || uint64_t(batch) * uint64_t(l.rows) > u32max)
-        return Error{ErrorCode::Unsupported, "vulkan linear: x or y has more than 2^32 values"};
     if (options.precision == LinearPrecision::Int8 && l.cols > 65793)
         return Error{ErrorCode::Unsupported, "vulkan linear: int8 with " + std::to_string(l.cols) +
                                                  " input features could overflow the int32 sums (at most 65793)"};
@@ -205,14 +205,111 @@ core::Result<int64_t> chunkRows(const Device& device, const WeightLayout& l, int
     if (rowBytes > limit)
         return Error{ErrorCode::Unsupported, "vulkan linear: one weight row takes " + std::to_string(rowBytes) +
                                                  " bytes, more than a buffer may hold (" + std::to_string(limit) + ")"};
+    // A GEMV workgroup per row, a GEMM workgroup per 32 rows: the GEMV bound holds for both.
+    const uint64_t maxGroupsX = info.maxComputeWorkGroupCount[0];
+    return int64_t(std::min({limit / rowBytes, maxGroupsX, uint64_t(l.rows)}));
+}
+
+/// Refuses a batch the kernels cannot index or grid.
+core::Status checkBatch(const Device& device, const DeviceLinearLayout& l, int64_t batch)
+{
+    constexpr uint64_t u32max = std::numeric_limits<uint32_t>::max();
+    if (uint64_t(batch) * uint64_t(l.cols) > u32max || uint64_t(batch) * uint64_t(l.rows) > u32max)
+        return Error{ErrorCode::Unsupported, "vulkan linear: x or y has more than 2^32 values"};
     const bool gemv = batch <= int64_t(kGemvBatch);
     const uint64_t groupsY = gemv ? (uint64_t(batch) + kGemvBatch - 1) / kGemvBatch
                                   : (uint64_t(batch) + kGemmTile - 1) / kGemmTile;
-    if (groupsY > info.maxComputeWorkGroupCount[1])
+    if (groupsY > device.info().maxComputeWorkGroupCount[1])
         return Error{ErrorCode::Unsupported, "vulkan linear: the batch needs more workgroups than the device allows"};
-    const uint64_t maxGroupsX = info.maxComputeWorkGroupCount[0];
-    const uint64_t byGroups = gemv ? maxGroupsX : maxGroupsX * kGemmTile;
-    return int64_t(std::min({limit / rowBytes, byGroups, uint64_t(l.rows)}));
+    return core::Status::success();
+}
+
+/// Writes weight rows [r0, r1) into `dst` from byte 0: packed in place where it is mapped,
+/// else packed in pieces of at most kStagingBytes and uploaded.
+core::Status fillChunk(Device& device, const WeightLayout& l, int64_t r0, int64_t r1, Buffer& dst)
+{
+    if (dst.mapped) {
+        packRows(l, r0, r1, reinterpret_cast<uint32_t*>(dst.mapped));
+        return core::Status::success();
+    }
+    const uint64_t rowBytes = uint64_t(l.rowWords) * 4;
+    const int64_t step = std::max<int64_t>(1, int64_t(kStagingBytes / rowBytes));
+    std::vector<uint32_t> piece;
+    for (int64_t a = r0; a < r1; a += step) {
+        const int64_t b = std::min(r1, a + step);
+        piece.resize(size_t(b - a) * l.rowWords);
+        packRows(l, a, b, piece.data());
+        if (auto st = device.upload(dst, uint64_t(a - r0) * rowBytes, std::as_bytes(std::span(piece))); !st) return st;
+    }
+    return core::Status::success();
+}
+
+DeviceLinearLayout deviceLayout(const WeightLayout& l, const LinearOptions& options, int64_t rowsPerChunk)
+{
+    DeviceLinearLayout d;
+    d.options = options;
+    d.rows = l.rows;
+    d.cols = l.cols;
+    d.rowWords = l.rowWords;
+    d.rowsPerChunk = rowsPerChunk;
+    d.format = std::string(formatSuffix(l.format));
+    d.push = l.push;
+    d.push.inFeatures = uint32_t(l.cols);
+    d.push.rowWords = l.rowWords;
+    d.push.outStride = uint32_t(l.rows);
+    return d;
+}
+
+/// The device buffers of one call: x, y and the kernel, made once for all chunks.
+struct CallBuffers {
+    const Kernel* kernel = nullptr;
+    Buffer x, y;
+};
+
+core::Result<CallBuffers> callBuffers(Device& device, const quant::Matrix& x, const DeviceLinearLayout& l)
+{
+    if (auto st = checkBatch(device, l, x.rows); !st) return st.error();
+    const std::string name =
+        std::string(x.rows <= int64_t(kGemvBatch) ? "linear_gemv_" : "linear_gemm_") + l.format;
+    auto kernel = device.kernel({name, 5, sizeof(shaders::LinearPush)});
+    if (!kernel) return kernel.error();
+    auto xBuf = device.createBuffer(x.data.size() * 4); // host-visible: written once, read once per row
+    if (!xBuf) return xBuf.error();
+    writeActivations(x, l.options, {xBuf->mapped, xBuf->bytes});
+    auto yBuf = device.createBuffer(uint64_t(x.rows) * uint64_t(l.rows) * 4);
+    if (!yBuf) return yBuf.error();
+    return CallBuffers{*kernel, std::move(*xBuf), std::move(*yBuf)};
+}
+
+/// Dispatches weight rows [r0, r1) held in `w`; adds its timing to `total`.
+core::Status dispatchChunk(Device& device, const CallBuffers& call, const DeviceLinearLayout& l, int64_t batch,
+                           const Buffer& w, const Buffer& scales, const Buffer& zeros, int64_t r0, int64_t r1,
+                           DispatchTiming& total)
+{
+    shaders::LinearPush push = l.push;
+    push.batch = uint32_t(batch);
+    push.rows = uint32_t(r1 - r0);
+    push.rowOffset = uint32_t(r0);
+    Dispatch d;
+    d.kernel = call.kernel;
+    d.buffers = {&call.x, &w, &scales, &zeros, &call.y};
+    d.setPush(push);
+    const bool gemv = batch <= int64_t(kGemvBatch);
+    d.groups[0] = uint32_t(gemv ? r1 - r0 : (r1 - r0 + kGemmTile - 1) / kGemmTile);
+    d.groups[1] = uint32_t(gemv ? (batch + kGemvBatch - 1) / kGemvBatch : (batch + kGemmTile - 1) / kGemmTile);
+    auto t = device.run(d);
+    if (!t) return t.error();
+    total.wallSeconds += t->wallSeconds;
+    total.gpuSeconds =
+        (total.gpuSeconds && t->gpuSeconds) ? std::optional(*total.gpuSeconds + *t->gpuSeconds) : std::nullopt;
+    return core::Status::success();
+}
+
+quant::Matrix readY(const CallBuffers& call, int64_t batch, int64_t rows)
+{
+    quant::Matrix y{batch, rows, std::vector<float>(size_t(batch) * size_t(rows))};
+    std::memcpy(y.data.data(), call.y.mapped, y.data.size() * 4);
+    return y;
 }
 
 } // namespace
@@ -237,48 +334,78 @@ core::Result<quant::Matrix> linearOnDevice(Device& device, const quant::Matrix& 
 {
     if (auto st = checkLinear(x, weights, options); !st) return st.error();
     const WeightLayout l = weightLayout(weights, options);
-    auto rowsPerChunk = chunkRows(device, l, x.rows, options, deviceOptions);
+    auto rowsPerChunk = chunkRows(device, l, options, deviceOptions);
     if (!rowsPerChunk) return rowsPerChunk.error();
-    auto kernel = device.kernel({kernelName(l.format, x.rows), 5, sizeof(shaders::LinearPush)});
-    if (!kernel) return kernel.error();
-    auto xBuf = device.createBuffer(x.data.size() * 4);
-    if (!xBuf) return xBuf.error();
-    writeActivations(x, options, {xBuf->mapped, xBuf->bytes});
-    auto scales = bufferWith(device, l.scales);
-    auto zeros = bufferWith(device, l.zeros);
-    auto yBuf = device.createBuffer(uint64_t(x.rows) * uint64_t(l.rows) * 4);
-    auto wBuf = device.createBuffer(uint64_t(*rowsPerChunk) * l.rowWords * 4);
-    for (auto* b : {&scales, &zeros, &yBuf, &wBuf})
+    const DeviceLinearLayout layout = deviceLayout(l, options, *rowsPerChunk);
+    auto call = callBuffers(device, x, layout);
+    if (!call) return call.error();
+    // The weights stream through one device-local chunk buffer, refilled per chunk: a call
+    // holds at most one chunk of them however large the layer (prepareLinearOnDevice keeps all).
+    auto scales = uploaded(device, l.scales);
+    auto zeros = uploaded(device, l.zeros);
+    auto wBuf = device.createBuffer(uint64_t(*rowsPerChunk) * l.rowWords * 4, BufferKind::DeviceLocal);
+    for (auto* b : {&scales, &zeros, &wBuf})
         if (!*b) return b->error();
     DispatchTiming total;
     total.gpuSeconds = 0.0;
     for (int64_t r0 = 0; r0 < l.rows; r0 += *rowsPerChunk) {
         const int64_t r1 = std::min(l.rows, r0 + *rowsPerChunk);
-        packRows(l, r0, r1, wBuf->as<uint32_t>().data());
-        shaders::LinearPush push = l.push;
-        push.batch = uint32_t(x.rows);
-        push.inFeatures = uint32_t(l.cols);
-        push.rows = uint32_t(r1 - r0);
-        push.rowWords = l.rowWords;
-        push.rowOffset = uint32_t(r0);
-        push.outStride = uint32_t(l.rows);
-        Dispatch d;
-        d.kernel = *kernel;
-        d.buffers = {&*xBuf, &*wBuf, &*scales, &*zeros, &*yBuf};
-        d.setPush(push);
-        const bool gemv = x.rows <= int64_t(kGemvBatch);
-        d.groups[0] = uint32_t(gemv ? r1 - r0 : (r1 - r0 + kGemmTile - 1) / kGemmTile);
-        d.groups[1] = uint32_t(gemv ? (x.rows + kGemvBatch - 1) / kGemvBatch : (x.rows + kGemmTile - 1) / kGemmTile);
-        auto t = device.run(d);
-        if (!t) return t.error();
-        total.wallSeconds += t->wallSeconds;
-        total.gpuSeconds = (total.gpuSeconds && t->gpuSeconds) ? std::optional(*total.gpuSeconds + *t->gpuSeconds)
-                                                               : std::nullopt;
+        if (auto st = fillChunk(device, l, r0, r1, *wBuf); !st) return st.error();
+        if (auto st = dispatchChunk(device, *call, layout, x.rows, *wBuf, *scales, *zeros, r0, r1, total); !st)
+            return st.error();
     }
     if (timing) *timing = total;
-    quant::Matrix y{x.rows, l.rows, std::vector<float>(size_t(x.rows) * size_t(l.rows))};
-    std::memcpy(y.data.data(), yBuf->mapped, y.data.size() * 4);
-    return y;
+    return readY(*call, x.rows, l.rows);
+}
+
+core::Result<DeviceLinearWeights> prepareLinearOnDevice(Device& device, const LinearWeights& weights,
+                                                        const LinearOptions& options,
+                                                        const DeviceLinearOptions& deviceOptions)
+{
+    if (auto st = checkLinearWeights(weights, options); !st) return st.error();
+    const WeightLayout l = weightLayout(weights, options);
+    auto rowsPerChunk = chunkRows(device, l, options, deviceOptions);
+    if (!rowsPerChunk) return rowsPerChunk.error();
+    DeviceLinearWeights prepared;
+    prepared.layout = deviceLayout(l, options, *rowsPerChunk);
+    auto scales = uploaded(device, l.scales);
+    if (!scales) return scales.error();
+    auto zeros = uploaded(device, l.zeros);
+    if (!zeros) return zeros.error();
+    prepared.buffers.push_back(std::move(*scales));
+    prepared.buffers.push_back(std::move(*zeros));
+    for (int64_t r0 = 0; r0 < l.rows; r0 += *rowsPerChunk) {
+        const int64_t r1 = std::min(l.rows, r0 + *rowsPerChunk);
+        auto w = device.createBuffer(uint64_t(r1 - r0) * l.rowWords * 4, BufferKind::DeviceLocal);
+        if (!w) return w.error();
+        if (auto st = fillChunk(device, l, r0, r1, *w); !st) return st.error();
+        prepared.buffers.push_back(std::move(*w));
+    }
+    return prepared;
+}
+
+core::Result<quant::Matrix> linearOnDevice(Device& device, const quant::Matrix& x, const DeviceLinearLayout& layout,
+                                           std::span<const Buffer> buffers, DispatchTiming* timing)
+{
+    const auto chunks = size_t((layout.rows + layout.rowsPerChunk - 1) / std::max<int64_t>(layout.rowsPerChunk, 1));
+    if (layout.rows <= 0 || layout.rowsPerChunk <= 0 || buffers.size() != 2 + chunks)
+        return Error{ErrorCode::InvalidArgument, "vulkan linear: the prepared weights are incomplete"};
+    if (x.rows <= 0 || x.cols != layout.cols || x.data.size() != size_t(x.rows) * size_t(x.cols))
+        return Error{ErrorCode::InvalidArgument, "linear: the prepared weights are [" + std::to_string(layout.rows) +
+                                                     ", " + std::to_string(layout.cols) + "], the activations [" +
+                                                     std::to_string(x.rows) + ", " + std::to_string(x.cols) + "]"};
+    auto call = callBuffers(device, x, layout);
+    if (!call) return call.error();
+    DispatchTiming total;
+    total.gpuSeconds = 0.0;
+    for (size_t c = 0; c < chunks; ++c) {
+        const int64_t r0 = int64_t(c) * layout.rowsPerChunk, r1 = std::min(layout.rows, r0 + layout.rowsPerChunk);
+        if (auto st = dispatchChunk(device, *call, layout, x.rows, buffers[2 + c], buffers[0], buffers[1], r0, r1, total);
+            !st)
+            return st.error();
+    }
+    if (timing) *timing = total;
+    return readY(*call, x.rows, layout.rows);
 }
 
 } // namespace qs::backends::vulkan

@@ -22,13 +22,22 @@
 ///
 /// Batch 1..4 runs the GEMV kernel (a workgroup per weight row, subgroup sums), larger batches
 /// the GEMM kernel (32 x 32 tiles of y through shared memory). Weights that need more than the
-/// chunk limit are split by output rows into several dispatches. Cooperative-matrix kernels
+/// chunk limit are split by output rows into several dispatches.
+///
+/// Memory: the weights, scales and zero points are device-local (read once per row by a GEMV,
+/// once per 32-row tile of x by a GEMM); x and y are host-visible (each written or read once).
+/// linearOnDevice with LinearWeights packs and uploads the weights on every call through one
+/// chunk buffer; prepareLinearOnDevice packs them once into one device-local buffer per chunk
+/// for many calls of the prepared linearOnDevice (same kernels, chunks and values, bit for bit). Cooperative-matrix kernels
 /// are not part of this: they would be untested on the machines the tests run on.
 #include "backends/linear.h"
 #include "backends/vulkan/vk_device.h"
+#include "shaders/push_constants.h"
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace qs::backends::vulkan {
 
@@ -39,6 +48,25 @@ struct DeviceLinearOptions {
     uint64_t maxChunkBytes = 0;
 };
 
+/// Weights as prepareLinearOnDevice laid them out for the kernels: what a call needs besides
+/// the buffers (a plain value; the buffers may live elsewhere, e.g. Device::keepResident).
+struct DeviceLinearLayout {
+    LinearOptions options;   ///< as prepared (Int8: the activation range is in the scales)
+    int64_t rows = 0;        ///< out features
+    int64_t cols = 0;        ///< in features
+    uint32_t rowWords = 0;   ///< 32-bit words per packed weight row
+    int64_t rowsPerChunk = 0;
+    std::string format;      ///< kernel suffix: "f32", "bf16", "f16", "int8", "wint", "q4k"
+    shaders::LinearPush push{}; ///< the decode fields (bits, granularity, ...) and the shapes
+};
+
+/// Prepared weights: the layout and its device-local buffers, in this order: scales, zero
+/// points, then one weight buffer per chunk of layout.rowsPerChunk output rows.
+struct DeviceLinearWeights {
+    DeviceLinearLayout layout;
+    std::vector<Buffer> buffers;
+};
+
 /// y = x W^T on `device` as backends::Backend::linear defines it for options.precision.
 /// Errors: checkLinear's InvalidArgument, Unsupported for an Int8 layer whose K could
 /// overflow int32 or a layer whose weight row alone exceeds the chunk limit, and the device's
@@ -46,6 +74,17 @@ struct DeviceLinearOptions {
 core::Result<quant::Matrix> linearOnDevice(Device& device, const quant::Matrix& x, const LinearWeights& weights,
                                            const LinearOptions& options, DispatchTiming* timing = nullptr,
                                            const DeviceLinearOptions& deviceOptions = {});
+
+/// Packs and uploads the weights once (checkLinearWeights, then the errors of linearOnDevice
+/// that do not depend on x). The buffers belong to `device`: use them only on it.
+core::Result<DeviceLinearWeights> prepareLinearOnDevice(Device& device, const LinearWeights& weights,
+                                                        const LinearOptions& options,
+                                                        const DeviceLinearOptions& deviceOptions = {});
+
+/// y = x W^T with prepared weights (`buffers` as in DeviceLinearWeights, made on `device`):
+/// the same values as the unprepared call. InvalidArgument when x has not layout.cols columns.
+core::Result<quant::Matrix> linearOnDevice(Device& device, const quant::Matrix& x, const DeviceLinearLayout& layout,
+                                           std::span<const Buffer> buffers, DispatchTiming* timing = nullptr);
 
 /// The shader variant linearOnDevice runs for these weights and batch, e.g. "linear_gemv_q4k",
 /// "linear_gemm_f32" (the F32 fallback of a weight-only scheme without its own decoder).

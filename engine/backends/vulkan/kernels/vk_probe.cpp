@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <numeric>
+#include <vector>
 
 namespace qs::backends::vulkan {
 
@@ -16,14 +17,19 @@ core::Result<ReadBandwidth> measureReadBandwidth(Device& device, uint64_t bytes,
                            "read-bandwidth probe: at most 2^32 - 1 words, at least one repeat and one group"};
     auto kernel = device.kernel({"read_bandwidth_vec4", 2, sizeof(shaders::ReadBandwidthPush)});
     if (!kernel) return kernel.error();
-    auto src = device.createBuffer(words * 4);
+    // Device-local: the probe measures what a kernel reading device memory can reach, the
+    // ceiling the GEMV's prepared weights are compared with.
+    auto src = device.createBuffer(words * 4, BufferKind::DeviceLocal);
     if (!src) return src.error();
     auto partials = device.createBuffer(uint64_t(groups) * 4);
     if (!partials) return partials.error();
-    auto data = src->as<uint32_t>();
+    std::vector<uint32_t> data(words);
     uint32_t x = 1u;
     for (auto& v : data) v = (x = x * 1664525u + 1013904223u); // every word differs
     const uint32_t expected = std::accumulate(data.begin(), data.end(), 0u);
+    if (auto s = device.upload(*src, 0, std::as_bytes(std::span(data))); !s) return s.error();
+    data.clear();
+    data.shrink_to_fit(); // up to maxStorageBufferRange of host memory, not kept while timing
     Dispatch d;
     d.kernel = *kernel;
     d.buffers = {&*src, &*partials};

@@ -1,6 +1,7 @@
 #pragma once
 /// The device's read bandwidth, measured with the probe kernel (shaders/probe/read_bandwidth,
-/// the uvec4 variant): the ceiling a bandwidth-bound kernel such as a GEMV is compared with.
+/// the uvec4 variant) over a device-local buffer: the ceiling a bandwidth-bound kernel reading
+/// device memory (a GEMV on prepared weights) is compared with.
 #include "backends/vulkan/vk_device.h"
 
 #include <cstdint>
