@@ -49,3 +49,10 @@ static_assert(offsetof(QuantizeEncodePush, seedLo) == 32);
 static_assert(offsetof(QuantizeEncodePush, expBits) == 48);
 static_assert(offsetof(QuantizeEncodePush, saturate) == 68);
 } // namespace qs::shaders
+
+namespace qs::shaders {
+#include "common/push_gemm.h"
+
+static_assert(sizeof(SgemmPush) == 28);
+static_assert(offsetof(SgemmPush, k) == 8 && offsetof(SgemmPush, ldb) == 16 && offsetof(SgemmPush, transB) == 24);
+} // namespace qs::shaders

@@ -15,7 +15,7 @@
 //            (d * sc) * q - dmin * m as dequantize_row_q4_K
 // weightRun8(n, k0, wv) fills wv[i] = weightAt(n, k0 + i), i < 8, bit for bit, for k0 a
 // multiple of 8 with k0 + 8 <= inFeatures, reading each weight word (and for Q4_K the block
-// header and the sub-block's scale/min, for W_INT the group's scale/zero) once per run.
+// header and the sub-block's scale/min, for W_INT each group's scale/zero the run meets) once per run.
 #ifndef QS_LINEAR_WEIGHTS_GLSL
 #define QS_LINEAR_WEIGHTS_GLSL
 
@@ -62,13 +62,31 @@ void weightRun8(uint n, uint k0, out int wv[8])
 }
 
 #elif defined(W_INT)
+#extension GL_EXT_control_flow_attributes : require
+// Branches on push constants only are the same for every invocation; [[dont_flatten]] keeps
+// them branches, so that on a GPU the side not taken costs nothing. Lavapipe runs both sides
+// of every branch under a mask (measured: an untaken per-element path cost a third of the
+// int4 GEMV), so no side may be expensive either.
+
+// k / groupWidth: a shift for the usual power-of-two widths (32, 64, 128, 256).
+uint groupAlongRow(uint k)
+{
+    uint q;
+    [[dont_flatten]] if ((pc.groupWidth & (pc.groupWidth - 1u)) == 0u) {
+        q = k >> uint(findLSB(pc.groupWidth));
+    } else {
+        q = k / pc.groupWidth;
+    }
+    return q;
+}
+
 // quant::GroupGrid::groupOf: tensor 0; channel r; input channel k; group r * perRow + k / width.
 uint scaleGroup(uint r, uint k)
 {
     if (pc.granularity == 0u) return 0u;
     if (pc.granularity == 1u) return r;
     if (pc.granularity == 2u) return k;
-    return r * pc.groupsPerRow + k / pc.groupWidth;
+    return r * pc.groupsPerRow + groupAlongRow(k);
 }
 
 float groupZero(uint g) { return pc.asym != 0u ? zeros[g] : 0.0; }
@@ -94,22 +112,29 @@ float weightAt(uint n, uint k)
     return intValue(v, scales[g], groupZero(g));
 }
 
-// The run's 8 codes span at most 8 * 8 + 31 bits: three words, each read once. Uniform
-// branches keep each loop free of per-element choices (bits <= 4: one word).
-void weightRun8(uint n, uint k0, out float wv[8])
+// The run's 8 codes span at most 8 * 8 + 31 bits: three words, each read once. 2- and 4-bit
+// codes of a run (k0 a multiple of 8) lie in one word, 8-bit codes in two whole words; only
+// the other widths need the general extraction.
+void runCodes(uint n, uint k0, out uint v[8])
 {
     uint bit = k0 * pc.bits;
     uint index = n * pc.rowWords + (bit >> 5u);
     uint shift = bit & 31u;
-    uint last = (shift + 8u * pc.bits - 1u) >> 5u;
-    uint word0 = w[index];
-    uint word1 = last >= 1u ? w[index + 1u] : 0u;
-    uint word2 = last >= 2u ? w[index + 2u] : 0u;
     uint mask = (1u << pc.bits) - 1u;
-    uint v[8];
-    if (last == 0u) {
+    [[dont_flatten]] if (pc.bits == 2u || pc.bits == 4u) {
+        uint word0 = w[index];
         for (uint i = 0u; i < 8u; ++i) v[i] = (word0 >> (shift + i * pc.bits)) & mask;
+    } else if (pc.bits == 8u) {
+        uint word0 = w[index], word1 = w[index + 1u];
+        for (uint i = 0u; i < 4u; ++i) {
+            v[i] = (word0 >> (i * 8u)) & 0xffu;
+            v[i + 4u] = (word1 >> (i * 8u)) & 0xffu;
+        }
     } else {
+        uint last = (shift + 8u * pc.bits - 1u) >> 5u;
+        uint word0 = w[index];
+        uint word1 = last >= 1u ? w[index + 1u] : 0u;
+        uint word2 = last >= 2u ? w[index + 2u] : 0u;
         for (uint i = 0u; i < 8u; ++i) {
             uint s = shift + i * pc.bits;
             uint o = s & 31u;
@@ -120,20 +145,45 @@ void weightRun8(uint n, uint k0, out float wv[8])
             v[i] = code & mask;
         }
     }
+}
+
+// The groups a run of 8 meets are visited in a loop, each group's scale and zero point read
+// once and given to the elements inside it: one pass for tensor and channel scales and for
+// groups whose width is a multiple of 8 (runs start at multiples of 8), at most two for other
+// widths >= 8. There is no per-element path beside it: lavapipe runs both sides of a branch,
+// and the untaken per-element one (8 scale and zero gathers, 8 divisions) made the int4:g128
+// GEMV ~1.5x slower.
+void weightRun8(uint n, uint k0, out float wv[8])
+{
+    uint v[8];
+    runCodes(n, k0, v);
     uint r = pc.rowOffset + n;
-    uint g = scaleGroup(r, k0);
-    // One group for the whole run (one division): granularity Tensor or Channel, or the run
-    // ends inside k0's group of width groupWidth (groups are contiguous runs of k).
-    bool oneGroup = pc.granularity < 2u
-        || (pc.granularity == 3u && k0 % pc.groupWidth + 7u < pc.groupWidth);
-    if (oneGroup) {
-        float scale = scales[g], zero = groupZero(g);
-        for (uint i = 0u; i < 8u; ++i) wv[i] = intValue(v[i], scale, zero);
+    // Group base + q covers k in [q * width, (q + 1) * width); width 0: one group for the row.
+    uint base, width, q;
+    if (pc.granularity == 3u) {
+        base = r * pc.groupsPerRow;
+        width = pc.groupWidth;
+        q = groupAlongRow(k0);
+    } else if (pc.granularity == 2u) {
+        base = 0u;
+        width = 1u;
+        q = k0;
     } else {
+        base = scaleGroup(r, k0);
+        width = 0u;
+        q = 0u;
+    }
+    for (uint i = 0u; i < 8u; ++i) wv[i] = 0.0;
+    while (true) {
+        uint g = base + q;
+        float scale = scales[g], zero = groupZero(g);
+        uint lo = q * width;
         for (uint i = 0u; i < 8u; ++i) {
-            uint gi = scaleGroup(r, k0 + i);
-            wv[i] = intValue(v[i], scales[gi], groupZero(gi));
+            float value = intValue(v[i], scale, zero);
+            if (width == 0u || (k0 + i >= lo && k0 + i - lo < width)) wv[i] = value;
         }
+        ++q;
+        if (width == 0u || q * width >= k0 + 8u) break;
     }
 }
 

@@ -2,16 +2,21 @@
 // against the CPU backends, in one run. Not a test: it prints numbers (on lavapipe they
 // describe the CPU rasteriser, not a GPU, and are no targets).
 //
-//   bench_vulkan [--device N] [--gemm SIZE] [--repeats R]   (probe: 256 MiB or the largest buffer)
+//   bench_vulkan [--device N] [--quick | --gemm SIZE] [--repeats R] [--only gemv,quantize,gemm,sgemm]
+//   (probe: 256 MiB or the largest buffer; --only: those sections, default all)
 // Prints: the read-bandwidth probe (GB/s, over device-local memory); GEMV (batch 1) of int8,
 // int4:g128 and Q4_K weights prepared once in device-local memory (prepareLinearOnDevice), on
 // 4096 x 4096 and 8192 x 8192 as GB/s of weight bytes read and as a fraction of the probe,
 // GPU timestamp time beside the submit-to-fence wall time; the same layers on the reference
-// and oneDNN backends (where they run that precision); the f16 and the bf16 GEMM in TFLOP/s at
-// SIZE^3 (default 4096, or 1024 on a CPU device so that it finishes in seconds); the workbench's
-// quantize + error pass (int8, int4:g128, q4_k with metrics and a 256 x 256 map) on 4096^2 and
-// 8192^2 as GB/s and fraction of the probe beside the CPU's fused pass. Exit 1 when a kernel fails.
+// and oneDNN backends (where they run that precision); the workbench's quantize + error pass
+// (int8, int4:g128, q4_k with metrics and a 256 x 256 map) on 4096^2 and 8192^2 as GB/s and
+// fraction of the probe beside the CPU's fused pass; the f16 and the bf16 GEMM (linear, batch
+// SIZE) and the f32 sgemm (VulkanBackend::gemm(), C = A B^T as GPTQ's updates) in TFLOP/s at
+// SIZE^3, beside the reference and oneDNN backends. SIZE is 4096 (the figure, meant for
+// a GPU); --quick sets 1024, for a CPU device (lavapipe) where 4096^3 takes minutes; --gemm
+// sets any size. The sizes that ran are printed first. Exit 1 when a kernel fails.
 #include "backends/backend.h"
+#include "backends/vulkan/kernels/vk_gemm.h"
 #include "backends/vulkan/kernels/vk_linear.h"
 #include "backends/vulkan/kernels/vk_metrics.h"
 #include "backends/vulkan/kernels/vk_probe.h"
@@ -195,7 +200,18 @@ bool quantizePassSection(Device& device, int64_t size, double probe, int repeats
     return true;
 }
 
-bool gemmSection(Device& device, int64_t n, int repeats)
+/// " NAME: T ms X TFLOP/s" for each CPU time (negative: the backend does not run it).
+void printCpuFlops(const std::vector<const Backend*>& cpus, const std::vector<double>& seconds, double flop)
+{
+    for (size_t i = 0; i < cpus.size(); ++i) {
+        if (seconds[i] < 0) std::printf("   %s: -", std::string(cpus[i]->name()).c_str());
+        else std::printf("   %s: %.1f ms %.4f TFLOP/s", std::string(cpus[i]->name()).c_str(), seconds[i] * 1e3,
+                         flop / seconds[i] * 1e-12);
+    }
+    std::printf("\n");
+}
+
+bool gemmSection(Device& device, const std::vector<const Backend*>& cpus, int64_t n, int repeats)
 {
     const quant::Matrix x = randomMatrix(n, n, 3), w = randomMatrix(n, n, 4);
     const double flop = 2.0 * double(n) * double(n) * double(n);
@@ -212,8 +228,53 @@ bool gemmSection(Device& device, int64_t n, int repeats)
                     linearKernelName(LinearWeights::fromF32(w), options, n).c_str(),
                     std::isfinite(b.gpu) ? b.gpu * 1e3 : -1.0, b.wall * 1e3,
                     flop / (std::isfinite(b.gpu) ? b.gpu : b.wall) * 1e-12);
+        std::vector<double> cpu;
+        for (const Backend* c : cpus) cpu.push_back(timeCpu(*c, x, LinearWeights::fromF32(w), options, repeats));
+        std::printf("     CPU backends (wall):");
+        printCpuFlops(cpus, cpu, flop);
     }
     return ok;
+}
+
+/// The f32 sgemm C = A B^T (n^3, as GPTQ's column updates and AWQ's outputs call it) on the
+/// device (sgemmOnDevice: host packing and the alpha/beta pass included in the wall time)
+/// beside each CPU backend's core::Gemm.
+bool sgemmSection(Device& device, const std::vector<const Backend*>& cpus, int64_t n, int repeats)
+{
+    const quant::Matrix a = randomMatrix(n, n, 5), b = randomMatrix(n, n, 6);
+    std::vector<float> c(size_t(n * n));
+    const GemmCall call{false, true, n, n, n, 1.0f, a.data.data(), n, b.data.data(), n, 0.0f, c.data(), n};
+    const double flop = 2.0 * double(n) * double(n) * double(n);
+    Best best;
+    for (int i = 0; i < repeats; ++i) {
+        DispatchTiming t;
+        const double t0 = now();
+        if (auto st = sgemmOnDevice(device, call, {}, &t); !st) {
+            std::printf("f32 sgemm %lld^3: vulkan: %s\n", static_cast<long long>(n), st.error().message.c_str());
+            return false;
+        }
+        best.wall = std::min(best.wall, now() - t0);
+        if (t.gpuSeconds) best.gpu = std::min(best.gpu, *t.gpuSeconds);
+    }
+    std::printf("f32 sgemm %lld^3 NT (sgemm_f32): gpu %.1f ms, wall %.1f ms (with host packing), %.4f TFLOP/s\n",
+                static_cast<long long>(n), std::isfinite(best.gpu) ? best.gpu * 1e3 : -1.0, best.wall * 1e3,
+                flop / (std::isfinite(best.gpu) ? best.gpu : best.wall) * 1e-12);
+    std::vector<double> cpu;
+    for (const Backend* g : cpus) {
+        double s = std::numeric_limits<double>::infinity();
+        for (int i = 0; i < repeats; ++i) {
+            const double t0 = now();
+            if (!g->gemm().sgemm(false, true, n, n, n, 1.0f, a.data.data(), n, b.data.data(), n, 0.0f, c.data(), n)) {
+                s = -1;
+                break;
+            }
+            s = std::min(s, now() - t0);
+        }
+        cpu.push_back(s);
+    }
+    std::printf("     CPU backends (wall):");
+    printCpuFlops(cpus, cpu, flop);
+    return true;
 }
 
 } // namespace
@@ -223,15 +284,35 @@ int main(int argc, char** argv)
     std::optional<uint32_t> index;
     int64_t gemmSize = 0;
     int repeats = 3;
+    bool quick = false;
+    std::string only; ///< comma-separated sections; empty: all
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (i + 1 < argc && a == "--device") index = uint32_t(std::atoi(argv[++i]));
         else if (i + 1 < argc && a == "--gemm") gemmSize = std::atoll(argv[++i]);
         else if (i + 1 < argc && a == "--repeats") repeats = std::max(1, std::atoi(argv[++i]));
+        else if (a == "--quick") quick = true;
+        else if (i + 1 < argc && a == "--only") only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: bench_vulkan [--device N] [--gemm SIZE] [--repeats R]\n");
+            std::fprintf(stderr, "usage: bench_vulkan [--device N] [--quick | --gemm SIZE] [--repeats R] [--only LIST]\n"
+                                 "  --quick: GEMM and sgemm at 1024^3 instead of 4096^3 (for lavapipe)\n"
+                                 "  --only: comma-separated sections of gemv, quantize, gemm, sgemm (default: all)\n");
             return 2;
         }
+    }
+    if (quick && gemmSize > 0) {
+        std::fprintf(stderr, "bench_vulkan: --quick and --gemm both set the GEMM size; give one\n");
+        return 2;
+    }
+    if (gemmSize <= 0) gemmSize = quick ? 1024 : 4096;
+    for (size_t at = 0; !only.empty() && at <= only.size();) {
+        const size_t end = std::min(only.find(',', at), only.size());
+        const std::string section = only.substr(at, end - at);
+        if (section != "gemv" && section != "quantize" && section != "gemm" && section != "sgemm") {
+            std::fprintf(stderr, "bench_vulkan: --only: unknown section '%s' (gemv, quantize, gemm, sgemm)\n", section.c_str());
+            return 2;
+        }
+        at = end + 1;
     }
     auto instance = Instance::create({false});
     if (!instance) {
@@ -254,6 +335,9 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "probe: %s\n", probe.error().message.c_str());
         return 1;
     }
+    std::printf("sizes: GEMV and quantize pass 4096^2 and 8192^2; GEMM and sgemm %lld^3%s; sections: %s\n",
+                static_cast<long long>(gemmSize), gemmSize == 4096 ? "" : " (the issue's figure is 4096^3)",
+                only.empty() ? "all" : only.c_str());
     std::printf("read-bandwidth probe: %.2f GB/s (%llu MiB, best of 5, gpu %.2f ms, wall %.2f ms)\n",
                 probe->gbPerSecond(), static_cast<unsigned long long>(probe->bytes >> 20), probe->bestGpuSeconds * 1e3,
                 probe->bestWallSeconds * 1e3);
@@ -262,18 +346,25 @@ int main(int argc, char** argv)
     std::vector<const Backend*> cpus;
     if (reference) cpus.push_back(reference->get());
     if (onednn) cpus.push_back(onednn->get());
-    std::printf("\nGEMV (batch 1) on weights prepared once (device-local), best of %d; GB/s = weight bytes read / time "
-                "(gpu timestamps, else wall); call = the whole prepared call, unprepared = a call that packs and "
-                "uploads the weights too\n",
-                repeats);
-    std::printf("%-10s %5s  %-18s %9s %9s %8s %6s   CPU backends (wall)\n", "weights", "size", "kernel", "gpu ms",
-                "wall ms", "GB/s", "/probe");
-    for (int64_t size : {4096, 8192})
-        if (gemvSection(dev, cpus, size, probe->gbPerSecond(), repeats) != 0) return 1;
-    std::printf("\nquantize + error pass (metrics and 256 x 256 max map), best of %d, wall time\n", std::min(repeats, 2));
-    for (int64_t size : {4096, 8192})
-        if (!quantizePassSection(dev, size, probe->gbPerSecond(), std::min(repeats, 2))) return 1;
-    if (gemmSize <= 0) gemmSize = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 1024 : 4096;
-    std::printf("\n");
-    return gemmSection(dev, gemmSize, std::min(repeats, 2)) ? 0 : 1;
+    const auto runs = [&](const char* section) { return only.empty() || ("," + only + ",").find(std::string(",") + section + ",") != std::string::npos; };
+    if (runs("gemv")) {
+        std::printf("\nGEMV (batch 1) on weights prepared once (device-local), best of %d; GB/s = weight bytes read / "
+                    "time (gpu timestamps, else wall); call = the whole prepared call, unprepared = a call that packs "
+                    "and uploads the weights too\n",
+                    repeats);
+        std::printf("%-10s %5s  %-18s %9s %9s %8s %6s   CPU backends (wall)\n", "weights", "size", "kernel", "gpu ms",
+                    "wall ms", "GB/s", "/probe");
+        for (int64_t size : {4096, 8192})
+            if (gemvSection(dev, cpus, size, probe->gbPerSecond(), repeats) != 0) return 1;
+    }
+    if (runs("quantize")) {
+        std::printf("\nquantize + error pass (metrics and 256 x 256 max map), best of %d, wall time\n", std::min(repeats, 2));
+        for (int64_t size : {4096, 8192})
+            if (!quantizePassSection(dev, size, probe->gbPerSecond(), std::min(repeats, 2))) return 1;
+    }
+    bool gemmOk = true, sgemmOk = true;
+    if (runs("gemm") || runs("sgemm")) std::printf("\nGEMM, best of %d\n", std::min(repeats, 2));
+    if (runs("gemm")) gemmOk = gemmSection(dev, cpus, gemmSize, std::min(repeats, 2));
+    if (runs("sgemm")) sgemmOk = sgemmSection(dev, cpus, gemmSize, std::min(repeats, 2));
+    return gemmOk && sgemmOk ? 0 : 1;
 }

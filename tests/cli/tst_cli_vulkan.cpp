@@ -1,6 +1,7 @@
 // quantscope-cli with --backend vulkan: `quantize` gives the reference's numbers (the device's
 // codes are the reference's, bit for bit, so the metrics the CLI computes from them agree to
-// the last digit), `inspect --stats` the reference's counts and extremes; without a Vulkan
+// the last digit), GPTQ and AWQ run on the device's GEMM with the reference's output error
+// within 1%, `inspect --stats` the reference's counts and extremes; without a Vulkan
 // driver both say so once on stderr and run on the reference; --device is refused where it
 // does not apply. Skipped (the device part) where no Vulkan driver is installed.
 #include "cli_helpers.h"
@@ -90,6 +91,39 @@ private slots:
         QCOMPARE(b["bits_per_weight"].toDouble(), a["bits_per_weight"].toDouble());
         for (const char* m : {"sqnr_db", "mse", "max_abs_err", "cosine"})
             QCOMPARE(b["metrics"].toObject()[m].toDouble(), a["metrics"].toObject()[m].toDouble());
+    }
+
+    void methodsRunOnTheVulkanGemm_data()
+    {
+        QTest::addColumn<QString>("method");
+        QTest::newRow("gptq") << "gptq";
+        QTest::newRow("awq") << "awq";
+    }
+    void methodsRunOnTheVulkanGemm()
+    {
+        // GPTQ/AWQ through --backend vulkan run their GEMMs on the device, which sums in another
+        // order than the reference: a weight on a rounding boundary may take the neighbouring
+        // code. Criterion (tst_vk_gemm's): the output error ||X (W - Q)^T||^2 and the weight
+        // MSE agree within 1%.
+        QString why;
+        if (!vulkanHere(&why)) QSKIP(qPrintable(why));
+        QFETCH(QString, method);
+        const std::vector<std::string> args{"quantize", m_model, "--tensor", "w", "--scheme", "int4:g64",
+                                            "--method", method.toStdString(), "--synthetic", "64", "--json"};
+        std::vector<std::string> vkArgs = args;
+        vkArgs.insert(vkArgs.end(), {"--backend", "vulkan"});
+        const Run ref = runCli(args);
+        const Run vk = runCli(vkArgs);
+        QCOMPARE(ref.code, 0);
+        QVERIFY2(vk.code == 0, vk.err.c_str());
+        const QJsonObject a = jsonOf(ref.out), b = jsonOf(vk.out);
+        QVERIFY2(b["backend_path"].toString().contains("GEMM by Vulkan f32 GEMM shader"),
+                 qPrintable(b["backend_path"].toString()));
+        const double ea = a["output_error"].toDouble(), eb = b["output_error"].toDouble();
+        QVERIFY(ea > 0);
+        QVERIFY2(std::abs(ea - eb) <= 0.01 * ea, qPrintable(QString("%1 vs %2").arg(ea).arg(eb)));
+        const double ma = a["metrics"].toObject()["mse"].toDouble(), mb = b["metrics"].toObject()["mse"].toDouble();
+        QVERIFY2(std::abs(ma - mb) <= 0.01 * ma, qPrintable(QString("%1 vs %2").arg(ma).arg(mb)));
     }
 
     void statisticsMatchTheReference()

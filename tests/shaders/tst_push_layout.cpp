@@ -85,6 +85,13 @@ private slots:
                                               << int(offsetof(ReadBandwidthPush, count))
                                               << int(sizeof(ReadBandwidthPush));
         }
+        using qs::shaders::SgemmPush;
+        QTest::addRow("sgemm_f32 m") << "sgemm_f32" << "SgemmPush" << "m" << int(offsetof(SgemmPush, m))
+                                     << int(sizeof(SgemmPush));
+        QTest::addRow("sgemm_f32 ldb") << "sgemm_f32" << "SgemmPush" << "ldb" << int(offsetof(SgemmPush, ldb))
+                                       << int(sizeof(SgemmPush));
+        QTest::addRow("sgemm_f32 transB") << "sgemm_f32" << "SgemmPush" << "transB"
+                                          << int(offsetof(SgemmPush, transB)) << int(sizeof(SgemmPush));
     }
 
     void offsetsAgree()

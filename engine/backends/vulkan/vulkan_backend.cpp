@@ -1,6 +1,7 @@
 #include "vulkan_backend.h"
 
 #include "vk_queue.h"
+#include "kernels/vk_gemm.h"
 #include "kernels/vk_linear.h"
 #include "kernels/vk_metrics.h"
 #include "kernels/vk_quantize.h"
@@ -13,17 +14,6 @@ namespace qs::backends::vulkan {
 
 namespace {
 
-/// The Gemm slot of a backend that has no GEMM: every call is an Unsupported error.
-class UnsupportedGemm final : public core::Gemm {
-public:
-    std::string_view name() const override { return "vulkan"; }
-    core::Status sgemm(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
-                       float, float*, int64_t) const override
-    {
-        return core::Error{core::ErrorCode::Unsupported, "not supported by vulkan: sgemm (no Vulkan GEMM yet)"};
-    }
-};
-
 bool outOfMemory(const core::Error& e)
 {
     return e.message.find("VK_ERROR_OUT_OF_DEVICE_MEMORY") != std::string::npos ||
@@ -33,9 +23,11 @@ bool outOfMemory(const core::Error& e)
 /// Runs `kernel(device, chunkBytes)` as one job on the queue, first with the device's
 /// maxChunkBytes(kind) (`kind`: the buffers the chunks go to); when an allocation fails for want of memory, again with half the chunk,
 /// down to kMinChunk, so that a tensor that does not fit now is split finer instead of failing.
-/// The last error is returned when even the smallest chunk does not fit.
-template <class Kernel>
-auto withChunkRetry(ComputeQueue& queue, Kernel kernel, BufferKind kind = BufferKind::HostVisible)
+/// The last error is returned when even the smallest chunk does not fit, or when `mayRetry()`
+/// says a failed attempt left its output changed.
+template <class Kernel, class MayRetry = bool (*)()>
+auto withChunkRetry(ComputeQueue& queue, Kernel kernel, BufferKind kind = BufferKind::HostVisible,
+                    MayRetry mayRetry = [] { return true; })
 {
     constexpr uint64_t kMinChunk = uint64_t{1} << 20;
     uint64_t chunk = 0; // 0: the device's maxChunkBytes()
@@ -47,10 +39,36 @@ auto withChunkRetry(ComputeQueue& queue, Kernel kernel, BufferKind kind = Buffer
                               return kernel(device, used);
                           })
                           .get();
-        if (result || !outOfMemory(result.error()) || used / 2 < kMinChunk) return result;
+        if (result || !outOfMemory(result.error()) || used / 2 < kMinChunk || !mayRetry()) return result;
         chunk = used / 2;
     }
 }
+
+/// core::Gemm on the backend's queue: each sgemm is one job (sgemmOnDevice), retried with
+/// smaller chunks when the device runs out of memory before C was touched.
+class VulkanGemm final : public core::Gemm {
+public:
+    explicit VulkanGemm(ComputeQueue& queue) : m_queue(queue) {}
+    std::string_view name() const override { return "vulkan"; }
+    core::Status sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                       int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) const override
+    {
+        const GemmCall call{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
+        bool wroteC = false;
+        return withChunkRetry(
+            m_queue,
+            [&](Device& device, uint64_t chunk) {
+                DeviceGemmOptions options;
+                options.maxChunkBytes = chunk;
+                options.wroteC = &wroteC;
+                return sgemmOnDevice(device, call, options);
+            },
+            BufferKind::HostVisible, [&] { return !wroteC; });
+    }
+
+private:
+    ComputeQueue& m_queue;
+};
 
 } // namespace
 
@@ -70,11 +88,11 @@ core::Result<std::unique_ptr<VulkanBackend>> VulkanBackend::create(const VulkanB
     if (!queue) return queue.error();
     std::unique_ptr<VulkanBackend> b(new VulkanBackend);
     b->m_queue = std::move(*queue);
-    b->m_gemm = std::make_unique<UnsupportedGemm>();
+    b->m_gemm = std::make_unique<VulkanGemm>(*b->m_queue);
     const PhysicalDeviceInfo& d = b->m_queue->info();
     b->m_caps.device = "Vulkan " + std::to_string(d.index) + ": " + d.name + " (" +
                        std::string(deviceTypeName(d.type)) + ", " + d.driverName + ")";
-    b->m_caps.ops = {Op::Quantize, Op::Statistics, Op::ErrorMetrics, Op::Linear};
+    b->m_caps.ops = {Op::Quantize, Op::Statistics, Op::ErrorMetrics, Op::Linear, Op::Gemm};
     b->m_caps.linear = {LinearPrecision::F32, LinearPrecision::BF16, LinearPrecision::F16,
                         LinearPrecision::Int8, LinearPrecision::WeightOnly};
     b->m_caps.schemes = "int2-8 (sym/asym, tensor/channel/group; minmax or percentile clip), fp8_e4m3/e5m2, "
@@ -85,7 +103,8 @@ core::Result<std::unique_ptr<VulkanBackend>> VulkanBackend::create(const VulkanB
         "Vulkan subgroup reductions, moments merged pairwise (Pebay) on the host",
         "Vulkan metric sums and pooled error map (max cells bit-exact, sums within f32 reduction error)",
         "Vulkan GEMV/GEMM shaders, weights decoded in the shader (int4 group, Q4_K); other weight-only "
-        "schemes as f32 dequantized weights"};
+        "schemes as f32 dequantized weights",
+        "Vulkan f32 GEMM shader (64 x 64 tiles, f32 sums); alpha and beta applied on the host as C is copied out"};
     return b;
 }
 

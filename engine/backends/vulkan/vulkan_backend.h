@@ -5,8 +5,9 @@
 /// as quant::quantizeRtn), statistics (vk_stats), error metrics with the pooled map
 /// (vk_metrics) and linear layers (vk_linear). Every kernel call is one job on the queue
 /// thread; chunks follow Device::maxChunkBytes(), and an allocation that fails for want of
-/// device memory is retried with chunks half as large (down to 1 MiB) before it is an error. The f32 GEMM GPTQ/AWQ need is not a Vulkan
-/// kernel: gemm() answers "not supported by vulkan: sgemm". Made by createBackend("vulkan").
+/// device memory is retried with chunks half as large (down to 1 MiB) before it is an error.
+/// The f32 GEMM GPTQ/AWQ run on (gemm()) is vk_gemm's shader, one queue job per call.
+/// Made by createBackend("vulkan").
 #include "backends/backend.h"
 
 #include <memory>
@@ -48,7 +49,8 @@ public:
     core::Result<std::unique_ptr<PreparedLinear>> prepareLinear(const LinearWeights& weights,
                                                                 const LinearOptions& options = {}) const override;
     core::Result<quant::Matrix> linear(const quant::Matrix& x, const PreparedLinear& prepared) const override;
-    /// A GEMM whose every call answers "not supported by vulkan: sgemm" (no Vulkan f32 GEMM).
+    /// core::Gemm on the device (kernels/vk_gemm.h: sums on the device, alpha and beta on the
+    /// host); each sgemm call is one job on queue().
     const core::Gemm& gemm() const override;
 
     const PhysicalDeviceInfo& device() const;
