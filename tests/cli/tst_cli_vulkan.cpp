@@ -67,6 +67,8 @@ private slots:
         QVERIFY(m_dir.isValid());
         m_model = writeLayer(m_dir);
         qputenv("QS_VULKAN_VALIDATION", "1");
+        // The runs share a pipeline cache here (the later ones load it), not the user's.
+        qputenv("QS_VULKAN_PIPELINE_CACHE", m_dir.filePath("pipelines.qspc").toUtf8());
     }
 
     void quantizeMatchesTheReference_data()

@@ -1,8 +1,8 @@
 #pragma once
 /// One Vulkan logical device with one compute queue, and what runs on it: buffers, compute
-/// kernels (pipelines created once, through a pipeline cache) and dispatches that wait on a
-/// fence with a timeout. A Device is used by one thread at a time (the queue thread,
-/// vk_queue.h); it is not internally synchronised.
+/// kernels (pipelines created once, through a pipeline cache kept on disk: vk_pipeline_cache.h)
+/// and dispatches that wait on a fence with a timeout. A Device is used by one thread at a
+/// time (the queue thread, vk_queue.h); it is not internally synchronised.
 ///
 /// Memory: every buffer is host-visible and host-coherent (preferring host-cached memory, so
 /// reading results back is fast), mapped for its whole life. That is simple and right on
@@ -10,10 +10,12 @@
 /// kernels that need device bandwidth will want device-local buffers and a staging copy.
 #include "vk_handles.h"
 #include "vk_instance.h"
+#include "vk_pipeline_cache.h"
 
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +28,9 @@ namespace qs::backends::vulkan {
 struct DeviceOptions {
     std::optional<uint32_t> index;                  ///< physical device; default: chooseDevice
     std::chrono::milliseconds fenceTimeout{30000};  ///< how long a dispatch may run
+    /// The pipeline-cache file (vk_pipeline_cache.h); an empty path turns the cache off.
+    /// Default: QS_VULKAN_PIPELINE_CACHE, else one file per device under $XDG_CACHE_HOME/quantscope.
+    std::optional<std::filesystem::path> pipelineCacheFile;
 };
 
 /// Faults a test can make the next dispatch or allocation meet (consumed once). They are
@@ -126,6 +131,15 @@ public:
     /// refuses further work (lost() says why) and must be recreated.
     core::Result<DispatchTiming> run(const Dispatch& dispatch);
 
+    /// What became of the pipeline-cache file: loaded, none yet, ignored and why, off, or not
+    /// writable (PipelineCache::note). For the user; the device works in every case.
+    std::string pipelineCacheNote() const { return m_pipelineCache.note(); }
+
+    /// Writes the pipeline cache to its file when kernels were created since the last save
+    /// and the cache's data changed (atomically; a failure goes to pipelineCacheNote()). True
+    /// when the file was written. Also done when the device is destroyed.
+    bool savePipelineCache();
+
     /// Why the device can no longer be used (device lost, a fence timed out); empty if usable.
     const std::string& lost() const { return m_lost; }
 
@@ -152,7 +166,8 @@ private:
     VkDevice m_device = VK_NULL_HANDLE; // destroyed last (~Device), after every owner below
     VkQueue m_queue = VK_NULL_HANDLE;
     uint32_t m_bufferHeap = 0;
-    DeviceOwned<VkPipelineCache> m_pipelineCache;
+    PipelineCache m_pipelineCache;
+    size_t m_kernelsAtSave = 0; ///< m_kernels.size() at the last savePipelineCache()
     DeviceOwned<VkCommandPool> m_commandPool;
     VkCommandBuffer m_commandBuffer = VK_NULL_HANDLE; // freed with the pool
     DeviceOwned<VkFence> m_fence;

@@ -16,6 +16,7 @@ core::Result<std::unique_ptr<ComputeQueue>> ComputeQueue::create(std::shared_ptr
     q->m_options = options;
     q->m_options.index = q->m_info.index;
     q->m_device = std::move(*device);
+    q->m_cacheNote = q->m_device->pipelineCacheNote();
     q->m_thread = std::thread([raw = q.get()] { raw->loop(); });
     return q;
 }
@@ -28,6 +29,18 @@ ComputeQueue::~ComputeQueue()
     }
     m_wake.notify_all();
     if (m_thread.joinable()) m_thread.join();
+}
+
+std::string ComputeQueue::pipelineCacheNote() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_cacheNote;
+}
+
+bool ComputeQueue::stopping() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_stop;
 }
 
 void ComputeQueue::enqueue(std::string tag, std::function<void(Device*, const core::Error*)> run)
@@ -60,7 +73,21 @@ core::Status ComputeQueue::ensureDevice()
     }
     m_device = std::move(*device);
     ++m_recreations;
+    std::lock_guard lock(m_mutex);
+    m_cacheNote = m_device->pipelineCacheNote();
     return {};
+}
+
+void ComputeQueue::afterJob()
+{
+    if (!m_device->lost().empty()) {
+        m_device.reset(); // waits for the device, then frees it
+        return;
+    }
+    m_device->savePipelineCache(); // when the job made kernels; a failure becomes part of the note
+    std::string note = m_device->pipelineCacheNote();
+    std::lock_guard lock(m_mutex);
+    m_cacheNote = std::move(note);
 }
 
 void ComputeQueue::loop()
@@ -87,7 +114,7 @@ void ComputeQueue::loop()
         }
         if (Fault f = m_fault.exchange(Fault::None); f != Fault::None) m_device->injectFault(f);
         task.run(m_device.get(), nullptr);
-        if (!m_device->lost().empty()) m_device.reset(); // waits for the device, then frees it
+        afterJob();
     }
     m_device.reset();
 }

@@ -68,6 +68,12 @@ public:
     const Instance& instance() const { return *m_instance; }
     /// How many times the device was recreated after a loss or a timeout.
     int recreations() const { return m_recreations.load(); }
+    /// The device's Device::pipelineCacheNote(), as of its creation or its last job (a job
+    /// that created kernels saves the cache when it ends).
+    std::string pipelineCacheNote() const;
+    /// True once the destructor has begun: jobs still queued then fail with Cancelled. (What a
+    /// test waits for before letting the running job end.)
+    bool stopping() const;
     /// Test hook: the device meets `fault` in the next job (Device::injectFault).
     void injectFault(Fault fault) { m_fault.store(fault); }
 
@@ -81,6 +87,7 @@ private:
     void enqueue(std::string tag, std::function<void(Device*, const core::Error*)> run);
     void loop();
     core::Status ensureDevice();
+    void afterJob();
 
     std::shared_ptr<const Instance> m_instance;
     DeviceOptions m_options;
@@ -88,10 +95,11 @@ private:
     std::unique_ptr<Device> m_device; // touched only by the queue thread once it runs
     std::atomic<int> m_recreations{0};
     std::atomic<Fault> m_fault{Fault::None};
-    std::mutex m_mutex;
+    mutable std::mutex m_mutex;
     std::condition_variable m_wake;
     std::deque<Task> m_tasks;
     bool m_stop = false;
+    std::string m_cacheNote; // guarded by m_mutex
     std::thread m_thread; // last: started once everything above exists
 };
 
