@@ -21,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace qs::backends::vulkan {
@@ -93,6 +94,32 @@ struct DispatchTiming {
     std::optional<double> gpuSeconds;
 };
 
+/// DispatchTiming summed over many dispatches: all of them for the wall time, those with
+/// timestamps for the GPU time.
+struct DispatchTotals {
+    uint64_t dispatches = 0;
+    uint64_t timedDispatches = 0; ///< dispatches with a GPU time
+    double wallSeconds = 0;
+    double gpuSeconds = 0;        ///< over timedDispatches
+
+    void add(const DispatchTiming& t)
+    {
+        ++dispatches;
+        wallSeconds += t.wallSeconds;
+        if (t.gpuSeconds) {
+            ++timedDispatches;
+            gpuSeconds += *t.gpuSeconds;
+        }
+    }
+    void add(const DispatchTotals& o)
+    {
+        dispatches += o.dispatches;
+        timedDispatches += o.timedDispatches;
+        wallSeconds += o.wallSeconds;
+        gpuSeconds += o.gpuSeconds;
+    }
+};
+
 class Device {
 public:
     /// Creates the logical device on the chosen physical device (DeviceOptions::index, else
@@ -140,6 +167,9 @@ public:
     /// when the file was written. Also done when the device is destroyed.
     bool savePipelineCache();
 
+    /// The timings of every dispatch run() completed since the last call, then starts again.
+    DispatchTotals takeDispatchTotals() { return std::exchange(m_dispatchTotals, {}); }
+
     /// Why the device can no longer be used (device lost, a fence timed out); empty if usable.
     const std::string& lost() const { return m_lost; }
 
@@ -175,6 +205,7 @@ private:
     std::map<std::string, std::unique_ptr<Kernel>> m_kernels;
     std::vector<DeviceOwned<VkDescriptorPool>> m_retired; ///< of dispatches that failed in flight
     std::string m_lost;
+    DispatchTotals m_dispatchTotals;
     Fault m_fault = Fault::None;
 };
 

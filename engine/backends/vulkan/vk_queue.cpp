@@ -37,6 +37,19 @@ std::string ComputeQueue::pipelineCacheNote() const
     return m_cacheNote;
 }
 
+DispatchTotals ComputeQueue::dispatchTotals() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_dispatchTotals;
+}
+
+void ComputeQueue::collectDispatches(Device& device)
+{
+    const DispatchTotals job = device.takeDispatchTotals();
+    std::lock_guard lock(m_mutex);
+    m_dispatchTotals.add(job);
+}
+
 bool ComputeQueue::stopping() const
 {
     std::lock_guard lock(m_mutex);

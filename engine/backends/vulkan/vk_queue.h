@@ -17,6 +17,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -52,13 +53,16 @@ public:
         using R = std::invoke_result_t<F&, Device&>;
         auto promise = std::make_shared<std::promise<R>>();
         auto future = promise->get_future();
-        enqueue(std::move(tag), [promise, job](Device* device, const core::Error* error) mutable {
+        enqueue(std::move(tag), [this, promise, job](Device* device, const core::Error* error) mutable {
             if (error) return promise->set_value(R(*error));
+            std::optional<R> result;
             try {
-                promise->set_value(job(*device));
+                result.emplace(job(*device));
             } catch (const std::exception& e) {
-                promise->set_value(R(core::Error{core::ErrorCode::Device, std::string("Vulkan job failed: ") + e.what()}));
+                result.emplace(core::Error{core::ErrorCode::Device, std::string("Vulkan job failed: ") + e.what()});
             }
+            collectDispatches(*device); // before the caller can see the result
+            promise->set_value(std::move(*result));
         });
         return future;
     }
@@ -74,6 +78,9 @@ public:
     /// True once the destructor has begun: jobs still queued then fail with Cancelled. (What a
     /// test waits for before letting the running job end.)
     bool stopping() const;
+    /// The timings of every dispatch of the jobs that have finished, on every device the
+    /// queue had (a job's dispatches are counted before its future is ready).
+    DispatchTotals dispatchTotals() const;
     /// Test hook: the device meets `fault` in the next job (Device::injectFault).
     void injectFault(Fault fault) { m_fault.store(fault); }
 
@@ -88,6 +95,7 @@ private:
     void loop();
     core::Status ensureDevice();
     void afterJob();
+    void collectDispatches(Device& device);
 
     std::shared_ptr<const Instance> m_instance;
     DeviceOptions m_options;
@@ -99,7 +107,8 @@ private:
     std::condition_variable m_wake;
     std::deque<Task> m_tasks;
     bool m_stop = false;
-    std::string m_cacheNote; // guarded by m_mutex
+    std::string m_cacheNote;          // guarded by m_mutex
+    DispatchTotals m_dispatchTotals;  // guarded by m_mutex
     std::thread m_thread; // last: started once everything above exists
 };
 

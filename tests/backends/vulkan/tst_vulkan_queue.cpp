@@ -200,6 +200,48 @@ private slots:
         QCOMPARE(m_queue->recreations(), before);
     }
 
+    void dispatchTotalsCountEveryDispatch()
+    {
+        auto made = ComputeQueue::create(m_instance, {});
+        QVERIFY2(made.ok(), made.ok() ? "" : made.error().message.c_str());
+        ComputeQueue& queue = **made;
+        const auto words = vktest::lcgWords(5000);
+        // Three dispatches in one job, one more in a job that then throws: all four ran.
+        auto three = queue.submit([&words](Device& d) -> Result<std::vector<DispatchTiming>> {
+            std::vector<DispatchTiming> seen(3);
+            for (auto& t : seen)
+                if (auto sum = vktest::probe(d, "read_bandwidth", words, 8, &t); !sum) return sum.error();
+            return seen;
+        });
+        QVERIFY(three.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+        auto timings = three.get();
+        QVERIFY2(timings.ok(), timings.ok() ? "" : timings.error().message.c_str());
+        DispatchTiming fourth;
+        auto throws = queue.submit([&words, &fourth](Device& d) -> qs::core::Status {
+            if (!vktest::probe(d, "read_bandwidth", words, 8, &fourth)) return {};
+            throw std::runtime_error("after the dispatch");
+        });
+        QVERIFY(throws.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+        QVERIFY(!throws.get().ok());
+        timings->push_back(fourth);
+        // Read as soon as the futures are ready: the queue counted each job before that.
+        const DispatchTotals totals = queue.dispatchTotals();
+        double wall = 0, gpu = 0;
+        uint64_t timed = 0;
+        for (const auto& t : *timings) {
+            wall += t.wallSeconds;
+            if (t.gpuSeconds) {
+                ++timed;
+                gpu += *t.gpuSeconds;
+            }
+        }
+        QCOMPARE(totals.dispatches, uint64_t(4));
+        QCOMPARE(totals.timedDispatches, timed);
+        QCOMPARE(totals.wallSeconds, wall);
+        QCOMPARE(totals.gpuSeconds, gpu);
+        if (queue.info().timestampValidBits > 0) QCOMPARE(timed, uint64_t(4));
+    }
+
     void exceptionInAJobIsAnError()
     {
         auto f = m_queue->submit([](Device&) -> qs::core::Status { throw std::runtime_error("boom"); });
