@@ -5,6 +5,8 @@
 #include "backends/vulkan/vk_queue.h"
 #include "backends/vulkan/vulkan_backend.h"
 
+#include <ostream>
+
 namespace qs::cli {
 
 using backends::vulkan::DispatchTotals;
@@ -14,6 +16,13 @@ std::optional<DispatchTotals> deviceTime(const backends::Backend& backend)
     const auto* vulkan = dynamic_cast<const backends::vulkan::VulkanBackend*>(&backend);
     if (!vulkan) return std::nullopt;
     return vulkan->queue().dispatchTotals();
+}
+
+void printPipelineCacheWarning(const backends::Backend& backend, std::ostream& err)
+{
+    const auto* vulkan = dynamic_cast<const backends::vulkan::VulkanBackend*>(&backend);
+    if (!vulkan) return;
+    if (const std::string w = vulkan->queue().pipelineCacheWarning(); !w.empty()) err << "note: " << w << "\n";
 }
 
 std::string deviceTimeText(const DispatchTotals& t)

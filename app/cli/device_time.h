@@ -1,12 +1,14 @@
 #pragma once
 /// The Vulkan backend's dispatch timings in a command's report (quantize, inspect --stats):
 /// the GPU time between the timestamps around each dispatch, and the CPU wall time from its
-/// submit to its fence, each summed over the dispatches the command ran.
+/// submit to its fence, each summed over the dispatches the command ran; and a note when its
+/// pipeline-cache file was not usable.
 #include "backends/backend.h"
 #include "backends/vulkan/vk_device.h"
 
 #include <nlohmann/json.hpp>
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 
@@ -21,5 +23,9 @@ std::string deviceTimeText(const backends::vulkan::DispatchTotals& t);
 
 /// {"dispatches", "timed_dispatches", "gpu_ms" (null without timed dispatches), "wall_ms"}.
 nlohmann::ordered_json deviceTimeJson(const backends::vulkan::DispatchTotals& t);
+
+/// Prints "note: Vulkan pipeline cache: ..." to `err` when the Vulkan backend's pipeline-cache
+/// file was ignored or could not be written (ComputeQueue::pipelineCacheWarning); else nothing.
+void printPipelineCacheWarning(const backends::Backend& backend, std::ostream& err);
 
 } // namespace qs::cli

@@ -124,6 +124,7 @@ int inspect(const InspectOptions& opt, std::ostream& out, std::ostream& err)
             if (!s) return fail(err, s.error().message);
             stats.emplace_back(std::move(*s));
         }
+        printPipelineCacheWarning(*backend, err);
     }
 
     if (!opt.json) {

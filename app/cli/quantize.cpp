@@ -156,6 +156,7 @@ int quantizeOne(const QuantizeOptions& o, const backends::Backend& backend, cons
         if (!s) return fail(err, s.error().message);
         saved = std::move(*s);
     }
+    printPipelineCacheWarning(backend, err);
     if (o.json) {
         ordered_json j = {{"tensor", t->name}, {"scheme", scheme->spec()},
                           {"method", std::string(quant::methodName(*method))}, {"backend", std::string(backend.name())},
@@ -280,6 +281,7 @@ int quantizeAll(const QuantizeOptions& o, const backends::Backend& backend, cons
         report = quant::applyPlan(model, *plan, nullptr, options);
         if (!report) return fail(err, report.error().message);
     }
+    printPipelineCacheWarning(backend, err);
     if (o.json) {
         ordered_json j = reportJson(o, backend, backendNote, *report);
         if (auto dt = deviceTime(backend)) j["device_time"] = deviceTimeJson(*dt);

@@ -148,6 +148,47 @@ private slots:
         }
     }
 
+    void unusablePipelineCacheIsANote_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("note");
+        QTest::newRow("garbage") << "garbage.qspc"
+                                 << "note: Vulkan pipeline cache: ignored @/garbage.qspc: not a Quantscope pipeline cache "
+                                    "(no QSPC magic); starting empty\n";
+        QTest::newRow("unwritable") << "layer.safetensors/c.qspc"
+                                    << "note: Vulkan pipeline cache: none yet at @/layer.safetensors/c.qspc (compiled "
+                                       "pipelines are saved there); not saved: cannot create the directory "
+                                       "@/layer.safetensors (";
+    }
+    void unusablePipelineCacheIsANote()
+    {
+        QString why;
+        if (!vulkanHere(&why)) QSKIP(qPrintable(why));
+        QFETCH(QString, file);
+        QFETCH(QString, note);
+        note.replace("@", m_dir.path());
+        const QByteArray saved = qgetenv("QS_VULKAN_PIPELINE_CACHE");
+        const QString path = m_dir.filePath(file);
+        if (file == "garbage.qspc") {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly) && f.write(QByteArray(200, 'g')) == 200);
+        }
+        qputenv("QS_VULKAN_PIPELINE_CACHE", path.toUtf8());
+        const Run quantize = runCli({"quantize", m_model, "--tensor", "w", "--scheme", "int8", "--backend", "vulkan"});
+        const Run inspect = runCli({"inspect", m_model, "--stats", "--backend", "vulkan", "--json"});
+        qputenv("QS_VULKAN_PIPELINE_CACHE", saved);
+        for (const Run* run : {&quantize, &inspect}) {
+            const Run& r = *run;
+            QVERIFY2(r.code == 0, r.err.c_str());
+            if (file == "garbage.qspc" && run == &inspect) { // the first run replaced the file
+                QVERIFY2(r.err.empty(), r.err.c_str());
+                continue;
+            }
+            QVERIFY2(QString::fromStdString(r.err).startsWith(note), r.err.c_str());
+            QCOMPARE(QString::fromStdString(r.err).count("Vulkan pipeline cache"), 1); // said once
+        }
+    }
+
     void noDeviceSaysSoAndRunsOnTheReference()
     {
         for (const QStringList& args : {QStringList{"quantize", QString::fromStdString(m_model), "--tensor", "w",

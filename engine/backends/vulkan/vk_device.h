@@ -161,6 +161,8 @@ public:
     /// What became of the pipeline-cache file: loaded, none yet, ignored and why, off, or not
     /// writable (PipelineCache::note). For the user; the device works in every case.
     std::string pipelineCacheNote() const { return m_pipelineCache.note(); }
+    /// pipelineCacheNote() when it reports a problem, else empty (PipelineCache::warning).
+    std::string pipelineCacheWarning() const { return m_pipelineCache.warning(); }
 
     /// Writes the pipeline cache to its file when kernels were created since the last save
     /// and the cache's data changed (atomically; a failure goes to pipelineCacheNote()). True

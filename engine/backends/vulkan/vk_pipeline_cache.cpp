@@ -204,6 +204,7 @@ core::Result<PipelineCache> PipelineCache::open(const Functions& vk, VkDevice de
     if (r != VK_SUCCESS && !data.empty()) {
         c.m_openNote = "Vulkan pipeline cache: the driver refused " + c.m_file->string() + " (" + resultName(r) +
                        "); starting empty";
+        c.m_openProblem = true;
         info.initialDataSize = 0;
         info.pInitialData = nullptr;
         r = vk.vkCreatePipelineCache(device, &info, nullptr, &cache);
@@ -220,6 +221,7 @@ std::span<const std::byte> PipelineCache::load(std::vector<std::byte>& bytes)
     const fs::path& path = *m_file;
     auto ignore = [&](const std::string& why) {
         m_openNote = "Vulkan pipeline cache: ignored " + path.string() + ": " + why + "; starting empty";
+        m_openProblem = true;
         return std::span<const std::byte>();
     };
     std::error_code ec;

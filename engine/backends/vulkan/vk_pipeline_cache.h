@@ -104,6 +104,10 @@ public:
     /// file could not be written.
     std::string note() const;
 
+    /// note() when it reports a problem (a file ignored or refused, a save that failed), for a
+    /// program that mentions only those; empty otherwise.
+    std::string warning() const { return m_openProblem || !m_saveNote.empty() ? note() : std::string(); }
+
     /// Writes the cache to its file when its data differ from what was loaded or last
     /// written: into a temporary file in the same directory, then renamed over the file, so a
     /// reader never sees half a file. True when written; a failure is kept for note(), never
@@ -125,6 +129,7 @@ private:
     std::optional<std::filesystem::path> m_file;
     std::string m_openNote;
     std::string m_saveNote;
+    bool m_openProblem = false; ///< the file was there but not used
     std::optional<uint64_t> m_storedHash; ///< FNV-1a of the data in the file, when known
 };
 

@@ -16,7 +16,7 @@ core::Result<std::unique_ptr<ComputeQueue>> ComputeQueue::create(std::shared_ptr
     q->m_options = options;
     q->m_options.index = q->m_info.index;
     q->m_device = std::move(*device);
-    q->m_cacheNote = q->m_device->pipelineCacheNote();
+    q->keepCacheNotes(*q->m_device);
     q->m_thread = std::thread([raw = q.get()] { raw->loop(); });
     return q;
 }
@@ -37,14 +37,30 @@ std::string ComputeQueue::pipelineCacheNote() const
     return m_cacheNote;
 }
 
+std::string ComputeQueue::pipelineCacheWarning() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_cacheWarning;
+}
+
+void ComputeQueue::keepCacheNotes(const Device& device)
+{
+    std::string note = device.pipelineCacheNote(), warning = device.pipelineCacheWarning();
+    std::lock_guard lock(m_mutex);
+    m_cacheNote = std::move(note);
+    m_cacheWarning = std::move(warning);
+}
+
 DispatchTotals ComputeQueue::dispatchTotals() const
 {
     std::lock_guard lock(m_mutex);
     return m_dispatchTotals;
 }
 
-void ComputeQueue::collectDispatches(Device& device)
+void ComputeQueue::finishJob(Device& device)
 {
+    device.savePipelineCache(); // when the job made kernels; a failure becomes part of the note
+    keepCacheNotes(device);
     const DispatchTotals job = device.takeDispatchTotals();
     std::lock_guard lock(m_mutex);
     m_dispatchTotals.add(job);
@@ -86,21 +102,8 @@ core::Status ComputeQueue::ensureDevice()
     }
     m_device = std::move(*device);
     ++m_recreations;
-    std::lock_guard lock(m_mutex);
-    m_cacheNote = m_device->pipelineCacheNote();
+    keepCacheNotes(*m_device);
     return {};
-}
-
-void ComputeQueue::afterJob()
-{
-    if (!m_device->lost().empty()) {
-        m_device.reset(); // waits for the device, then frees it
-        return;
-    }
-    m_device->savePipelineCache(); // when the job made kernels; a failure becomes part of the note
-    std::string note = m_device->pipelineCacheNote();
-    std::lock_guard lock(m_mutex);
-    m_cacheNote = std::move(note);
 }
 
 void ComputeQueue::loop()
@@ -127,7 +130,7 @@ void ComputeQueue::loop()
         }
         if (Fault f = m_fault.exchange(Fault::None); f != Fault::None) m_device->injectFault(f);
         task.run(m_device.get(), nullptr);
-        afterJob();
+        if (!m_device->lost().empty()) m_device.reset(); // waits for the device, then frees it
     }
     m_device.reset();
 }

@@ -61,7 +61,7 @@ public:
             } catch (const std::exception& e) {
                 result.emplace(core::Error{core::ErrorCode::Device, std::string("Vulkan job failed: ") + e.what()});
             }
-            collectDispatches(*device); // before the caller can see the result
+            finishJob(*device); // before the caller can see the result
             promise->set_value(std::move(*result));
         });
         return future;
@@ -72,9 +72,10 @@ public:
     const Instance& instance() const { return *m_instance; }
     /// How many times the device was recreated after a loss or a timeout.
     int recreations() const { return m_recreations.load(); }
-    /// The device's Device::pipelineCacheNote(), as of its creation or its last job (a job
-    /// that created kernels saves the cache when it ends).
+    /// The device's Device::pipelineCacheNote() and pipelineCacheWarning(), as of its creation
+    /// or its last job (a job that created kernels saves the cache before its future is ready).
     std::string pipelineCacheNote() const;
+    std::string pipelineCacheWarning() const;
     /// True once the destructor has begun: jobs still queued then fail with Cancelled. (What a
     /// test waits for before letting the running job end.)
     bool stopping() const;
@@ -94,8 +95,8 @@ private:
     void enqueue(std::string tag, std::function<void(Device*, const core::Error*)> run);
     void loop();
     core::Status ensureDevice();
-    void afterJob();
-    void collectDispatches(Device& device);
+    void finishJob(Device& device);
+    void keepCacheNotes(const Device& device);
 
     std::shared_ptr<const Instance> m_instance;
     DeviceOptions m_options;
@@ -108,6 +109,7 @@ private:
     std::deque<Task> m_tasks;
     bool m_stop = false;
     std::string m_cacheNote;          // guarded by m_mutex
+    std::string m_cacheWarning;       // guarded by m_mutex
     DispatchTotals m_dispatchTotals;  // guarded by m_mutex
     std::thread m_thread; // last: started once everything above exists
 };
