@@ -17,11 +17,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "the cache file is read and written in host byte order");
+static_assert(std::endian::native == std::endian::little,
+              "the cache file is read and written in host byte order");
 
 constexpr uint32_t kMagic = 0x43505351; // "QSPC" read as a little-endian u32
 constexpr uint32_t kLayoutVersion = 1;
-constexpr size_t kVulkanHeaderBytes = 32; // sizeof(VkPipelineCacheHeaderVersionOne), as the spec requires
+// sizeof(VkPipelineCacheHeaderVersionOne), the header size the spec requires.
+constexpr size_t kVulkanHeaderBytes = 32;
 static_assert(sizeof(VkPipelineCacheHeaderVersionOne) == kVulkanHeaderBytes);
 
 std::string hex(uint32_t v, int width)
@@ -31,10 +33,12 @@ std::string hex(uint32_t v, int width)
     return buf;
 }
 
-std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+std::string mib(uint64_t bytes)
+{
+    return std::to_string(bytes >> 20) + " MiB";
+}
 
-template <class T>
-void append(std::vector<std::byte>& out, const T& v)
+template <class T> void append(std::vector<std::byte>& out, const T& v)
 {
     const auto* p = reinterpret_cast<const std::byte*>(&v);
     out.insert(out.end(), p, p + sizeof(T));
@@ -45,25 +49,32 @@ bool sameUuid(std::span<const std::byte> bytes, const std::array<uint8_t, VK_UUI
     return bytes.size() == uuid.size() && std::memcmp(bytes.data(), uuid.data(), uuid.size()) == 0;
 }
 
-core::Error fileError(core::ErrorCode code, std::string message) { return core::Error{code, std::move(message)}; }
+core::Error fileError(core::ErrorCode code, std::string message)
+{
+    return core::Error{code, std::move(message)};
+}
 
 /// The checks of the driver's own header (VkPipelineCacheHeaderVersionOne) at the start of `data`.
 core::Status checkVulkanHeader(std::span<const std::byte> data, const PipelineCacheIdentity& id)
 {
     if (data.size() < kVulkanHeaderBytes) {
-        return fileError(core::ErrorCode::Truncated, "its driver data (" + std::to_string(data.size()) +
-                                                         " bytes) are shorter than a Vulkan pipeline cache header (32)");
+        return fileError(core::ErrorCode::Truncated,
+                         "its driver data (" + std::to_string(data.size()) +
+                             " bytes) are shorter than a Vulkan pipeline cache header (32)");
     }
     core::ByteReader r(data);
-    const uint32_t headerSize = r.u32(), headerVersion = r.u32(), vendor = r.u32(), device = r.u32();
+    const uint32_t headerSize = r.u32(), headerVersion = r.u32(), vendor = r.u32(),
+                   device = r.u32();
     const auto uuid = r.bytes(VK_UUID_SIZE);
     if (headerSize != kVulkanHeaderBytes || headerVersion != VK_PIPELINE_CACHE_HEADER_VERSION_ONE) {
-        return fileError(core::ErrorCode::Unsupported, "its Vulkan header has size " + std::to_string(headerSize) +
-                                                           " and version " + std::to_string(headerVersion) +
-                                                           " (32 and 1 are read)");
+        return fileError(core::ErrorCode::Unsupported,
+                         "its Vulkan header has size " + std::to_string(headerSize) +
+                             " and version " + std::to_string(headerVersion) +
+                             " (32 and 1 are read)");
     }
     if (vendor != id.vendorId || device != id.deviceId || !sameUuid(uuid, id.uuid))
-        return fileError(core::ErrorCode::Unsupported, "its Vulkan header names another device or pipelineCacheUUID");
+        return fileError(core::ErrorCode::Unsupported,
+                         "its Vulkan header names another device or pipelineCacheUUID");
     return {};
 }
 
@@ -93,18 +104,21 @@ std::string pipelineCacheFileName(const PipelineCacheIdentity& id)
     std::string uuid;
     for (uint8_t b : id.uuid)
         uuid += hex(b, 2);
-    return "vulkan-" + hex(id.vendorId, 4) + "-" + hex(id.deviceId, 4) + "-" + hex(id.driverVersion, 8) + "-" + uuid +
-           ".qspc";
+    return "vulkan-" + hex(id.vendorId, 4) + "-" + hex(id.deviceId, 4) + "-" +
+           hex(id.driverVersion, 8) + "-" + uuid + ".qspc";
 }
 
-PipelineCacheLocation pipelineCacheLocation(const std::optional<fs::path>& option, const PipelineCacheIdentity& id)
+PipelineCacheLocation pipelineCacheLocation(const std::optional<fs::path>& option,
+                                            const PipelineCacheIdentity& id)
 {
     if (option) {
-        if (option->empty()) return {std::nullopt, "off (DeviceOptions::pipelineCacheFile is empty)"};
+        if (option->empty())
+            return {std::nullopt, "off (DeviceOptions::pipelineCacheFile is empty)"};
         return {*option, {}};
     }
     if (const char* env = std::getenv("QS_VULKAN_PIPELINE_CACHE"); env && *env) {
-        if (std::string_view(env) == "off") return {std::nullopt, "off (QS_VULKAN_PIPELINE_CACHE=off)"};
+        if (std::string_view(env) == "off")
+            return {std::nullopt, "off (QS_VULKAN_PIPELINE_CACHE=off)"};
         return {fs::path(env), {}};
     }
     fs::path base;
@@ -129,7 +143,8 @@ uint64_t fnv1a64(std::span<const std::byte> bytes)
     return h;
 }
 
-std::vector<std::byte> encodePipelineCacheFile(std::span<const std::byte> data, const PipelineCacheIdentity& id)
+std::vector<std::byte> encodePipelineCacheFile(std::span<const std::byte> data,
+                                               const PipelineCacheIdentity& id)
 {
     std::vector<std::byte> out;
     out.reserve(kPipelineCacheHeaderBytes + data.size());
@@ -151,39 +166,47 @@ core::Result<std::span<const std::byte>> decodePipelineCacheFile(std::span<const
 {
     const std::string size = std::to_string(file.size()) + " bytes";
     if (file.size() > kMaxPipelineCacheFileBytes)
-        return fileError(core::ErrorCode::Unsupported, size + ", more than the " + mib(kMaxPipelineCacheFileBytes) + " read");
+        return fileError(core::ErrorCode::Unsupported,
+                         size + ", more than the " + mib(kMaxPipelineCacheFileBytes) + " read");
     if (file.size() < kPipelineCacheHeaderBytes)
         return fileError(core::ErrorCode::Truncated, size + ", shorter than its 56-byte header");
     core::ByteReader r(file);
-    const uint32_t magic = r.u32(), version = r.u32(), vendor = r.u32(), device = r.u32(), driver = r.u32();
+    const uint32_t magic = r.u32(), version = r.u32(), vendor = r.u32(), device = r.u32(),
+                   driver = r.u32();
     const uint32_t pointerBytes = r.u32();
     const auto uuid = r.bytes(VK_UUID_SIZE);
     const uint64_t dataBytes = r.u64(), hash = r.u64();
-    if (magic != kMagic) return fileError(core::ErrorCode::Format, "not a Quantscope pipeline cache (no QSPC magic)");
+    if (magic != kMagic)
+        return fileError(core::ErrorCode::Format,
+                         "not a Quantscope pipeline cache (no QSPC magic)");
     if (version != kLayoutVersion)
-        return fileError(core::ErrorCode::Unsupported, "layout version " + std::to_string(version) + " (1 is read)");
+        return fileError(core::ErrorCode::Unsupported,
+                         "layout version " + std::to_string(version) + " (1 is read)");
     if (vendor != id.vendorId || device != id.deviceId || !sameUuid(uuid, id.uuid)) {
-        return fileError(core::ErrorCode::Unsupported, "made for another device (vendor 0x" + hex(vendor, 4) +
-                                                           ", device 0x" + hex(device, 4) +
-                                                           ") or another pipelineCacheUUID");
+        return fileError(core::ErrorCode::Unsupported,
+                         "made for another device (vendor 0x" + hex(vendor, 4) + ", device 0x" +
+                             hex(device, 4) + ") or another pipelineCacheUUID");
     }
     if (driver != id.driverVersion || pointerBytes != sizeof(void*)) {
-        return fileError(core::ErrorCode::Unsupported, "made by another driver version (0x" + hex(driver, 8) +
-                                                           ") or another build (" + std::to_string(pointerBytes * 8) +
-                                                           "-bit)");
+        return fileError(core::ErrorCode::Unsupported,
+                         "made by another driver version (0x" + hex(driver, 8) +
+                             ") or another build (" + std::to_string(pointerBytes * 8) + "-bit)");
     }
     const auto data = file.subspan(kPipelineCacheHeaderBytes);
     if (dataBytes != data.size()) {
-        return fileError(data.size() < dataBytes ? core::ErrorCode::Truncated : core::ErrorCode::Format,
+        return fileError(data.size() < dataBytes ? core::ErrorCode::Truncated
+                                                 : core::ErrorCode::Format,
                          "its header announces " + std::to_string(dataBytes) + " bytes of data, " +
                              std::to_string(data.size()) + " follow");
     }
-    if (fnv1a64(data) != hash) return fileError(core::ErrorCode::Format, "its checksum does not match (damaged)");
+    if (fnv1a64(data) != hash)
+        return fileError(core::ErrorCode::Format, "its checksum does not match (damaged)");
     if (auto s = checkVulkanHeader(data, id); !s) return s.error();
     return data;
 }
 
-core::Result<PipelineCache> PipelineCache::open(const Functions& vk, VkDevice device, VkPhysicalDevice physical,
+core::Result<PipelineCache> PipelineCache::open(const Functions& vk, VkDevice device,
+                                                VkPhysicalDevice physical,
                                                 const std::optional<fs::path>& option)
 {
     PipelineCache c;
@@ -202,8 +225,8 @@ core::Result<PipelineCache> PipelineCache::open(const Functions& vk, VkDevice de
     VkPipelineCache cache = VK_NULL_HANDLE;
     VkResult r = vk.vkCreatePipelineCache(device, &info, nullptr, &cache);
     if (r != VK_SUCCESS && !data.empty()) {
-        c.m_openNote = "Vulkan pipeline cache: the driver refused " + c.m_file->string() + " (" + resultName(r) +
-                       "); starting empty";
+        c.m_openNote = "Vulkan pipeline cache: the driver refused " + c.m_file->string() + " (" +
+                       resultName(r) + "); starting empty";
         c.m_openProblem = true;
         info.initialDataSize = 0;
         info.pInitialData = nullptr;
@@ -220,14 +243,16 @@ std::span<const std::byte> PipelineCache::load(std::vector<std::byte>& bytes)
 {
     const fs::path& path = *m_file;
     auto ignore = [&](const std::string& why) {
-        m_openNote = "Vulkan pipeline cache: ignored " + path.string() + ": " + why + "; starting empty";
+        m_openNote =
+            "Vulkan pipeline cache: ignored " + path.string() + ": " + why + "; starting empty";
         m_openProblem = true;
         return std::span<const std::byte>();
     };
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
     if (status.type() == fs::file_type::not_found) {
-        m_openNote = "Vulkan pipeline cache: none yet at " + path.string() + " (compiled pipelines are saved there)";
+        m_openNote = "Vulkan pipeline cache: none yet at " + path.string() +
+                     " (compiled pipelines are saved there)";
         return {};
     }
     if (ec) return ignore(ec.message());
@@ -235,14 +260,16 @@ std::span<const std::byte> PipelineCache::load(std::vector<std::byte>& bytes)
     const uint64_t size = fs::file_size(path, ec);
     if (ec) return ignore(ec.message());
     if (size > kMaxPipelineCacheFileBytes) // not read at all
-        return ignore(std::to_string(size) + " bytes, more than the " + mib(kMaxPipelineCacheFileBytes) + " read");
+        return ignore(std::to_string(size) + " bytes, more than the " +
+                      mib(kMaxPipelineCacheFileBytes) + " read");
     bytes.resize(size);
     std::ifstream in(path, std::ios::binary);
     in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
     if (!in || static_cast<uint64_t>(in.gcount()) != size) return ignore("it could not be read");
     auto data = decodePipelineCacheFile(bytes, m_id);
     if (!data) return ignore(data.error().message);
-    m_openNote = "Vulkan pipeline cache: loaded " + std::to_string(data->size()) + " bytes from " + path.string();
+    m_openNote = "Vulkan pipeline cache: loaded " + std::to_string(data->size()) + " bytes from " +
+                 path.string();
     return *data;
 }
 
@@ -264,8 +291,8 @@ bool PipelineCache::save()
     }
     data.resize(n);
     if (n + kPipelineCacheHeaderBytes > kMaxPipelineCacheFileBytes) {
-        m_saveNote = "not saved: " + std::to_string(n) + " bytes, more than the " + mib(kMaxPipelineCacheFileBytes) +
-                     " a cache file may hold";
+        m_saveNote = "not saved: " + std::to_string(n) + " bytes, more than the " +
+                     mib(kMaxPipelineCacheFileBytes) + " a cache file may hold";
         return false;
     }
     const uint64_t hash = fnv1a64(data);
@@ -282,22 +309,27 @@ bool PipelineCache::writeFile(std::span<const std::byte> bytes)
     std::error_code ec;
     if (const fs::path dir = path.parent_path(); !dir.empty()) fs::create_directories(dir, ec);
     if (ec) {
-        m_saveNote = "not saved: cannot create the directory " + path.parent_path().string() + " (" + ec.message() + ")";
+        m_saveNote = "not saved: cannot create the directory " + path.parent_path().string() +
+                     " (" + ec.message() + ")";
         return false;
     }
     fs::path temp = path;
     temp += tempSuffix();
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     if (!out) {
-        m_saveNote = "not saved: cannot create " + temp.string() + " (" + std::generic_category().message(errno) + ")";
+        m_saveNote = "not saved: cannot create " + temp.string() + " (" +
+                     std::generic_category().message(errno) + ")";
         return false;
     }
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     out.close();
     if (!out) {
-        m_saveNote = "not saved: writing " + temp.string() + " failed (" + std::generic_category().message(errno) + ")";
+        m_saveNote = "not saved: writing " + temp.string() + " failed (" +
+                     std::generic_category().message(errno) + ")";
     } else if (fs::rename(temp, path, ec); ec) { // atomic within one directory
-        m_saveNote = "not saved: cannot rename " + temp.string() + " to " + path.string() + " (" + ec.message() + ")";
+        m_saveNote = "not saved: cannot rename " + temp.string() + " to " + path.string() + " (" +
+                     ec.message() + ")";
     } else {
         return true;
     }

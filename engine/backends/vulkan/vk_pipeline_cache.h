@@ -22,7 +22,8 @@
 ///          24  u8[16] pipelineCacheUUID
 ///          40  u64  N, bytes of driver data that follow
 ///          48  u64  FNV-1a 64 of those N bytes
-///          56  N bytes from vkGetPipelineCacheData (they start with VkPipelineCacheHeaderVersionOne)
+///          56  N bytes from vkGetPipelineCacheData
+///              (they start with VkPipelineCacheHeaderVersionOne)
 #include "vk_handles.h"
 
 #include <array>
@@ -50,7 +51,8 @@ PipelineCacheIdentity pipelineCacheIdentity(const Functions& vk, VkPhysicalDevic
 /// "vulkan-<vendor>-<device>-<driverVersion>-<uuid>.qspc", the numbers in hexadecimal.
 std::string pipelineCacheFileName(const PipelineCacheIdentity& id);
 
-/// Files larger than this are not read (a cache of this project's few dozen kernels is far smaller).
+/// Files larger than this are not read (a cache of this project's few dozen kernels is
+/// far smaller).
 inline constexpr uint64_t kMaxPipelineCacheFileBytes = uint64_t{64} << 20;
 
 /// Size of the Quantscope header before the driver's data.
@@ -69,7 +71,8 @@ PipelineCacheLocation pipelineCacheLocation(const std::optional<std::filesystem:
                                             const PipelineCacheIdentity& id);
 
 /// The file's bytes for driver cache `data` of `id`.
-std::vector<std::byte> encodePipelineCacheFile(std::span<const std::byte> data, const PipelineCacheIdentity& id);
+std::vector<std::byte> encodePipelineCacheFile(std::span<const std::byte> data,
+                                               const PipelineCacheIdentity& id);
 
 /// The driver data inside a cache file's bytes, once every check passed: size within
 /// kMaxPipelineCacheFileBytes, magic, layout version, identity and pointer size, data length,
@@ -91,7 +94,8 @@ public:
     /// Creates the cache of `device`, from the file when it passes decodePipelineCacheFile,
     /// empty otherwise (note() says why). An error only when vkCreatePipelineCache fails for
     /// an empty cache, never because of the file.
-    static core::Result<PipelineCache> open(const Functions& vk, VkDevice device, VkPhysicalDevice physical,
+    static core::Result<PipelineCache> open(const Functions& vk, VkDevice device,
+                                            VkPhysicalDevice physical,
                                             const std::optional<std::filesystem::path>& option);
 
     VkPipelineCache get() const { return m_cache.get(); }
@@ -106,7 +110,10 @@ public:
 
     /// note() when it reports a problem (a file ignored or refused, a save that failed), for a
     /// program that mentions only those; empty otherwise.
-    std::string warning() const { return m_openProblem || !m_saveNote.empty() ? note() : std::string(); }
+    std::string warning() const
+    {
+        return m_openProblem || !m_saveNote.empty() ? note() : std::string();
+    }
 
     /// Writes the cache to its file when its data differ from what was loaded or last
     /// written: into a temporary file in the same directory, then renamed over the file, so a
@@ -129,7 +136,7 @@ private:
     std::optional<std::filesystem::path> m_file;
     std::string m_openNote;
     std::string m_saveNote;
-    bool m_openProblem = false; ///< the file was there but not used
+    bool m_openProblem = false;           ///< the file was there but not used
     std::optional<uint64_t> m_storedHash; ///< FNV-1a of the data in the file, when known
 };
 
