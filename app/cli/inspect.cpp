@@ -1,5 +1,6 @@
 // quantscope-cli inspect: tensors, metadata and (optionally) statistics of a model file.
 #include "commands.h"
+#include "device_time.h"
 #include "format.h"
 
 #include "core/stats.h"
@@ -123,16 +124,19 @@ int inspect(const InspectOptions& opt, std::ostream& out, std::ostream& err)
             if (!s) return fail(err, s.error().message);
             stats.emplace_back(std::move(*s));
         }
+        printPipelineCacheWarning(*backend, err);
     }
 
     if (!opt.json) {
         printTable(*model, tensors, stats, opt.bins, out);
         if (backend) out << "statistics: " << statsHow(*backend) << "\n";
+        if (auto dt = backend ? deviceTime(*backend) : std::nullopt) out << deviceTimeText(*dt) << "\n";
         return 0;
     }
     ordered_json j = {{"file", opt.file}, {"format", model->format}, {"metadata", ordered_json::object()}};
     for (const auto& kv : model->metadata) j["metadata"][kv.key] = kv.value;
     if (backend) j["stats_backend"] = statsHow(*backend);
+    if (auto dt = backend ? deviceTime(*backend) : std::nullopt) j["device_time"] = deviceTimeJson(*dt);
     j["tensors"] = ordered_json::array();
     for (size_t i = 0; i < tensors.size(); ++i) {
         ordered_json t = tensorJson(*tensors[i]);

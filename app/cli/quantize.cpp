@@ -1,6 +1,7 @@
 // quantscope-cli quantize: quantize one tensor (or the whole model under a plan) and print
 // the error metrics, on the backend named by --backend (backends::createBackend).
 #include "commands.h"
+#include "device_time.h"
 #include "format.h"
 
 #include "backends/backend.h"
@@ -155,6 +156,7 @@ int quantizeOne(const QuantizeOptions& o, const backends::Backend& backend, cons
         if (!s) return fail(err, s.error().message);
         saved = std::move(*s);
     }
+    printPipelineCacheWarning(backend, err);
     if (o.json) {
         ordered_json j = {{"tensor", t->name}, {"scheme", scheme->spec()},
                           {"method", std::string(quant::methodName(*method))}, {"backend", std::string(backend.name())},
@@ -163,6 +165,7 @@ int quantizeOne(const QuantizeOptions& o, const backends::Backend& backend, cons
         if (outErr) j["output_error"] = finite(*outErr);
         j["calibration"] = cal ? ordered_json(cal->source) : ordered_json(nullptr);
         j["backend_path"] = backendNote;
+        if (auto dt = deviceTime(backend)) j["device_time"] = deviceTimeJson(*dt);
         if (!r->note.empty()) j["note"] = r->note;
         if (saved) j["saved"] = *saved;
         out << j.dump(2) << "\n";
@@ -176,6 +179,7 @@ int quantizeOne(const QuantizeOptions& o, const backends::Backend& backend, cons
         << numberText(metrics.sqnrDb) << " dB  max|err| " << numberText(metrics.maxAbsErr) << "  cosine "
         << numberText(metrics.cosine) << "  rel_fro " << numberText(metrics.relFro) << "\n";
     if (outErr) out << "  output error " << numberText(*outErr) << " (" << cal->source << ")\n";
+    if (auto dt = deviceTime(backend)) out << "  " << deviceTimeText(*dt) << "\n";
     if (!r->note.empty()) out << "  " << r->note << "\n";
     if (saved) printSaved(out, *saved);
     return 0;
@@ -277,8 +281,10 @@ int quantizeAll(const QuantizeOptions& o, const backends::Backend& backend, cons
         report = quant::applyPlan(model, *plan, nullptr, options);
         if (!report) return fail(err, report.error().message);
     }
+    printPipelineCacheWarning(backend, err);
     if (o.json) {
         ordered_json j = reportJson(o, backend, backendNote, *report);
+        if (auto dt = deviceTime(backend)) j["device_time"] = deviceTimeJson(*dt);
         if (saved) j["saved"] = *saved;
         out << j.dump(2) << "\n";
         return failedStatus(o, *report, err);
@@ -292,6 +298,7 @@ int quantizeAll(const QuantizeOptions& o, const backends::Backend& backend, cons
         << humanBytes(report->bytesAfter) << ", " << numberText(report->averageBits)
         << " bits/weight on average, parameter-weighted SQNR " << numberText(report->weightedSqnrDb) << " dB\n";
     out << "backend " << backend.name() << ": " << backendNote << "\n";
+    if (auto dt = deviceTime(backend)) out << deviceTimeText(*dt) << "\n";
     if (saved) printSaved(out, *saved);
     return failedStatus(o, *report, err);
 }

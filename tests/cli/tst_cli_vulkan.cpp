@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -55,6 +56,16 @@ QProcessEnvironment noDriver()
     return env;
 }
 
+/// A device_time object of a Vulkan run: dispatches ran, those with timestamps have a GPU time.
+void checkDeviceTime(const QJsonObject& t)
+{
+    const int n = t["dispatches"].toInt(), timed = t["timed_dispatches"].toInt();
+    QVERIFY2(n >= 1, qPrintable(QJsonDocument(t).toJson()));
+    QVERIFY(timed >= 0 && timed <= n);
+    QVERIFY(t["wall_ms"].toDouble() > 0);
+    QVERIFY(timed > 0 ? t["gpu_ms"].toDouble() > 0 : t["gpu_ms"].isNull());
+}
+
 } // namespace
 
 class TestCliVulkan : public QObject {
@@ -68,6 +79,8 @@ private slots:
         QVERIFY(m_dir.isValid());
         m_model = writeLayer(m_dir);
         qputenv("QS_VULKAN_VALIDATION", "1");
+        // The runs share a pipeline cache here (the later ones load it), not the user's.
+        qputenv("QS_VULKAN_PIPELINE_CACHE", m_dir.filePath("pipelines.qspc").toUtf8());
     }
 
     void quantizeMatchesTheReference_data()
@@ -88,6 +101,8 @@ private slots:
         QVERIFY2(vk.code == 0, vk.err.c_str());
         const QJsonObject a = jsonOf(ref.out), b = jsonOf(vk.out);
         QCOMPARE(b["backend"].toString(), QString("vulkan"));
+        checkDeviceTime(b["device_time"].toObject());
+        QVERIFY(!a.contains("device_time")); // the reference has no device
         QCOMPARE(b["bits_per_weight"].toDouble(), a["bits_per_weight"].toDouble());
         for (const char* m : {"sqnr_db", "mse", "max_abs_err", "cosine"})
             QCOMPARE(b["metrics"].toObject()[m].toDouble(), a["metrics"].toObject()[m].toDouble());
@@ -135,6 +150,8 @@ private slots:
         QCOMPARE(ref.code, 0);
         QVERIFY2(vk.code == 0, vk.err.c_str());
         QVERIFY(jsonOf(vk.out)["stats_backend"].toString().startsWith("vulkan ("));
+        checkDeviceTime(jsonOf(vk.out)["device_time"].toObject());
+        QVERIFY(!jsonOf(ref.out).contains("device_time"));
         const QJsonObject a = jsonOf(ref.out)["tensors"].toArray()[0].toObject()["stats"].toObject();
         const QJsonObject b = jsonOf(vk.out)["tensors"].toArray()[0].toObject()["stats"].toObject();
         // Counts, extremes and the histogram are exact on the device; the moments are sums in
@@ -143,6 +160,67 @@ private slots:
         QCOMPARE(b["histogram"], a["histogram"]);
         for (const char* k : {"mean", "std", "kurtosis"})
             QVERIFY2(std::abs(b[k].toDouble() - a[k].toDouble()) <= 1e-3 * (std::abs(a[k].toDouble()) + a["std"].toDouble()), k);
+    }
+
+    void textReportsShowTheDeviceTime()
+    {
+        QString why;
+        if (!vulkanHere(&why)) QSKIP(qPrintable(why));
+        const QRegularExpression line("^ *device time: GPU [0-9.e+-]+ ms over [0-9]+ dispatch(es)?, wall [0-9.e+-]+ ms "
+                                      "from submit to fence$",
+                                      QRegularExpression::MultilineOption);
+        for (const std::vector<std::string>& args :
+             {std::vector<std::string>{"quantize", m_model, "--tensor", "w", "--scheme", "int4", "--backend", "vulkan"},
+              std::vector<std::string>{"quantize", m_model, "--all", "--scheme", "q4_k", "--backend", "vulkan"},
+              std::vector<std::string>{"inspect", m_model, "--stats", "--backend", "vulkan"}}) {
+            const Run r = runCli(args);
+            QVERIFY2(r.code == 0, r.err.c_str());
+            QVERIFY2(line.match(QString::fromStdString(r.out)).hasMatch(), r.out.c_str());
+            const Run ref = runCli({args.begin(), args.end() - 2});
+            QCOMPARE(ref.code, 0);
+            QVERIFY2(ref.out.find("device time") == std::string::npos, ref.out.c_str());
+        }
+    }
+
+    void unusablePipelineCacheIsANote_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("note");
+        QTest::newRow("garbage") << "garbage.qspc"
+                                 << "note: Vulkan pipeline cache: ignored @/garbage.qspc: not a Quantscope pipeline cache "
+                                    "(no QSPC magic); starting empty\n";
+        QTest::newRow("unwritable") << "layer.safetensors/c.qspc"
+                                    << "note: Vulkan pipeline cache: none yet at @/layer.safetensors/c.qspc (compiled "
+                                       "pipelines are saved there); not saved: cannot create the directory "
+                                       "@/layer.safetensors (";
+    }
+    void unusablePipelineCacheIsANote()
+    {
+        QString why;
+        if (!vulkanHere(&why)) QSKIP(qPrintable(why));
+        QFETCH(QString, file);
+        QFETCH(QString, note);
+        note.replace("@", m_dir.path());
+        const QByteArray saved = qgetenv("QS_VULKAN_PIPELINE_CACHE");
+        const QString path = m_dir.filePath(file);
+        if (file == "garbage.qspc") {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly) && f.write(QByteArray(200, 'g')) == 200);
+        }
+        qputenv("QS_VULKAN_PIPELINE_CACHE", path.toUtf8());
+        const Run quantize = runCli({"quantize", m_model, "--tensor", "w", "--scheme", "int8", "--backend", "vulkan"});
+        const Run inspect = runCli({"inspect", m_model, "--stats", "--backend", "vulkan", "--json"});
+        qputenv("QS_VULKAN_PIPELINE_CACHE", saved);
+        for (const Run* run : {&quantize, &inspect}) {
+            const Run& r = *run;
+            QVERIFY2(r.code == 0, r.err.c_str());
+            if (file == "garbage.qspc" && run == &inspect) { // the first run replaced the file
+                QVERIFY2(r.err.empty(), r.err.c_str());
+                continue;
+            }
+            QVERIFY2(QString::fromStdString(r.err).startsWith(note), r.err.c_str());
+            QCOMPARE(QString::fromStdString(r.err).count("Vulkan pipeline cache"), 1); // said once
+        }
     }
 
     void noDeviceSaysSoAndRunsOnTheReference()

@@ -53,11 +53,9 @@ core::Status Device::init(const DeviceOptions& options)
 core::Status Device::createQueueObjects()
 {
     const VkDevice dev = m_device;
-    VkPipelineCacheCreateInfo cacheInfo{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-    VkPipelineCache cache = VK_NULL_HANDLE;
-    if (VkResult r = m_vk->vkCreatePipelineCache(dev, &cacheInfo, nullptr, &cache); r != VK_SUCCESS)
-        return vkError("vkCreatePipelineCache", r);
-    m_pipelineCache = {dev, cache, m_vk->vkDestroyPipelineCache};
+    auto cache = PipelineCache::open(*m_vk, dev, m_physical, m_options.pipelineCacheFile);
+    if (!cache) return cache.error();
+    m_pipelineCache = std::move(*cache);
 
     VkCommandPoolCreateInfo poolInfo{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
     poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
@@ -98,6 +96,7 @@ Device::~Device()
     // Nothing may be destroyed while the GPU may still use it; after a device loss the wait
     // returns at once with VK_ERROR_DEVICE_LOST, and destroying is then allowed.
     m_vk->vkDeviceWaitIdle(m_device);
+    savePipelineCache();
     m_retired.clear();
     m_resident.clear();
     m_staging.reset();
@@ -107,6 +106,15 @@ Device::~Device()
     m_commandPool.reset();
     m_pipelineCache.reset();
     m_vk->vkDestroyDevice(m_device, nullptr);
+}
+
+bool Device::savePipelineCache()
+{
+    // Only pipelines made here change the cache: no need to copy and hash its data otherwise.
+    // A lost device's cache is not trusted.
+    if (!m_lost.empty() || m_kernels.size() == m_kernelsAtSave) return false;
+    m_kernelsAtSave = m_kernels.size();
+    return m_pipelineCache.save();
 }
 
 bool Device::takeFault(Fault f)

@@ -1,8 +1,8 @@
 #pragma once
 /// One Vulkan logical device with one compute queue, and what runs on it: buffers, compute
-/// kernels (pipelines created once, through a pipeline cache) and dispatches that wait on a
-/// fence with a timeout. A Device is used by one thread at a time (the queue thread,
-/// vk_queue.h); it is not internally synchronised.
+/// kernels (pipelines created once, through a pipeline cache kept on disk: vk_pipeline_cache.h)
+/// and dispatches that wait on a fence with a timeout. A Device is used by one thread at a
+/// time (the queue thread, vk_queue.h); it is not internally synchronised.
 ///
 /// Memory comes in two kinds (BufferKind):
 ///   HostVisible  host-visible, host-coherent (host-cached preferred, so reading results back
@@ -19,15 +19,18 @@
 ///                buffer and vkCmdCopyBuffer, in pieces of at most kStagingBytes.
 #include "vk_handles.h"
 #include "vk_instance.h"
+#include "vk_pipeline_cache.h"
 
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace qs::backends::vulkan {
@@ -39,6 +42,9 @@ struct DeviceOptions {
     /// host-visible, so that the staging path of upload()/download() runs on lavapipe too.
     /// VulkanBackend sets it from QS_VULKAN_FORCE_STAGING=1 (deviceOptionsFromEnvironment).
     bool forceStaging = false;
+    /// The pipeline-cache file (vk_pipeline_cache.h); an empty path turns the cache off.
+    /// Default: QS_VULKAN_PIPELINE_CACHE, else one file per device under $XDG_CACHE_HOME/quantscope.
+    std::optional<std::filesystem::path> pipelineCacheFile;
 };
 
 /// DeviceOptions::forceStaging from QS_VULKAN_FORCE_STAGING ("0" or "1"; unset: false).
@@ -122,6 +128,32 @@ struct DispatchTiming {
     std::optional<double> gpuSeconds;
 };
 
+/// DispatchTiming summed over many dispatches: all of them for the wall time, those with
+/// timestamps for the GPU time.
+struct DispatchTotals {
+    uint64_t dispatches = 0;
+    uint64_t timedDispatches = 0; ///< dispatches with a GPU time
+    double wallSeconds = 0;
+    double gpuSeconds = 0;        ///< over timedDispatches
+
+    void add(const DispatchTiming& t)
+    {
+        ++dispatches;
+        wallSeconds += t.wallSeconds;
+        if (t.gpuSeconds) {
+            ++timedDispatches;
+            gpuSeconds += *t.gpuSeconds;
+        }
+    }
+    void add(const DispatchTotals& o)
+    {
+        dispatches += o.dispatches;
+        timedDispatches += o.timedDispatches;
+        wallSeconds += o.wallSeconds;
+        gpuSeconds += o.gpuSeconds;
+    }
+};
+
 class Device {
 public:
     /// Creates the logical device on the chosen physical device (DeviceOptions::index, else
@@ -187,6 +219,20 @@ public:
     /// refuses further work (lost() says why) and must be recreated.
     core::Result<DispatchTiming> run(const Dispatch& dispatch);
 
+    /// What became of the pipeline-cache file: loaded, none yet, ignored and why, off, or not
+    /// writable (PipelineCache::note). For the user; the device works in every case.
+    std::string pipelineCacheNote() const { return m_pipelineCache.note(); }
+    /// pipelineCacheNote() when it reports a problem, else empty (PipelineCache::warning).
+    std::string pipelineCacheWarning() const { return m_pipelineCache.warning(); }
+
+    /// Writes the pipeline cache to its file when kernels were created since the last save
+    /// and the cache's data changed (atomically; a failure goes to pipelineCacheNote()). True
+    /// when the file was written. Also done when the device is destroyed.
+    bool savePipelineCache();
+
+    /// The timings of every dispatch run() completed since the last call, then starts again.
+    DispatchTotals takeDispatchTotals() { return std::exchange(m_dispatchTotals, {}); }
+
     /// Why the device can no longer be used (device lost, a fence timed out); empty if usable.
     const std::string& lost() const { return m_lost; }
 
@@ -221,7 +267,8 @@ private:
     uint32_t m_bufferHeap[2] = {0, 0}; ///< per BufferKind
     uint64_t m_serial = 0;
     VkPhysicalDeviceMemoryProperties m_memory{};
-    DeviceOwned<VkPipelineCache> m_pipelineCache;
+    PipelineCache m_pipelineCache;
+    size_t m_kernelsAtSave = 0; ///< m_kernels.size() at the last savePipelineCache()
     DeviceOwned<VkCommandPool> m_commandPool;
     VkCommandBuffer m_commandBuffer = VK_NULL_HANDLE; // freed with the pool
     DeviceOwned<VkFence> m_fence;
@@ -232,6 +279,7 @@ private:
     uint64_t m_nextResident = 1;
     std::vector<DeviceOwned<VkDescriptorPool>> m_retired; ///< of dispatches that failed in flight
     std::string m_lost;
+    DispatchTotals m_dispatchTotals;
     Fault m_fault = Fault::None;
 };
 

@@ -221,6 +221,7 @@ core::Result<DispatchTiming> Device::run(const Dispatch& d)
     DispatchTiming t;
     t.wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     t.gpuSeconds = readGpuSeconds();
+    m_dispatchTotals.add(t);
     return t;
 }
 

@@ -56,6 +56,7 @@ namespace qs::backends::vulkan {
     X(vkDestroyPipelineLayout)                   \
     X(vkCreatePipelineCache)                     \
     X(vkDestroyPipelineCache)                    \
+    X(vkGetPipelineCacheData)                    \
     X(vkCreateComputePipelines)                  \
     X(vkDestroyPipeline)                         \
     X(vkCreateDescriptorPool)                    \

@@ -16,6 +16,7 @@ core::Result<std::unique_ptr<ComputeQueue>> ComputeQueue::create(std::shared_ptr
     q->m_options = options;
     q->m_options.index = q->m_info.index;
     q->m_device = std::move(*device);
+    q->keepCacheNotes(*q->m_device);
     q->m_thread = std::thread([raw = q.get()] { raw->loop(); });
     return q;
 }
@@ -28,6 +29,47 @@ ComputeQueue::~ComputeQueue()
     }
     m_wake.notify_all();
     if (m_thread.joinable()) m_thread.join();
+}
+
+std::string ComputeQueue::pipelineCacheNote() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_cacheNote;
+}
+
+std::string ComputeQueue::pipelineCacheWarning() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_cacheWarning;
+}
+
+void ComputeQueue::keepCacheNotes(const Device& device)
+{
+    std::string note = device.pipelineCacheNote(), warning = device.pipelineCacheWarning();
+    std::lock_guard lock(m_mutex);
+    m_cacheNote = std::move(note);
+    m_cacheWarning = std::move(warning);
+}
+
+DispatchTotals ComputeQueue::dispatchTotals() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_dispatchTotals;
+}
+
+void ComputeQueue::finishJob(Device& device)
+{
+    device.savePipelineCache(); // when the job made kernels; a failure becomes part of the note
+    keepCacheNotes(device);
+    const DispatchTotals job = device.takeDispatchTotals();
+    std::lock_guard lock(m_mutex);
+    m_dispatchTotals.add(job);
+}
+
+bool ComputeQueue::stopping() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_stop;
 }
 
 void ComputeQueue::enqueue(std::string tag, std::function<void(Device*, const core::Error*)> run)
@@ -60,6 +102,7 @@ core::Status ComputeQueue::ensureDevice()
     }
     m_device = std::move(*device);
     ++m_recreations;
+    keepCacheNotes(*m_device);
     return {};
 }
 

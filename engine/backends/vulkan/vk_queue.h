@@ -20,6 +20,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -55,13 +56,16 @@ public:
         using R = std::invoke_result_t<F&, Device&>;
         auto promise = std::make_shared<std::promise<R>>();
         auto future = promise->get_future();
-        enqueue(std::move(tag), [promise, job](Device* device, const core::Error* error) mutable {
+        enqueue(std::move(tag), [this, promise, job](Device* device, const core::Error* error) mutable {
             if (error) return promise->set_value(R(*error));
+            std::optional<R> result;
             try {
-                promise->set_value(job(*device));
+                result.emplace(job(*device));
             } catch (const std::exception& e) {
-                promise->set_value(R(core::Error{core::ErrorCode::Device, std::string("Vulkan job failed: ") + e.what()}));
+                result.emplace(core::Error{core::ErrorCode::Device, std::string("Vulkan job failed: ") + e.what()});
             }
+            finishJob(*device); // before the caller can see the result
+            promise->set_value(std::move(*result));
         });
         return future;
     }
@@ -71,6 +75,16 @@ public:
     const Instance& instance() const { return *m_instance; }
     /// How many times the device was recreated after a loss or a timeout.
     int recreations() const { return m_recreations.load(); }
+    /// The device's Device::pipelineCacheNote() and pipelineCacheWarning(), as of its creation
+    /// or its last job (a job that created kernels saves the cache before its future is ready).
+    std::string pipelineCacheNote() const;
+    std::string pipelineCacheWarning() const;
+    /// True once the destructor has begun: jobs still queued then fail with Cancelled. (What a
+    /// test waits for before letting the running job end.)
+    bool stopping() const;
+    /// The timings of every dispatch of the jobs that have finished, on every device the
+    /// queue had (a job's dispatches are counted before its future is ready).
+    DispatchTotals dispatchTotals() const;
     /// Test hook: the device meets `fault` in the next job (Device::injectFault).
     void injectFault(Fault fault) { m_fault.store(fault); }
 
@@ -84,6 +98,8 @@ private:
     void enqueue(std::string tag, std::function<void(Device*, const core::Error*)> run);
     void loop();
     core::Status ensureDevice();
+    void finishJob(Device& device);
+    void keepCacheNotes(const Device& device);
 
     std::shared_ptr<const Instance> m_instance;
     DeviceOptions m_options;
@@ -91,10 +107,13 @@ private:
     std::unique_ptr<Device> m_device; // touched only by the queue thread once it runs
     std::atomic<int> m_recreations{0};
     std::atomic<Fault> m_fault{Fault::None};
-    std::mutex m_mutex;
+    mutable std::mutex m_mutex;
     std::condition_variable m_wake;
     std::deque<Task> m_tasks;
     bool m_stop = false;
+    std::string m_cacheNote;          // guarded by m_mutex
+    std::string m_cacheWarning;       // guarded by m_mutex
+    DispatchTotals m_dispatchTotals;  // guarded by m_mutex
     std::thread m_thread; // last: started once everything above exists
 };
 

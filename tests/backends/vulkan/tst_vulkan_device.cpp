@@ -39,6 +39,8 @@ private slots:
     void initTestCase()
     {
         qputenv("QS_VULKAN_VALIDATION", "1");
+        // Not the user's pipeline cache (tst_vulkan_pipeline_cache tests it in its own directories).
+        if (!qEnvironmentVariableIsSet("QS_VULKAN_PIPELINE_CACHE")) qputenv("QS_VULKAN_PIPELINE_CACHE", "off");
         auto options = instanceOptionsFromEnvironment();
         QVERIFY2(options.ok(), options.ok() ? "" : options.error().message.c_str());
         QVERIFY(options->validation);

@@ -1,13 +1,15 @@
 // The queue thread that owns the Vulkan device: jobs run in order on one thread, results come
 // back through futures, a tagged job replaces a queued one with its tag, and a lost device or
 // a fence timeout fails only the job it hit: the device is recreated and the next job runs.
-// Out-of-memory is an error value without a recreation. On the installed driver (lavapipe) with validation; skipped without a driver.
+// Out-of-memory is an error value without a recreation. Shutting the queue down lets the
+// running job finish and cancels the queued ones. On the installed driver (lavapipe) with validation; skipped without a driver.
 #include "backends/vulkan/vk_queue.h"
 
 #include "vulkan_helpers.h"
 
 #include <QtTest>
 
+#include <atomic>
 #include <stdexcept>
 #include <thread>
 
@@ -95,6 +97,57 @@ private slots:
         QCOMPARE(*b, 3);
     }
 
+    void shutdownCancelsQueuedJobs()
+    {
+        auto made = ComputeQueue::create(m_instance, {});
+        QVERIFY2(made.ok(), made.ok() ? "" : made.error().message.c_str());
+        std::unique_ptr<ComputeQueue> queue = std::move(*made);
+        ComputeQueue* raw = queue.get();
+        // Shared with the jobs, which may outlive this function if it fails: a gate the running
+        // job waits on (released also when the promise dies unset), and a count of queued jobs run.
+        auto gate = std::make_shared<std::promise<void>>();
+        auto started = std::make_shared<std::promise<void>>();
+        auto ran = std::make_shared<std::atomic<int>>(0);
+        auto running = raw->submit([open = gate->get_future().share(), started](Device&) -> Result<int> {
+            started->set_value();
+            open.wait();
+            return 7;
+        });
+        QVERIFY(started->get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+        std::vector<std::future<Result<int>>> queued;
+        for (int i = 0; i < 3; ++i)
+            queued.push_back(raw->submit([i, ran](Device&) -> Result<int> {
+                ++*ran;
+                return i;
+            }));
+        queued.push_back(raw->submit("view", [ran](Device&) -> Result<int> {
+            ++*ran;
+            return 9;
+        }));
+        // The destructor waits for the running job, so it runs on a thread of its own.
+        auto destroyed = std::make_shared<std::promise<void>>();
+        auto done = destroyed->get_future();
+        std::thread([q = std::move(queue), destroyed]() mutable {
+            q.reset();
+            destroyed->set_value();
+        }).detach();
+        QTRY_VERIFY_WITH_TIMEOUT(raw->stopping(), 60000); // raw lives until the gate opens
+        gate->set_value();
+        QVERIFY(done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+        QVERIFY(running.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+        auto result = running.get();
+        QVERIFY(result.ok());
+        QCOMPARE(*result, 7);
+        for (auto& f : queued) {
+            QVERIFY(f.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+            auto r = f.get();
+            QVERIFY(!r.ok());
+            QCOMPARE(int(r.error().code), int(qs::core::ErrorCode::Cancelled));
+            QCOMPARE(QString::fromStdString(r.error().message), QString("Vulkan job cancelled: the queue was shut down"));
+        }
+        QCOMPARE(ran->load(), 0);
+    }
+
     void probeThroughTheQueue()
     {
         const auto words = vktest::lcgWords(3 << 20);
@@ -145,6 +198,48 @@ private slots:
         QCOMPARE(int(failed.error().code), int(qs::core::ErrorCode::Device));
         QVERIFY(submitProbe(vktest::lcgWords(1000)).get().ok());
         QCOMPARE(m_queue->recreations(), before);
+    }
+
+    void dispatchTotalsCountEveryDispatch()
+    {
+        auto made = ComputeQueue::create(m_instance, {});
+        QVERIFY2(made.ok(), made.ok() ? "" : made.error().message.c_str());
+        ComputeQueue& queue = **made;
+        const auto words = vktest::lcgWords(5000);
+        // Three dispatches in one job, one more in a job that then throws: all four ran.
+        auto three = queue.submit([&words](Device& d) -> Result<std::vector<DispatchTiming>> {
+            std::vector<DispatchTiming> seen(3);
+            for (auto& t : seen)
+                if (auto sum = vktest::probe(d, "read_bandwidth", words, 8, &t); !sum) return sum.error();
+            return seen;
+        });
+        QVERIFY(three.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+        auto timings = three.get();
+        QVERIFY2(timings.ok(), timings.ok() ? "" : timings.error().message.c_str());
+        DispatchTiming fourth;
+        auto throws = queue.submit([&words, &fourth](Device& d) -> qs::core::Status {
+            if (!vktest::probe(d, "read_bandwidth", words, 8, &fourth)) return {};
+            throw std::runtime_error("after the dispatch");
+        });
+        QVERIFY(throws.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+        QVERIFY(!throws.get().ok());
+        timings->push_back(fourth);
+        // Read as soon as the futures are ready: the queue counted each job before that.
+        const DispatchTotals totals = queue.dispatchTotals();
+        double wall = 0, gpu = 0;
+        uint64_t timed = 0;
+        for (const auto& t : *timings) {
+            wall += t.wallSeconds;
+            if (t.gpuSeconds) {
+                ++timed;
+                gpu += *t.gpuSeconds;
+            }
+        }
+        QCOMPARE(totals.dispatches, uint64_t(4));
+        QCOMPARE(totals.timedDispatches, timed);
+        QCOMPARE(totals.wallSeconds, wall);
+        QCOMPARE(totals.gpuSeconds, gpu);
+        if (queue.info().timestampValidBits > 0) QCOMPARE(timed, uint64_t(4));
     }
 
     void exceptionInAJobIsAnError()

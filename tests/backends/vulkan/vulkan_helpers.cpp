@@ -14,6 +14,9 @@ namespace vktest {
 qs::core::Result<std::shared_ptr<const Instance>> validatedInstance()
 {
     qputenv("QS_VULKAN_VALIDATION", "1");
+    // Suites neither write into the user's cache directory nor depend on what an earlier run
+    // left there; tst_vulkan_pipeline_cache names its files itself.
+    if (!qEnvironmentVariableIsSet("QS_VULKAN_PIPELINE_CACHE")) qputenv("QS_VULKAN_PIPELINE_CACHE", "off");
     auto options = instanceOptionsFromEnvironment();
     if (!options) return options.error();
     auto instance = Instance::create(*options);
