@@ -20,10 +20,7 @@ std::optional<DispatchTotals> deviceTime(const backends::Backend& backend)
 
 void printPipelineCacheWarning(const backends::Backend& backend, std::ostream& err)
 {
-    const auto* vulkan = dynamic_cast<const backends::vulkan::VulkanBackend*>(&backend);
-    if (!vulkan) return;
-    if (const std::string w = vulkan->queue().pipelineCacheWarning(); !w.empty())
-        err << "note: " << w << "\n";
+    if (const std::string w = backend.warning(); !w.empty()) err << "note: " << w << "\n";
 }
 
 std::string deviceTimeText(const DispatchTotals& t)

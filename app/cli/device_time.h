@@ -24,8 +24,8 @@ std::string deviceTimeText(const backends::vulkan::DispatchTotals& t);
 /// {"dispatches", "timed_dispatches", "gpu_ms" (null without timed dispatches), "wall_ms"}.
 nlohmann::ordered_json deviceTimeJson(const backends::vulkan::DispatchTotals& t);
 
-/// Prints "note: Vulkan pipeline cache: ..." to `err` when the Vulkan backend's pipeline-cache
-/// file was ignored or could not be written (ComputeQueue::pipelineCacheWarning); else nothing.
+/// Prints "note: WARNING" to `err` when the backend has a warning (Backend::warning: e.g. the
+/// Vulkan pipeline-cache file was ignored or could not be written); else nothing.
 void printPipelineCacheWarning(const backends::Backend& backend, std::ostream& err);
 
 } // namespace qs::cli

@@ -184,9 +184,11 @@ core::Result<const backends::Backend*> Workbench::backendFor(const QString& name
     if (!b) return b.error();
     const auto& caps = b->backend->capabilities();
     const std::string& device = caps.device;
-    const QString about = !b->fallback.empty() ? QString::fromStdString(b->fallback)
+    QString about = !b->fallback.empty() ? QString::fromStdString(b->fallback)
                                                : name + ": " + QString::fromStdString(device.empty() ? std::string(caps.howRuns(backends::Op::Quantize)) : device);
     const bool fellBack = !b->fallback.empty();
+    const std::string warning = b->backend->warning(); // e.g. a pipeline-cache file ignored
+    if (!warning.empty()) about += "; " + QString::fromStdString(warning);
     QMetaObject::invokeMethod(this, [this, name, about, fellBack] { emit backendChosen(name, about, fellBack); },
                               Qt::QueuedConnection);
     return m_backends.emplace(name, std::move(b->backend)).first->second.get();

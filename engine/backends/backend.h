@@ -149,6 +149,10 @@ public:
     /// The f32 GEMM of this backend, for GPTQ / AWQ (quant::MethodOptions::gemm).
     virtual const core::Gemm& gemm() const = 0;
 
+    /// What the user should be told about this backend as of now, beyond capabilities(): e.g.
+    /// "Vulkan pipeline cache: ignored FILE: why; starting empty". Empty when all is well.
+    virtual std::string warning() const { return {}; }
+
 protected:
     /// Unsupported error "not supported by NAME: what".
     core::Error notSupported(const std::string& what) const;

@@ -13,6 +13,7 @@
 #include "tradeoffchart.h"
 
 #include <QComboBox>
+#include <QFile>
 #include <QHeaderView>
 #include <qcustomplot.h>
 #include <QLineEdit>
@@ -208,6 +209,36 @@ private slots:
                          list->devices.size() > 1, qPrintable(box->itemText(vk)));
             QVERIFY2(tip.contains(", the default"), qPrintable(tip));
         }
+    }
+    void pipelineCacheProblemIsShown()
+    {
+        // A pipeline-cache file the Vulkan backend had to ignore is said where the device is
+        // named (the backend choice's tooltip), and the work still runs on the device.
+        auto list = backends::listDevices();
+        QVERIFY(list.ok());
+        if (list->devices.empty()) QSKIP("no Vulkan device here");
+        QTemporaryDir dir;
+        QFile garbage(dir.filePath("pipelines.qspc"));
+        QVERIFY(garbage.open(QIODevice::WriteOnly));
+        garbage.write(QByteArray(100, 'x'));
+        garbage.close();
+        const QByteArray saved = qgetenv("QS_VULKAN_PIPELINE_CACHE");
+        qputenv("QS_VULKAN_PIPELINE_CACHE", garbage.fileName().toUtf8());
+        app::MainWindow w;
+        w.show();
+        QSignalSpy updated(&w, &app::MainWindow::workbenchUpdated);
+        w.openFile(QS_DEMO_MODEL);
+        QTRY_VERIFY_WITH_TIMEOUT(updated.count() > 0, 30000);
+        QSignalSpy chosen(w.workbench(), &app::Workbench::backendChosen);
+        updated.clear();
+        auto* box = w.quantPanel()->backendBox();
+        box->setCurrentIndex(box->findData("vulkan"));
+        QTRY_VERIFY_WITH_TIMEOUT(!chosen.isEmpty() && updated.count() > 0, 30000);
+        qputenv("QS_VULKAN_PIPELINE_CACHE", saved);
+        const QString about = chosen.first().at(1).toString();
+        QVERIFY2(about.startsWith("vulkan: Vulkan ") && about.contains("; Vulkan pipeline cache: ") &&
+                     about.contains("ignored"), qPrintable(about));
+        QCOMPARE(box->toolTip(), about);
     }
     void deviceIndexIsHonouredOrRefused()
     {

@@ -229,6 +229,8 @@ core::Result<quant::Matrix> VulkanBackend::linear(const quant::Matrix& x, const 
 
 const core::Gemm& VulkanBackend::gemm() const { return *m_gemm; }
 
+std::string VulkanBackend::warning() const { return m_queue->pipelineCacheWarning(); }
+
 const PhysicalDeviceInfo& VulkanBackend::device() const { return m_queue->info(); }
 
 } // namespace qs::backends::vulkan

@@ -52,6 +52,8 @@ public:
     /// core::Gemm on the device (kernels/vk_gemm.h: sums on the device, alpha and beta on the
     /// host); each sgemm call is one job on queue().
     const core::Gemm& gemm() const override;
+    /// The pipeline-cache problem, if any (ComputeQueue::pipelineCacheWarning).
+    std::string warning() const override;
 
     const PhysicalDeviceInfo& device() const;
     /// The queue kernels are submitted to.
