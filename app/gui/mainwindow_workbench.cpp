@@ -31,6 +31,16 @@ namespace qs::app {
 
 namespace {
 
+/// ", GPU 1.2 ms in 8 dispatches (timestamps)" for a pass that ran on a device; "" otherwise.
+QString deviceTimeText(const std::optional<core::DeviceTime>& t)
+{
+    if (!t || t->dispatches == 0) return {};
+    if (t->timedDispatches == 0)
+        return MainWindow::tr(", device %1 ms submit to fence in %2 dispatches (no GPU timestamps)")
+            .arg(t->wallSeconds * 1e3, 0, 'f', 1).arg(t->dispatches);
+    return MainWindow::tr(", GPU %1 ms in %2 dispatches (timestamps)").arg(t->gpuSeconds * 1e3, 0, 'f', 1).arg(t->timedDispatches);
+}
+
 widgets::MetricsRow metricsRow(const LayerResult& r)
 {
     widgets::MetricsRow row;
@@ -276,10 +286,11 @@ void MainWindow::showWorkbenchResult(Slot)
     selectTradeoffPoints();
     updateChannels();
     statusBar()->showMessage(tr("%1: SQNR %2 dB, %3 bits/weight, %4 ms")
-                                 .arg(a->spec)
-                                 .arg(a->measured.metrics.sqnrDb, 0, 'f', 2)
-                                 .arg(a->bitsPerWeight, 0, 'f', 3)
-                                 .arg(a->milliseconds, 0, 'f', 1),
+                                     .arg(a->spec)
+                                     .arg(a->measured.metrics.sqnrDb, 0, 'f', 2)
+                                     .arg(a->bitsPerWeight, 0, 'f', 3)
+                                     .arg(a->milliseconds, 0, 'f', 1) +
+                                 deviceTimeText(a->measured.deviceTime),
                              5000);
     emit workbenchUpdated();
 }

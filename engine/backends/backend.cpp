@@ -57,10 +57,15 @@ core::Result<quant::Measured> Backend::quantizeAndMeasure(const quant::Matrix& w
 {
     auto q = quantize(w, scheme, range, progress, reuse ? &reuse->q : nullptr);
     if (!q) return q.error();
+    return measureOnCpu(w, std::move(*q), measure);
+}
+
+quant::Measured Backend::measureOnCpu(const quant::Matrix& w, quant::Quantized q, const quant::MeasureOptions& measure)
+{
     quant::Measured m;
-    m.metrics = quant::compareValues(w.values(), q->dequant.values());
-    m.errorMap = quant::errorMap(w, q->dequant, measure.gridRows, measure.gridCols, measure.kind, measure.pooling);
-    m.q = std::move(*q);
+    m.metrics = quant::compareValues(w.values(), q.dequant.values());
+    m.errorMap = quant::errorMap(w, q.dequant, measure.gridRows, measure.gridCols, measure.kind, measure.pooling);
+    m.q = std::move(q);
     return m;
 }
 

@@ -154,6 +154,10 @@ public:
     virtual std::string warning() const { return {}; }
 
 protected:
+    /// The metrics and pooled error map of q against w (quantizeAndMeasure's second half, on
+    /// the CPU: quant::compareValues and quant::errorMap).
+    static quant::Measured measureOnCpu(const quant::Matrix& w, quant::Quantized q, const quant::MeasureOptions& measure);
+
     /// Unsupported error "not supported by NAME: what".
     core::Error notSupported(const std::string& what) const;
 

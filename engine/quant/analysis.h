@@ -12,10 +12,12 @@
 #include "metrics.h"
 #include "quantize.h"
 
+#include "core/device_time.h"
 #include "core/progress.h"
 #include "core/result.h"
 
 #include <cstdint>
+#include <optional>
 
 namespace qs::quant {
 
@@ -30,6 +32,8 @@ struct Measured {
     Quantized q;
     ErrorMetrics metrics; ///< compareValues(w, q.dequant)
     Matrix errorMap;      ///< errorMap(w, q.dequant, gridRows, gridCols, kind, pooling)
+    /// Set by a device backend: the time its dispatches of this pass took on the device.
+    std::optional<core::DeviceTime> deviceTime;
 };
 
 /// quantizeRtn(w, scheme, range, progress) with the metrics and the error map of the result.

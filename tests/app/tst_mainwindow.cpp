@@ -18,6 +18,7 @@
 #include <qcustomplot.h>
 #include <QLineEdit>
 #include <QSpinBox>
+#include <QStatusBar>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -183,6 +184,17 @@ private slots:
         const QString tip = w.quantPanel()->backendBox()->toolTip();
         if (vulkanChosen()->at(2).toBool()) QVERIFY2(tip.startsWith("no Vulkan device: "), qPrintable(tip));
         else QVERIFY2(tip.startsWith("vulkan: Vulkan ") && tip.contains(" ("), qPrintable(tip));
+        // On the device, the result says how long its dispatches took there, and so does the
+        // status bar (from the GPU timestamps; lavapipe has them).
+        const auto a = w.workbench()->result(app::Slot::A);
+        QVERIFY(a);
+        if (!vulkanChosen()->at(2).toBool()) {
+            QVERIFY(a->measured.deviceTime && a->measured.deviceTime->dispatches > 0);
+            const QString status = w.statusBar()->currentMessage();
+            QVERIFY2(status.contains(" dispatches ("), qPrintable(status));
+        } else {
+            QVERIFY(!a->measured.deviceTime);
+        }
     }
     void backendChoiceListsTheDevices()
     {

@@ -21,6 +21,8 @@
 #include "vk_instance.h"
 #include "vk_pipeline_cache.h"
 
+#include "core/device_time.h"
+
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -128,31 +130,9 @@ struct DispatchTiming {
     std::optional<double> gpuSeconds;
 };
 
-/// DispatchTiming summed over many dispatches: all of them for the wall time, those with
-/// timestamps for the GPU time.
-struct DispatchTotals {
-    uint64_t dispatches = 0;
-    uint64_t timedDispatches = 0; ///< dispatches with a GPU time
-    double wallSeconds = 0;
-    double gpuSeconds = 0;        ///< over timedDispatches
-
-    void add(const DispatchTiming& t)
-    {
-        ++dispatches;
-        wallSeconds += t.wallSeconds;
-        if (t.gpuSeconds) {
-            ++timedDispatches;
-            gpuSeconds += *t.gpuSeconds;
-        }
-    }
-    void add(const DispatchTotals& o)
-    {
-        dispatches += o.dispatches;
-        timedDispatches += o.timedDispatches;
-        wallSeconds += o.wallSeconds;
-        gpuSeconds += o.gpuSeconds;
-    }
-};
+/// DispatchTiming summed over many dispatches (core::DeviceTime: the one definition the CLI
+/// and the workbench report).
+using DispatchTotals = core::DeviceTime;
 
 class Device {
 public:
@@ -232,6 +212,8 @@ public:
 
     /// The timings of every dispatch run() completed since the last call, then starts again.
     DispatchTotals takeDispatchTotals() { return std::exchange(m_dispatchTotals, {}); }
+    /// The dispatches since the last takeDispatchTotals (within a queue job: the job's so far).
+    const DispatchTotals& dispatchTotals() const { return m_dispatchTotals; }
 
     /// Why the device can no longer be used (device lost, a fence timed out); empty if usable.
     const std::string& lost() const { return m_lost; }

@@ -221,7 +221,7 @@ core::Result<DispatchTiming> Device::run(const Dispatch& d)
     DispatchTiming t;
     t.wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     t.gpuSeconds = readGpuSeconds();
-    m_dispatchTotals.add(t);
+    m_dispatchTotals.add(t.wallSeconds, t.gpuSeconds);
     return t;
 }
 

@@ -120,14 +120,37 @@ core::Result<quant::Quantized> VulkanBackend::quantize(const quant::Matrix& w, c
                                                        const quant::RangeOptions& range, core::Progress* progress,
                                                        quant::Quantized*) const
 {
+    return quantizeTimed(w, scheme, range, progress, nullptr);
+}
+
+core::Result<quant::Quantized> VulkanBackend::quantizeTimed(const quant::Matrix& w, const quant::Scheme& scheme,
+                                                            const quant::RangeOptions& range, core::Progress* progress,
+                                                            core::DeviceTime* time) const
+{
     if (auto st = quant::checkClip(scheme, range); !st) return st.error();
     const bool blocks = blockSchemeOnDevice(scheme);
     return withChunkRetry(*m_queue, [&](Device& device, uint64_t chunk) -> core::Result<quant::Quantized> {
-        if (blocks) return quantizeBlocksOnDevice(device, w, scheme, range, progress, nullptr, chunk);
         QuantizeOptions options;
         options.chunkBytes = chunk;
-        return quantizeOnDevice(device, w, scheme, range, progress, options);
+        auto q = blocks ? quantizeBlocksOnDevice(device, w, scheme, range, progress, nullptr, chunk)
+                        : quantizeOnDevice(device, w, scheme, range, progress, options);
+        // The queue takes the totals after every job: what the device holds now is this job's.
+        if (time) time->add(device.dispatchTotals());
+        return q;
     });
+}
+
+core::Result<quant::Measured> VulkanBackend::quantizeAndMeasure(const quant::Matrix& w, const quant::Scheme& scheme,
+                                                                const quant::RangeOptions& range,
+                                                                const quant::MeasureOptions& measure,
+                                                                core::Progress* progress, quant::Measured*) const
+{
+    core::DeviceTime time;
+    auto q = quantizeTimed(w, scheme, range, progress, &time);
+    if (!q) return q.error();
+    auto m = measureOnCpu(w, std::move(*q), measure);
+    m.deviceTime = time;
+    return m;
 }
 
 core::Result<core::TensorStats> VulkanBackend::statistics(const core::TensorInfo& tensor,

@@ -36,6 +36,13 @@ public:
     core::Result<quant::Quantized> quantize(const quant::Matrix& w, const quant::Scheme& scheme,
                                             const quant::RangeOptions& range = {}, core::Progress* progress = nullptr,
                                             quant::Quantized* reuse = nullptr) const override;
+    /// quantize() with the metrics and error map on the CPU (as the default), and the time the
+    /// pass's dispatches took on the device (Measured::deviceTime: GPU timestamps, wall time).
+    core::Result<quant::Measured> quantizeAndMeasure(const quant::Matrix& w, const quant::Scheme& scheme,
+                                                     const quant::RangeOptions& range = {},
+                                                     const quant::MeasureOptions& measure = {},
+                                                     core::Progress* progress = nullptr,
+                                                     quant::Measured* reuse = nullptr) const override;
     core::Result<core::TensorStats> statistics(const core::TensorInfo& tensor, const core::StatsOptions& options = {},
                                                core::Progress* progress = nullptr) const override;
     core::Result<ErrorReport> errorMetrics(const quant::Matrix& reference, const quant::Matrix& quantized,
@@ -61,6 +68,10 @@ public:
 
 private:
     VulkanBackend() = default;
+    /// quantize(), adding the dispatches of its queue jobs to `time` when given.
+    core::Result<quant::Quantized> quantizeTimed(const quant::Matrix& w, const quant::Scheme& scheme,
+                                                 const quant::RangeOptions& range, core::Progress* progress,
+                                                 core::DeviceTime* time) const;
 
     std::shared_ptr<ComputeQueue> m_queue; ///< shared: prepared weights hold a weak_ptr to free their buffers
     std::unique_ptr<core::Gemm> m_gemm;

@@ -7,6 +7,7 @@
 // Skipped without a Vulkan driver.
 #include "backends/vulkan/vk_queue.h"
 #include "backends/vulkan/vulkan_backend.h"
+#include "quant/analysis.h"
 
 #include "vulkan_helpers.h"
 
@@ -101,6 +102,38 @@ private slots:
         QCOMPARE(c, 12.0f);
         const std::string text = vktest::validationText((*backend)->queue().instance());
         QVERIFY2(text.empty(), text.c_str());
+    }
+
+    void quantizeAndMeasureSaysItsDeviceTime()
+    {
+        // The measured pass carries the time its dispatches took on the device: the same
+        // dispatches the queue counted for this call (its totals before and after), and the
+        // same metrics and map as the reference's fused pass.
+        auto backend = VulkanBackend::create();
+        QVERIFY2(backend.ok(), backend.ok() ? "" : backend.error().message.c_str());
+        qs::quant::Matrix w;
+        w.rows = 13;
+        w.cols = 256; // a Q4_K super-block per row
+        for (int i = 0; i < 13 * 256; ++i) w.data.push_back(std::cos(0.11f * float(i)) * (i % 17 == 0 ? 4.f : 1.f));
+        for (const char* spec : {"int4:g32", "q4_k", "fp8_e4m3"}) {
+            auto scheme = qs::quant::parseScheme(spec);
+            QVERIFY(scheme.ok());
+            const auto before = (*backend)->queue().dispatchTotals();
+            auto m = (*backend)->quantizeAndMeasure(w, *scheme);
+            QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
+            const auto after = (*backend)->queue().dispatchTotals();
+            QVERIFY(m->deviceTime.has_value());
+            QVERIFY(m->deviceTime->dispatches > 0);
+            QCOMPARE(m->deviceTime->dispatches, after.dispatches - before.dispatches);
+            QCOMPARE(m->deviceTime->timedDispatches, after.timedDispatches - before.timedDispatches);
+            QCOMPARE(m->deviceTime->gpuSeconds, after.gpuSeconds - before.gpuSeconds);
+            auto r = qs::quant::quantizeAndMeasure(w, *scheme);
+            QVERIFY(r.ok());
+            QCOMPARE(m->q.codes, r->q.codes);
+            QCOMPARE(m->metrics.sqnrDb, r->metrics.sqnrDb);
+            QCOMPARE(m->errorMap.data, r->errorMap.data);
+            QVERIFY(!r->deviceTime);
+        }
     }
 
     void aLostDeviceFailsOneCallAndTheNextWorks()
