@@ -35,10 +35,10 @@ static_assert(offsetof(QuantizeBlocksPush, blocks) == 0 && offsetof(QuantizeBloc
 namespace qs::shaders {
 #include "common/push_linear.h"
 
-static_assert(sizeof(LinearPush) == 44);
+static_assert(sizeof(LinearPush) == 32);
 static_assert(offsetof(LinearPush, batch) == 0 && offsetof(LinearPush, inFeatures) == 4);
 static_assert(offsetof(LinearPush, rowWords) == 12 && offsetof(LinearPush, outStride) == 20);
-static_assert(offsetof(LinearPush, granularity) == 32 && offsetof(LinearPush, groupsPerRow) == 40);
+static_assert(offsetof(LinearPush, groupWidth) == 24 && offsetof(LinearPush, groupsPerRow) == 28);
 #include "common/push_quantize.h"
 
 static_assert(sizeof(QuantizeRangePush) == 16);

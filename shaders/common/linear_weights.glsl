@@ -9,8 +9,9 @@
 //   W_F16    IEEE half, two per word (as W_BF16), widened by bits with exact_float.glsl's
 //            f16ToF32 (subnormal halves are f32 normals; unpackHalf2x16 may flush them)
 //   W_INT8   int8 codes, four per word (Int8 precision: weightAt is the integer code)
-//   W_INT    b-bit codes (pc.bits) packed from bit k*b of the row as the engine's packBits,
-//            value (code - zero point) * scale of the element's group (quant ScaledCodec)
+//   W_INT    b-bit codes packed from bit k*b of the row as the engine's packBits, value
+//            (code - zero point) * scale of the element's group (quant ScaledCodec); b,
+//            sym/asym and the granularity are specialisation constants (see below)
 //   W_Q4K    ggml Q4_K super-blocks of 256 values (144 bytes = 36 words), value
 //            (d * sc) * q - dmin * m as dequantize_row_q4_K
 // weightRun8(n, k0, wv) fills wv[i] = weightAt(n, k0 + i), i < 8, bit for bit, for k0 a
@@ -62,39 +63,35 @@ void weightRun8(uint n, uint k0, out int wv[8])
 }
 
 #elif defined(W_INT)
-#extension GL_EXT_control_flow_attributes : require
-// Branches on push constants only are the same for every invocation; [[dont_flatten]] keeps
-// them branches, so that on a GPU the side not taken costs nothing. Lavapipe runs both sides
-// of every branch under a mask (measured: an untaken per-element path cost a third of the
-// int4 GEMV), so no side may be expensive either.
+// The decode is specialised (push_linear.h's QS_LINEAR_SPEC_*): the code width, sym/asym, the
+// granularity and a power-of-two group width are constants of the pipeline, so that no
+// branch on them is left in the compiled kernel. A GPU would skip the untaken side of a
+// uniform branch, but lavapipe runs both sides under a mask: the 2/4/8-bit extraction beside
+// the general one, a shift beside a division, cost every run the price of all of them.
+layout(constant_id = QS_LINEAR_SPEC_BITS) const uint BITS = 4u;
+layout(constant_id = QS_LINEAR_SPEC_ASYM) const uint ASYM = 0u;
+layout(constant_id = QS_LINEAR_SPEC_GRANULARITY) const uint GRANULARITY = 3u;
+layout(constant_id = QS_LINEAR_SPEC_GROUP_SHIFT) const uint GROUP_SHIFT = QS_LINEAR_NO_SHIFT;
+const uint CODE_MASK = (1u << BITS) - 1u;
 
-// k / groupWidth: a shift for the usual power-of-two widths (32, 64, 128, 256).
-uint groupAlongRow(uint k)
-{
-    uint q;
-    [[dont_flatten]] if ((pc.groupWidth & (pc.groupWidth - 1u)) == 0u) {
-        q = k >> uint(findLSB(pc.groupWidth));
-    } else {
-        q = k / pc.groupWidth;
-    }
-    return q;
-}
+// k / groupWidth: a shift for power-of-two widths (32, 64, 128, 256), else a division.
+uint groupAlongRow(uint k) { return GROUP_SHIFT != QS_LINEAR_NO_SHIFT ? k >> GROUP_SHIFT : k / pc.groupWidth; }
 
 // quant::GroupGrid::groupOf: tensor 0; channel r; input channel k; group r * perRow + k / width.
 uint scaleGroup(uint r, uint k)
 {
-    if (pc.granularity == 0u) return 0u;
-    if (pc.granularity == 1u) return r;
-    if (pc.granularity == 2u) return k;
+    if (GRANULARITY == 0u) return 0u;
+    if (GRANULARITY == 1u) return r;
+    if (GRANULARITY == 2u) return k;
     return r * pc.groupsPerRow + groupAlongRow(k);
 }
 
-float groupZero(uint g) { return pc.asym != 0u ? zeros[g] : 0.0; }
+float groupZero(uint g) { return ASYM != 0u ? zeros[g] : 0.0; }
 
 // The value of the b-bit code v in a group of that scale and zero point.
 float intValue(uint v, float scale, float zero)
 {
-    float code = pc.asym != 0u ? float(v) : float(bitfieldExtract(int(v), 0, int(pc.bits)));
+    float code = ASYM != 0u ? float(v) : float(bitfieldExtract(int(v), 0, int(BITS)));
     precise float centred = code - zero; // exact: small integers
     precise float value = centred * scale;
     return value;
@@ -102,12 +99,12 @@ float intValue(uint v, float scale, float zero)
 
 float weightAt(uint n, uint k)
 {
-    uint bit = k * pc.bits;
+    uint bit = k * BITS;
     uint index = n * pc.rowWords + (bit >> 5u);
     uint shift = bit & 31u;
     uint v = w[index] >> shift;
-    if (shift + pc.bits > 32u) v |= w[index + 1u] << (32u - shift);
-    v &= (1u << pc.bits) - 1u;
+    if (shift + BITS > 32u) v |= w[index + 1u] << (32u - shift);
+    v &= CODE_MASK;
     uint g = scaleGroup(pc.rowOffset + n, k);
     return intValue(v, scales[g], groupZero(g));
 }
@@ -117,54 +114,54 @@ float weightAt(uint n, uint k)
 // the other widths need the general extraction.
 void runCodes(uint n, uint k0, out uint v[8])
 {
-    uint bit = k0 * pc.bits;
+    uint bit = k0 * BITS;
     uint index = n * pc.rowWords + (bit >> 5u);
     uint shift = bit & 31u;
-    uint mask = (1u << pc.bits) - 1u;
-    [[dont_flatten]] if (pc.bits == 2u || pc.bits == 4u) {
+    if (BITS == 2u || BITS == 4u) {
         uint word0 = w[index];
-        for (uint i = 0u; i < 8u; ++i) v[i] = (word0 >> (shift + i * pc.bits)) & mask;
-    } else if (pc.bits == 8u) {
+        for (uint i = 0u; i < 8u; ++i) v[i] = (word0 >> (shift + i * BITS)) & CODE_MASK;
+    } else if (BITS == 8u) {
         uint word0 = w[index], word1 = w[index + 1u];
         for (uint i = 0u; i < 4u; ++i) {
             v[i] = (word0 >> (i * 8u)) & 0xffu;
             v[i + 4u] = (word1 >> (i * 8u)) & 0xffu;
         }
     } else {
-        uint last = (shift + 8u * pc.bits - 1u) >> 5u;
+        uint last = (shift + 8u * BITS - 1u) >> 5u;
         uint word0 = w[index];
         uint word1 = last >= 1u ? w[index + 1u] : 0u;
         uint word2 = last >= 2u ? w[index + 2u] : 0u;
         for (uint i = 0u; i < 8u; ++i) {
-            uint s = shift + i * pc.bits;
+            uint s = shift + i * BITS;
             uint o = s & 31u;
             uint lo = s < 32u ? word0 : (s < 64u ? word1 : word2);
             uint hi = s < 32u ? word1 : word2;
             uint code = lo >> o;
-            if (o + pc.bits > 32u) code |= hi << (32u - o);
-            v[i] = code & mask;
+            if (o + BITS > 32u) code |= hi << (32u - o);
+            v[i] = code & CODE_MASK;
         }
     }
 }
 
 // The groups a run of 8 meets are visited in a loop, each group's scale and zero point read
 // once and given to the elements inside it: one pass for tensor and channel scales and for
-// groups whose width is a multiple of 8 (runs start at multiples of 8), at most two for other
-// widths >= 8. There is no per-element path beside it: lavapipe runs both sides of a branch,
-// and the untaken per-element one (8 scale and zero gathers, 8 divisions) made the int4:g128
-// GEMV ~1.5x slower.
+// power-of-two group widths >= 8 (runs start at multiples of 8), at most two for other widths
+// >= 8, eight for input-channel scales. There is no per-element path beside it: lavapipe runs
+// both sides of a branch, and an untaken per-element one (8 scale and zero gathers, 8
+// divisions) made the int4:g128 GEMV ~1.5x slower.
 void weightRun8(uint n, uint k0, out float wv[8])
 {
     uint v[8];
     runCodes(n, k0, v);
     uint r = pc.rowOffset + n;
-    // Group base + q covers k in [q * width, (q + 1) * width); width 0: one group for the row.
+    // Group base + q covers k in [q * width, (q + 1) * width); whole: the run lies in one group.
+    bool whole = GRANULARITY < 2u || (GRANULARITY == 3u && GROUP_SHIFT >= 3u && GROUP_SHIFT != QS_LINEAR_NO_SHIFT);
     uint base, width, q;
-    if (pc.granularity == 3u) {
+    if (GRANULARITY == 3u) {
         base = r * pc.groupsPerRow;
         width = pc.groupWidth;
         q = groupAlongRow(k0);
-    } else if (pc.granularity == 2u) {
+    } else if (GRANULARITY == 2u) {
         base = 0u;
         width = 1u;
         q = k0;
@@ -180,10 +177,10 @@ void weightRun8(uint n, uint k0, out float wv[8])
         uint lo = q * width;
         for (uint i = 0u; i < 8u; ++i) {
             float value = intValue(v[i], scale, zero);
-            if (width == 0u || (k0 + i >= lo && k0 + i - lo < width)) wv[i] = value;
+            if (whole || (k0 + i >= lo && k0 + i - lo < width)) wv[i] = value;
         }
         ++q;
-        if (width == 0u || q * width >= k0 + 8u) break;
+        if (whole || q * width >= k0 + 8u) break;
     }
 }
 

@@ -13,11 +13,17 @@ QS_PUSH_BLOCK(LinearPush) {
     QS_U32 rowWords;     ///< 32-bit words per weight row in binding 1 (rows padded to words)
     QS_U32 rowOffset;    ///< the chunk's first output row: y column and scale-group row
     QS_U32 outStride;    ///< y values per batch row (all output rows of the layer)
-    QS_U32 bits;         ///< WINT: code width 2..8
-    QS_U32 asym;         ///< WINT: 1 = unsigned codes with zero points (binding 3)
-    QS_U32 granularity;  ///< WINT: 0 tensor, 1 channel, 2 input channel, 3 group
-    QS_U32 groupWidth;   ///< WINT group: input channels per group
-    QS_U32 groupsPerRow; ///< WINT group: groups along a row
+    QS_U32 groupWidth;   ///< W_INT group: input channels per group
+    QS_U32 groupsPerRow; ///< W_INT group: groups along a row
 } QS_PUSH_INSTANCE;
+
+/// The W_INT variants' specialisation constants: constant_id N is word N of the constant data
+/// (KernelDesc::constants), QS_LINEAR_SPEC_COUNT words in all.
+#define QS_LINEAR_SPEC_BITS 0        // code width 2..8
+#define QS_LINEAR_SPEC_ASYM 1        // 1 = unsigned codes with zero points (binding 3)
+#define QS_LINEAR_SPEC_GRANULARITY 2 // 0 tensor, 1 channel, 2 input channel, 3 group
+#define QS_LINEAR_SPEC_GROUP_SHIFT 3 // group: log2(groupWidth) for a power of two, else QS_LINEAR_NO_SHIFT
+#define QS_LINEAR_SPEC_COUNT 4
+#define QS_LINEAR_NO_SHIFT 32u       // groupWidth is no power of two (or not a group scheme): divide
 
 #endif

@@ -12,7 +12,8 @@
 // (int8, int4:g128, q4_k with metrics and a 256 x 256 map) on 4096^2 and 8192^2 as GB/s and
 // fraction of the probe beside the CPU's fused pass; the f16 and the bf16 GEMM (linear, batch
 // SIZE) and the f32 sgemm (VulkanBackend::gemm(), C = A B^T as GPTQ's updates) in TFLOP/s at
-// SIZE^3, beside the reference and oneDNN backends. SIZE is 4096 (the figure, meant for
+// SIZE^3, beside the reference and oneDNN backends, then one sgemm call of each shape GPTQ
+// makes on a SIZE x SIZE layer (whole call, GPU time, the host's share, the cost of its buffers). SIZE is 4096 (the figure, meant for
 // a GPU); --quick sets 1024, for a CPU device (lavapipe) where 4096^3 takes minutes; --gemm
 // sets any size. The sizes that ran are printed first. Exit 1 when a kernel fails.
 #include "backends/backend.h"
@@ -127,7 +128,7 @@ void gemvRow(Device& device, const std::vector<const Backend*>& cpus, const Laye
     if (!b.ok) return;
     const bool gpu = std::isfinite(b.gpu);
     const double t = gpu ? b.gpu : b.wall;
-    std::printf("%-10s %5lld  %-18s %9.3f %9.3f %8.2f %6.3f   call %.3f ms, unprepared %.3f ms", l.what,
+    std::printf("%-10s %5lld  %-34s %9.3f %9.3f %8.2f %6.3f   call %.3f ms, unprepared %.3f ms", l.what,
                 static_cast<long long>(size), linearKernelName(l.weights, l.options, 1).c_str(),
                 gpu ? b.gpu * 1e3 : -1.0, b.wall * 1e3, bytes / t * 1e-9, bytes / t * 1e-9 / probe, b.call * 1e3,
                 b.unprepared * 1e3);
@@ -277,6 +278,56 @@ bool sgemmSection(Device& device, const std::vector<const Backend*>& cpus, int64
     return true;
 }
 
+/// One sgemm call of each shape GPTQ makes on a `layer` x `layer` weight (quant/gptq.cpp, blocks
+/// of 128: the Cholesky's trailing update and panel, the triangular inverse's block row, the
+/// lazy-batch update after the middle block), best of `repeats`: the whole call, its GPU time,
+/// the host's share (packing, epilogue, buffers, descriptor pool, submit, fence wait), and
+/// making and freeing the call's three buffers alone, which scratch buffers kept between calls
+/// would save.
+bool sgemmCallsSection(Device& device, int64_t layer, int repeats)
+{
+    struct Shape {
+        const char* what;
+        int64_t m, n, k;
+        bool transB;
+    };
+    const int64_t b = 128, rest = layer - b;
+    const Shape shapes[] = {{"cholesky update", b, b, b, true}, {"cholesky panel", rest, b, b, true},
+                            {"inverse block row", b, b, rest, false}, {"lazy-batch update", layer, layer / 2, b, false}};
+    std::printf("f32 sgemm calls as GPTQ makes them on a %lld^2 layer, best of %d:\n", static_cast<long long>(layer),
+                repeats);
+    for (const Shape& s : shapes) {
+        const int64_t ldb = s.transB ? s.k : s.n;
+        const quant::Matrix a = randomMatrix(s.m, s.k, 7), bm = randomMatrix(s.transB ? s.n : s.k, ldb, 8);
+        std::vector<float> c(size_t(s.m * s.n));
+        const GemmCall call{false, s.transB, s.m, s.n, s.k, 1.0f, a.data.data(), s.k, bm.data.data(), ldb, 0.0f,
+                            c.data(), s.n};
+        Best best;
+        double buffers = std::numeric_limits<double>::infinity();
+        for (int i = 0; i < repeats; ++i) {
+            DispatchTiming t;
+            const double t0 = now();
+            if (auto st = sgemmOnDevice(device, call, {}, &t); !st) {
+                std::printf("  %s: vulkan: %s\n", s.what, st.error().message.c_str());
+                return false;
+            }
+            best.call = std::min(best.call, now() - t0);
+            if (t.gpuSeconds) best.gpu = std::min(best.gpu, *t.gpuSeconds);
+            const double b0 = now();
+            for (uint64_t floats : {s.m * s.k, s.n * s.k, s.m * s.n})
+                if (!device.createBuffer(floats * 4)) return false;
+            buffers = std::min(buffers, now() - b0);
+        }
+        const double gpu = std::isfinite(best.gpu) ? best.gpu : best.call;
+        std::printf("  %-18s %5lld x %5lld x %5lld %s: call %9.3f ms, gpu %9.3f ms, host %4.1f%%; 3 buffers made "
+                    "and freed %.3f ms (%.2f%% of the call)\n",
+                    s.what, static_cast<long long>(s.m), static_cast<long long>(s.n), static_cast<long long>(s.k),
+                    s.transB ? "NT" : "NN", best.call * 1e3, gpu * 1e3, 100.0 * (best.call - gpu) / best.call,
+                    buffers * 1e3, 100.0 * buffers / best.call);
+    }
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -352,7 +403,7 @@ int main(int argc, char** argv)
                     "time (gpu timestamps, else wall); call = the whole prepared call, unprepared = a call that packs "
                     "and uploads the weights too\n",
                     repeats);
-        std::printf("%-10s %5s  %-18s %9s %9s %8s %6s   CPU backends (wall)\n", "weights", "size", "kernel", "gpu ms",
+        std::printf("%-10s %5s  %-34s %9s %9s %8s %6s   CPU backends (wall)\n", "weights", "size", "kernel", "gpu ms",
                     "wall ms", "GB/s", "/probe");
         for (int64_t size : {4096, 8192})
             if (gemvSection(dev, cpus, size, probe->gbPerSecond(), repeats) != 0) return 1;
@@ -365,6 +416,7 @@ int main(int argc, char** argv)
     bool gemmOk = true, sgemmOk = true;
     if (runs("gemm") || runs("sgemm")) std::printf("\nGEMM, best of %d\n", std::min(repeats, 2));
     if (runs("gemm")) gemmOk = gemmSection(dev, cpus, gemmSize, std::min(repeats, 2));
-    if (runs("sgemm")) sgemmOk = sgemmSection(dev, cpus, gemmSize, std::min(repeats, 2));
+    if (runs("sgemm")) sgemmOk = sgemmSection(dev, cpus, gemmSize, std::min(repeats, 2)) &&
+                                 sgemmCallsSection(dev, gemmSize, std::max(repeats, 5));
     return gemmOk && sgemmOk ? 0 : 1;
 }

@@ -92,12 +92,18 @@ struct Buffer {
 };
 
 /// What a compute kernel binds: `storageBuffers` storage buffers at bindings 0..N-1 of set 0
-/// and a push-constant block of `pushBytes` bytes (a struct from shaders/push_constants.h).
+/// and a push-constant block of `pushBytes` bytes (a struct from shaders/push_constants.h);
+/// `constants` specialise the shader: constant_id i takes constants[i] (a 32-bit value).
+/// Each distinct (shader, constants) is its own pipeline, named kernelName(desc).
 struct KernelDesc {
     std::string shader;          ///< a variant name of shaders/spirv.h
     uint32_t storageBuffers = 1;
     uint32_t pushBytes = 0;
+    std::vector<uint32_t> constants;
 };
+
+/// desc.shader, followed by "[c0,c1,...]" when it has specialisation constants.
+std::string kernelName(const KernelDesc& desc);
 
 /// A compute pipeline with its layouts.
 struct Kernel {
@@ -190,8 +196,9 @@ public:
     /// whether the device it prepared on is still this one.
     uint64_t serial() const { return m_serial; }
 
-    /// The kernel of desc.shader, created on first use and kept (same desc on later calls, or
-    /// InvalidArgument). Unknown shader names are InvalidArgument.
+    /// The kernel of desc.shader with desc.constants, created on first use and kept (same
+    /// bindings and push size on later calls, or InvalidArgument). Unknown shader names are
+    /// InvalidArgument.
     core::Result<const Kernel*> kernel(const KernelDesc& desc);
 
     /// Records, submits and waits for one dispatch. A fence that does not signal within

@@ -8,17 +8,27 @@ namespace {
 
 bool sameDesc(const KernelDesc& a, const KernelDesc& b)
 {
-    return a.shader == b.shader && a.storageBuffers == b.storageBuffers && a.pushBytes == b.pushBytes;
+    return a.shader == b.shader && a.storageBuffers == b.storageBuffers && a.pushBytes == b.pushBytes &&
+           a.constants == b.constants;
 }
 
 } // namespace
 
+std::string kernelName(const KernelDesc& desc)
+{
+    std::string name = desc.shader;
+    for (size_t i = 0; i < desc.constants.size(); ++i)
+        name += (i == 0 ? "[" : ",") + std::to_string(desc.constants[i]);
+    return desc.constants.empty() ? name : name + "]";
+}
+
 core::Result<const Kernel*> Device::kernel(const KernelDesc& desc)
 {
-    if (auto it = m_kernels.find(desc.shader); it != m_kernels.end()) {
+    const std::string name = kernelName(desc);
+    if (auto it = m_kernels.find(name); it != m_kernels.end()) {
         if (!sameDesc(it->second->desc, desc)) {
             return core::Error{core::ErrorCode::InvalidArgument,
-                               "Vulkan kernel " + desc.shader + " was created with other bindings or push constants"};
+                               "Vulkan kernel " + name + " was created with other bindings or push constants"};
         }
         return it->second.get();
     }
@@ -62,14 +72,19 @@ core::Result<const Kernel*> Device::kernel(const KernelDesc& desc)
     pInfo.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
     pInfo.stage.module = module;
     pInfo.stage.pName = "main";
+    std::vector<VkSpecializationMapEntry> entries(desc.constants.size());
+    for (uint32_t i = 0; i < entries.size(); ++i) entries[i] = {i, i * 4, 4};
+    const VkSpecializationInfo specialization{uint32_t(entries.size()), entries.data(), desc.constants.size() * 4,
+                                              desc.constants.data()};
+    if (!entries.empty()) pInfo.stage.pSpecializationInfo = &specialization;
     pInfo.layout = layout;
     VkPipeline pipeline = VK_NULL_HANDLE;
     if (VkResult r = m_vk->vkCreateComputePipelines(m_device, m_pipelineCache.get(), 1, &pInfo, nullptr, &pipeline);
         r != VK_SUCCESS)
-        return vkError("vkCreateComputePipelines " + desc.shader, r);
+        return vkError("vkCreateComputePipelines " + name, r);
     k->pipeline = {m_device, pipeline, m_vk->vkDestroyPipeline};
     const Kernel* result = k.get();
-    m_kernels.emplace(desc.shader, std::move(k));
+    m_kernels.emplace(name, std::move(k));
     return result;
 }
 

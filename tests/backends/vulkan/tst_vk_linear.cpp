@@ -32,6 +32,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <utility>
 
 using namespace qs;
 using namespace qs::backends;
@@ -250,10 +251,17 @@ private slots:
             int in, out;
         };
         // int3 / int5 / int6 / int7 runs of 8 codes straddle words; g12 puts a group edge
-        // inside a run of 8; in % 8 != 0 leaves a tail run.
+        // inside a run of 8; in % 8 != 0 leaves a tail run. Every specialisation of the Int
+        // decoder (bits, sym/asym, tensor/channel/inchannel/group, power-of-two group widths
+        // above and below 8 and other widths) appears at least once.
         const Case cases[] = {{"int4:g32", 127, 13},     {"int4:g32:asym", 127, 13}, {"int3:g64:asym", 127, 5},
                               {"int7:channel", 33, 5},   {"int2:g32", 70, 3},        {"int5:g12:asym", 61, 3},
-                              {"int6:channel:asym", 45, 3}, {"q4_k", 256, 13}};
+                              {"int6:channel:asym", 45, 3}, {"q4_k", 256, 13},
+                              {"int8:g128", 261, 3},     {"int8:tensor:asym", 61, 3}, {"int8:g24:asym", 75, 3},
+                              {"int4:g100", 211, 3},     {"int4:channel", 45, 3},    {"int4:g8:asym", 45, 3},
+                              {"int3:g100", 211, 3},     {"int3:inchannel", 45, 3},  {"int3:tensor", 45, 3},
+                              {"int2:g4", 45, 3},        {"int2:inchannel:asym", 45, 3}, {"int2:channel:asym", 45, 3},
+                              {"int5:tensor", 45, 3},    {"int5:g16", 75, 3},        {"int5:channel:asym", 45, 3}};
         for (const Case& c : cases)
             for (int batch : {c.in, 4})
                 QTest::newRow(qPrintable(QString("%1 %2x%3 %4").arg(c.scheme).arg(c.in).arg(c.out)
@@ -343,6 +351,21 @@ private slots:
         auto nf4 = quant::quantizeRtn(w, *quant::parseScheme("nf4"));
         QVERIFY(nf4.ok());
         QCOMPARE(linearKernelName(LinearWeights::fromQuantized(*nf4), wo, 1), std::string("linear_gemv_f32"));
+        // Int weights name their specialised decoder: bits, sym/asym, granularity, and for
+        // groups log2 of a power-of-two width (128 = 2^7) or a division.
+        const std::pair<const char*, const char*> ints[] = {
+            {"int4:g128", "linear_gemv_wint4_sym_group_shift7"}, {"int3:g100:asym", "linear_gemv_wint3_asym_group_div"},
+            {"int8:channel", "linear_gemv_wint8_sym_channel"},   {"int2:tensor:asym", "linear_gemv_wint2_asym_tensor"},
+            {"int5:inchannel", "linear_gemv_wint5_sym_inchannel"}};
+        for (const auto& [scheme, name] : ints) {
+            auto qi = quant::quantizeRtn(w, *quant::parseScheme(scheme));
+            QVERIFY(qi.ok());
+            QCOMPARE(linearKernelName(LinearWeights::fromQuantized(*qi), wo, 1), std::string(name));
+        }
+        auto g4 = quant::quantizeRtn(w, *quant::parseScheme("int2:g4"));
+        QVERIFY(g4.ok());
+        QCOMPARE(linearKernelName(LinearWeights::fromQuantized(*g4), wo, 5),
+                 std::string("linear_gemm_wint2_sym_group_shift2"));
         // Q4_K: 144 bytes per 256 weights; 4 rows of one block each.
         QCOMPARE(linearWeightBytes(LinearWeights::fromQuantized(*q), wo), uint64_t(4 * 144));
     }

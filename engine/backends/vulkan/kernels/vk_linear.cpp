@@ -31,6 +31,7 @@ struct WeightLayout {
     int64_t rows = 0, cols = 0;
     uint32_t rowWords = 0;
     shaders::LinearPush push{};
+    std::vector<uint32_t> constants; ///< WInt: the decode's specialisation (QS_LINEAR_SPEC_*)
     std::vector<float> scales{0.0f}; ///< binding 2 (never empty: a buffer needs a size)
     std::vector<float> zeros{0.0f};  ///< binding 3
     const quant::Matrix* f32 = nullptr;
@@ -60,11 +61,16 @@ void intLayout(const quant::Quantized& q, WeightLayout& l)
     l.packedRowBytes = quant::detail::packedRowBytes(l.cols, bits);
     l.packed = quant::detail::packBits(q.codes, l.rows, l.cols, bits);
     l.scales = p.scale;
-    l.push.bits = uint32_t(bits);
-    l.push.asym = q.scheme.asymmetric ? 1u : 0u;
-    l.push.granularity = uint32_t(q.grid.granularity); // Tensor 0, Channel 1, InChannel 2, Group 3
     l.push.groupWidth = uint32_t(std::max<int64_t>(q.grid.width, 1));
     l.push.groupsPerRow = uint32_t(q.grid.perRow);
+    const bool group = q.grid.granularity == quant::Granularity::Group;
+    l.constants.assign(QS_LINEAR_SPEC_COUNT, 0u);
+    l.constants[QS_LINEAR_SPEC_BITS] = uint32_t(bits);
+    l.constants[QS_LINEAR_SPEC_ASYM] = q.scheme.asymmetric ? 1u : 0u;
+    l.constants[QS_LINEAR_SPEC_GRANULARITY] = uint32_t(q.grid.granularity); // Tensor 0 ... Group 3
+    l.constants[QS_LINEAR_SPEC_GROUP_SHIFT] = group && std::has_single_bit(l.push.groupWidth)
+                                                  ? uint32_t(std::countr_zero(l.push.groupWidth))
+                                                  : QS_LINEAR_NO_SHIFT;
     if (q.scheme.asymmetric) l.zeros.assign(p.zeroPoint.begin(), p.zeroPoint.end());
 }
 
@@ -158,9 +164,25 @@ std::string_view formatSuffix(WeightFormat f)
     return "?";
 }
 
-std::string kernelName(WeightFormat f, int64_t batch)
+/// The shader of a format and batch: "linear_gemv_wint", "linear_gemm_q4k", ...
+std::string shaderName(std::string_view format, int64_t batch)
 {
-    return std::string(batch <= int64_t(kGemvBatch) ? "linear_gemv_" : "linear_gemm_") + std::string(formatSuffix(f));
+    return std::string(batch <= int64_t(kGemvBatch) ? "linear_gemv_" : "linear_gemm_") + std::string(format);
+}
+
+/// The variant that runs, for the user: the shader, and for W_INT its specialisation, e.g.
+/// "linear_gemv_wint4_sym_group_shift7" (width 128) or "linear_gemv_wint3_asym_group_div".
+std::string variantName(std::string_view format, const std::vector<uint32_t>& constants, int64_t batch)
+{
+    std::string name = shaderName(format, batch);
+    if (constants.size() != QS_LINEAR_SPEC_COUNT) return name;
+    static const char* const grains[] = {"_tensor", "_channel", "_inchannel", "_group"};
+    const uint32_t shift = constants[QS_LINEAR_SPEC_GROUP_SHIFT];
+    name += std::to_string(constants[QS_LINEAR_SPEC_BITS]) + (constants[QS_LINEAR_SPEC_ASYM] ? "_asym" : "_sym") +
+            grains[constants[QS_LINEAR_SPEC_GRANULARITY] & 3u];
+    if (constants[QS_LINEAR_SPEC_GRANULARITY] == 3u)
+        name += shift == QS_LINEAR_NO_SHIFT ? std::string("_div") : "_shift" + std::to_string(shift);
+    return name;
 }
 
 /// x as the kernel reads it: f32 values, bf16- or half-rounded values (as f32), or the Int8
@@ -254,6 +276,7 @@ DeviceLinearLayout deviceLayout(const WeightLayout& l, const LinearOptions& opti
     d.rowsPerChunk = rowsPerChunk;
     d.format = std::string(formatSuffix(l.format));
     d.push = l.push;
+    d.constants = l.constants;
     d.push.inFeatures = uint32_t(l.cols);
     d.push.rowWords = l.rowWords;
     d.push.outStride = uint32_t(l.rows);
@@ -269,9 +292,7 @@ struct CallBuffers {
 core::Result<CallBuffers> callBuffers(Device& device, const quant::Matrix& x, const DeviceLinearLayout& l)
 {
     if (auto st = checkBatch(device, l, x.rows); !st) return st.error();
-    const std::string name =
-        std::string(x.rows <= int64_t(kGemvBatch) ? "linear_gemv_" : "linear_gemm_") + l.format;
-    auto kernel = device.kernel({name, 5, sizeof(shaders::LinearPush)});
+    auto kernel = device.kernel({shaderName(l.format, x.rows), 5, sizeof(shaders::LinearPush), l.constants});
     if (!kernel) return kernel.error();
     auto xBuf = device.createBuffer(x.data.size() * 4); // host-visible: written once, read once per row
     if (!xBuf) return xBuf.error();
@@ -316,7 +337,8 @@ quant::Matrix readY(const CallBuffers& call, int64_t batch, int64_t rows)
 
 std::string linearKernelName(const LinearWeights& weights, const LinearOptions& options, int64_t batch)
 {
-    return kernelName(weightLayout(weights, options).format, batch);
+    const WeightLayout l = weightLayout(weights, options);
+    return variantName(formatSuffix(l.format), l.constants, batch);
 }
 
 uint64_t linearWeightBytes(const LinearWeights& weights, const LinearOptions& options)
@@ -324,7 +346,7 @@ uint64_t linearWeightBytes(const LinearWeights& weights, const LinearOptions& op
     const WeightLayout l = weightLayout(weights, options);
     uint64_t bytes = uint64_t(l.rows) * l.rowWords * 4;
     if (l.format == WeightFormat::WInt || l.format == WeightFormat::Int8) bytes += l.scales.size() * 4;
-    if (l.format == WeightFormat::WInt && l.push.asym) bytes += l.zeros.size() * 4;
+    if (l.format == WeightFormat::WInt && l.constants[QS_LINEAR_SPEC_ASYM]) bytes += l.zeros.size() * 4;
     return bytes;
 }
 

@@ -15,7 +15,9 @@
 ///               could overflow int32 (255 * 128 * K > 2^31 - 1) and is refused.
 ///   WeightOnly  Int schemes (2..8 bits, any granularity, sym or asym): the codes packed as
 ///               the engine packs them (quant packBits; each row padded to whole 32-bit words)
-///               and value = (code - zero point) * scale decoded in the shader; GGUF Q4_K: the
+///               and value = (code - zero point) * scale decoded in the shader, by a pipeline
+///               specialised for the code width, sym/asym, the granularity and a power-of-two
+///               group width (constants, not branches: linearKernelName); GGUF Q4_K: the
 ///               super-blocks as stored, decoded as dequantize_row_q4_K. Both decodes give
 ///               exactly the engine's dequantized weights. Any other scheme runs the F32
 ///               kernel on the quantizer's dequantized matrix (4 bytes per weight).
@@ -57,7 +59,8 @@ struct DeviceLinearLayout {
     uint32_t rowWords = 0;   ///< 32-bit words per packed weight row
     int64_t rowsPerChunk = 0;
     std::string format;      ///< kernel suffix: "f32", "bf16", "f16", "int8", "wint", "q4k"
-    shaders::LinearPush push{}; ///< the decode fields (bits, granularity, ...) and the shapes
+    shaders::LinearPush push{}; ///< the shapes and the group layout
+    std::vector<uint32_t> constants; ///< "wint": the decode's specialisation (QS_LINEAR_SPEC_*), else empty
 };
 
 /// Prepared weights: the layout and its device-local buffers, in this order: scales, zero
@@ -87,7 +90,10 @@ core::Result<quant::Matrix> linearOnDevice(Device& device, const quant::Matrix& 
                                            std::span<const Buffer> buffers, DispatchTiming* timing = nullptr);
 
 /// The shader variant linearOnDevice runs for these weights and batch, e.g. "linear_gemv_q4k",
-/// "linear_gemm_f32" (the F32 fallback of a weight-only scheme without its own decoder).
+/// "linear_gemm_f32" (the F32 fallback of a weight-only scheme without its own decoder), and
+/// for Int weights the specialised decoder: "linear_gemv_wint" + bits + "_sym"/"_asym" +
+/// "_tensor"/"_channel"/"_inchannel"/"_group", a group width that is a power of two 2^s
+/// adding "_shift<s>", another width "_div" (e.g. "linear_gemv_wint4_sym_group_shift7" for g128).
 std::string linearKernelName(const LinearWeights& weights, const LinearOptions& options, int64_t batch);
 
 /// Bytes of the weights as the device reads them (packed codes, scales and zero points).
