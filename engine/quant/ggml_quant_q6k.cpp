@@ -27,6 +27,24 @@ constexpr int kQ6SubBlocks = kSuperBlock / kQ6Sub;  ///< 16
 using V16 = float __attribute__((vector_size(64)));
 using V16i = int32_t __attribute__((vector_size(64)));
 
+/// Eight float lanes, half of a V16. The trials are judged on halves: these helpers carry no
+/// target of their own, and GCC lowers a 512-bit comparison whose mask is a vector there lane
+/// by lane (scalar compares and inserts, even in the AVX-512 clone), a 256-bit one it keeps.
+using V8 = float __attribute__((vector_size(32)));
+using V8i = int32_t __attribute__((vector_size(32)));
+
+[[gnu::always_inline]] inline V8 halfOf(const V16& v, int h)
+{
+    V8 r;
+    std::memcpy(&r, reinterpret_cast<const char*>(&v) + sizeof(V8) * h, sizeof r);
+    return r;
+}
+
+[[gnu::always_inline]] inline void setHalf(V16& v, int h, V8 x)
+{
+    std::memcpy(reinterpret_cast<char*>(&v) + sizeof(V8) * h, &x, sizeof x);
+}
+
 [[gnu::always_inline]] inline V16 nearestLanes16(V16 v)
 {
     const V16 shifted = v + 12582912.f;
@@ -120,6 +138,34 @@ struct Q6Fit {
     V16i tiny; ///< amax < GROUP_MAX_EPS: codes 0, scale 0
 };
 
+/// The trials judged in ggml's order, on both halves of the lanes side by side: trial 0 sets
+/// scale = sumLx / sumL2 (0 when sumL2 = 0) and best = scale * sumLx; a later trial wins where
+/// sumL2 > 0 and sumLx^2 > best * sumL2, taking its scale, best and inverse scale.
+template <int T>
+[[gnu::always_inline]] inline void judgeTrials(const V16* iscale, const V16* sumLx, const V16* sumL2, Q6Fit& fit)
+{
+    V8 scale[2], best[2], is[2];
+    for (int h = 0; h < 2; ++h) {
+        const V8 lx = halfOf(sumLx[0], h), l2 = halfOf(sumL2[0], h);
+        scale[h] = l2 != 0 ? lx / l2 : V8{};
+        best[h] = scale[h] * lx;
+        is[h] = halfOf(iscale[0], h);
+    }
+    for (int t = 1; t < T; ++t) {
+        for (int h = 0; h < 2; ++h) {
+            const V8 lx = halfOf(sumLx[t], h), l2 = halfOf(sumL2[t], h);
+            const V8i win = (l2 > 0) & (lx * lx > best[h] * l2);
+            scale[h] = win ? lx / l2 : scale[h];
+            best[h] = win ? scale[h] * lx : best[h];
+            is[h] = win ? halfOf(iscale[t], h) : is[h];
+        }
+    }
+    for (int h = 0; h < 2; ++h) {
+        setHalf(fit.scale, h, scale[h]);
+        setHalf(fit.iscale, h, is[h]);
+    }
+}
+
 /// make_qx_quants with rmse_type 1 (weights x^2) for the sixteen sub-blocks at once, lane j
 /// performing exactly ggml's sequence for sub-block j: max = the first value of largest |x|;
 /// the trial inverse scales -nmax / max, then -(nmax + 0.1 k) / max for k = -9..9 without 0,
@@ -157,15 +203,7 @@ struct Q6Fit {
         else q6TrialSums<kTrials % 4>(xt, w, wx, nmax, iscale + t0, sumLx + t0, sumL2 + t0);
     }
     Q6Fit fit{};
-    fit.scale = sumL2[0] != 0 ? sumLx[0] / sumL2[0] : V16{};
-    V16 best = fit.scale * sumLx[0];
-    fit.iscale = iscale[0];
-    for (int t = 1; t < kTrials; ++t) {
-        const V16i win = (sumL2[t] > 0) & (sumLx[t] * sumLx[t] > best * sumL2[t]);
-        fit.scale = win ? sumLx[t] / sumL2[t] : fit.scale;
-        best = win ? fit.scale * sumLx[t] : best;
-        fit.iscale = win ? iscale[t] : fit.iscale;
-    }
+    judgeTrials<kTrials>(iscale, sumLx, sumL2, fit);
     fit.tiny = amax < kGroupMaxEps;
     fit.scale = fit.tiny ? V16{} : fit.scale;
     return fit;
