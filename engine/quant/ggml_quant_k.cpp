@@ -298,15 +298,21 @@ template <int N>
         thisMin[n] = positive ? zero : thisMin[n];
     }
     weightedErrors<N>(f, thisScale, thisMin, err);
+    V8i win[N], anyWin{};
     #pragma GCC unroll 2
     for (int n = 0; n < N; ++n) {
-        const V8i win = fit[n].active & (det[n] > zero) & (err[n] < f[n].bestError);
-        if (!anyLane(win)) continue; // about half the trials: no lane improves
-        f[n].bestError = win ? err[n] : f[n].bestError;
-        f[n].scale = win ? thisScale[n] : f[n].scale;
-        fit[n].iscale = win ? iscale[n] : fit[n].iscale;
-        fit[n].codeMin = win ? f[n].mn : fit[n].codeMin;
-        f[n].mn = win ? thisMin[n] : f[n].mn;
+        win[n] = fit[n].active & (det[n] > zero) & (err[n] < f[n].bestError);
+        anyWin |= win[n];
+    }
+    if (!anyLane(anyWin)) return; // one test when no lane of any block improves
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) {
+        if (!anyLane(win[n])) continue; // about half the trials of a block: no lane improves
+        f[n].bestError = win[n] ? err[n] : f[n].bestError;
+        f[n].scale = win[n] ? thisScale[n] : f[n].scale;
+        fit[n].iscale = win[n] ? iscale[n] : fit[n].iscale;
+        fit[n].codeMin = win[n] ? f[n].mn : fit[n].codeMin;
+        f[n].mn = win[n] ? thisMin[n] : f[n].mn;
         for (int i = 0; i < kSub; ++i) f[n].xm[i] = f[n].xt[i] - f[n].mn;
         f[n].span = spanLanes(f[n].lo, f[n].mx, f[n].mn);
     }
