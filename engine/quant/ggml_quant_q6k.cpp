@@ -27,35 +27,32 @@ constexpr int kQ6SubBlocks = kSuperBlock / kQ6Sub;  ///< 16
 using V16 = float __attribute__((vector_size(64)));
 using V16i = int32_t __attribute__((vector_size(64)));
 
-/// Eight float lanes, half of a V16. The trials are judged on halves: these helpers carry no
-/// target of their own, and GCC lowers a 512-bit comparison whose mask is a vector there lane
-/// by lane (scalar compares and inserts, even in the AVX-512 clone), a 256-bit one it keeps.
+/// Eight float lanes, half of a V16. Every comparison below is made on halves: these helpers
+/// carry no target of their own, and GCC lowers a 512-bit comparison whose mask is a vector
+/// there lane by lane (scalar compares and inserts, even in the AVX-512 clone), a 256-bit one
+/// it keeps (q6TrialSums clamps on V16 bits with integer comparisons, which stay vectors in
+/// the AVX-512 clone).
 using V8 = float __attribute__((vector_size(32)));
 using V8i = int32_t __attribute__((vector_size(32)));
 
-[[gnu::always_inline]] inline V8 halfOf(const V16& v, int h)
+/// Lanes 8 h .. 8 h + 7 of a 16-lane vector (H: V8 or V8i).
+template <typename H, typename W>
+[[gnu::always_inline]] inline H halfOf(const W& v, int h)
 {
-    V8 r;
-    std::memcpy(&r, reinterpret_cast<const char*>(&v) + sizeof(V8) * h, sizeof r);
+    H r;
+    std::memcpy(&r, reinterpret_cast<const char*>(&v) + sizeof(H) * h, sizeof r);
     return r;
 }
 
-[[gnu::always_inline]] inline void setHalf(V16& v, int h, V8 x)
+template <typename H, typename W>
+[[gnu::always_inline]] inline void setHalf(W& v, int h, H x)
 {
-    std::memcpy(reinterpret_cast<char*>(&v) + sizeof(V8) * h, &x, sizeof x);
+    std::memcpy(reinterpret_cast<char*>(&v) + sizeof(H) * h, &x, sizeof x);
 }
 
-[[gnu::always_inline]] inline V16 nearestLanes16(V16 v)
+[[gnu::always_inline]] inline V8 absLanes8(V8 v)
 {
-    const V16 shifted = v + 12582912.f;
-    V16i bits;
-    std::memcpy(&bits, &shifted, sizeof bits);
-    return __builtin_convertvector((bits & 0x007fffff) - 0x00400000, V16);
-}
-
-[[gnu::always_inline]] inline V16 absLanes16(V16 v)
-{
-    V16i bits;
+    V8i bits;
     std::memcpy(&bits, &v, sizeof bits);
     bits &= 0x7fffffff;
     std::memcpy(&v, &bits, sizeof v);
@@ -146,18 +143,18 @@ template <int T>
 {
     V8 scale[2], best[2], is[2];
     for (int h = 0; h < 2; ++h) {
-        const V8 lx = halfOf(sumLx[0], h), l2 = halfOf(sumL2[0], h);
+        const V8 lx = halfOf<V8>(sumLx[0], h), l2 = halfOf<V8>(sumL2[0], h);
         scale[h] = l2 != 0 ? lx / l2 : V8{};
         best[h] = scale[h] * lx;
-        is[h] = halfOf(iscale[0], h);
+        is[h] = halfOf<V8>(iscale[0], h);
     }
     for (int t = 1; t < T; ++t) {
         for (int h = 0; h < 2; ++h) {
-            const V8 lx = halfOf(sumLx[t], h), l2 = halfOf(sumL2[t], h);
+            const V8 lx = halfOf<V8>(sumLx[t], h), l2 = halfOf<V8>(sumL2[t], h);
             const V8i win = (l2 > 0) & (lx * lx > best[h] * l2);
             scale[h] = win ? lx / l2 : scale[h];
             best[h] = win ? scale[h] * lx : best[h];
-            is[h] = win ? halfOf(iscale[t], h) : is[h];
+            is[h] = win ? halfOf<V8>(iscale[t], h) : is[h];
         }
     }
     for (int h = 0; h < 2; ++h) {
@@ -176,12 +173,17 @@ template <int T>
 {
     V16 xt[kQ6Sub]; // xt[i][j] = x[16 j + i]
     transposeQ6(x, xt);
-    V16 amax{}, max{};
-    for (int i = 0; i < kQ6Sub; ++i) {
-        const V16 ax = absLanes16(xt[i]);
-        const V16i larger = ax > amax;
-        amax = larger ? ax : amax;
-        max = larger ? xt[i] : max;
+    V16 amax{}, max{}; // the first value of largest |x|, on 8-lane halves (see V8)
+    for (int h = 0; h < 2; ++h) {
+        V8 a{}, m{};
+        for (int i = 0; i < kQ6Sub; ++i) {
+            const V8 v = halfOf<V8>(xt[i], h);
+            const V8i larger = absLanes8(v) > a;
+            a = larger ? absLanes8(v) : a;
+            m = larger ? v : m;
+        }
+        setHalf(amax, h, a);
+        setHalf(max, h, m);
     }
     V16 w[kQ6Sub], wx[kQ6Sub];
     for (int i = 0; i < kQ6Sub; ++i) {
@@ -204,8 +206,11 @@ template <int T>
     }
     Q6Fit fit{};
     judgeTrials<kTrials>(iscale, sumLx, sumL2, fit);
-    fit.tiny = amax < kGroupMaxEps;
-    fit.scale = fit.tiny ? V16{} : fit.scale;
+    for (int h = 0; h < 2; ++h) {
+        const V8i tiny = halfOf<V8>(amax, h) < kGroupMaxEps;
+        setHalf(fit.tiny, h, tiny);
+        setHalf(fit.scale, h, tiny ? V8{} : halfOf<V8>(fit.scale, h));
+    }
     return fit;
 }
 
@@ -219,15 +224,19 @@ void signedCodes(const float* x, int nmax, float iscale, int8_t* codes)
 }
 
 /// The codes of one sub-block against its stored scale dj != 0: clamp(nearest(x / dj), -32, 31)
-/// + 32, sixteen lanes at once.
+/// + 32, sixteen lanes at once, clamped as integers (the same values as clamping their floats;
+/// integer comparisons of V16 stay vectors where float ones would not, see V8).
 [[gnu::always_inline]] inline void q6Codes(const float* x, float dj, int8_t* codes)
 {
     V16 v;
     std::memcpy(&v, x, sizeof v);
-    V16 l = nearestLanes16(v / dj);
-    l = l < -32.f ? V16{} - 32.f : (31.f < l ? V16{} + 31.f : l);
+    const V16 shifted = v / dj + 12582912.f; // nearestInt's trick, wrap-around included
+    V16i l;
+    std::memcpy(&l, &shifted, sizeof l);
+    l = (l & 0x007fffff) - 0x00400000;
+    l = l < -32 ? V16i{} - 32 : (31 < l ? V16i{} + 31 : l);
     using V16c = int8_t __attribute__((vector_size(16)));
-    const V16c c = __builtin_convertvector(__builtin_convertvector(l, V16i) + 32, V16c);
+    const V16c c = __builtin_convertvector(l + 32, V16c);
     std::memcpy(codes, &c, sizeof c);
 }
 
