@@ -57,6 +57,15 @@ GgmlBlockFn ggmlBlockFunction(core::DType type)
     }
 }
 
+GgmlBlockPairFn ggmlBlockPairFunction(core::DType type)
+{
+    switch (type) {
+    case core::DType::Q4_K: return ggml::quantizeQ4KPair;
+    case core::DType::Q5_K: return ggml::quantizeQ5KPair;
+    default: return nullptr;
+    }
+}
+
 float roundToHalf(float f)
 {
     return core::f16ToF32(f32ToF16RoundNearestEven(f));

@@ -50,4 +50,9 @@ void quantizeQ4K(const float* x, std::byte* out);  ///< 144 bytes
 void quantizeQ5K(const float* x, std::byte* out);  ///< 176 bytes
 void quantizeQ6K(const float* x, std::byte* out);  ///< 210 bytes
 
+/// Two super-blocks at once, x0 -> out0 and x1 -> out1: the same bytes as two calls of the
+/// one-block function, with the two scale searches interleaved.
+void quantizeQ4KPair(const float* x0, const float* x1, std::byte* out0, std::byte* out1);
+void quantizeQ5KPair(const float* x0, const float* x1, std::byte* out0, std::byte* out1);
+
 } // namespace qs::quant::ggml

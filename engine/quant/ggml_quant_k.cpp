@@ -1,5 +1,5 @@
-// The 256-value ggml super-blocks Q4_K, Q5_K and Q6_K. Each function follows the arithmetic of
-// ggml's quantize_row_q*_K_ref and its helpers make_qkx2_quants / make_qx_quants step by step:
+// The 256-value ggml super-blocks Q4_K and Q5_K (Q6_K: ggml_quant_q6k.cpp). Each function
+// follows the arithmetic of ggml's quantize_row_q*_K_ref and its helper make_qkx2_quants step by step:
 // the same float operations in the same order, accumulated sequentially, because the searches
 // compare errors that differ in the last bits and byte identity is the goal.
 #include "ggml_quant.h"
@@ -17,7 +17,6 @@ namespace {
 
 constexpr int kSub = 32;                       ///< Q4_K/Q5_K sub-block
 constexpr int kSubBlocks = kSuperBlock / kSub; ///< 8
-constexpr float kGroupMaxEps = 1e-15f;         ///< ggml's GROUP_MAX_EPS
 
 // V8 values cross only internal (inlined) functions, so the vector-ABI note does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -145,38 +144,6 @@ enum class TrialRounding {
     FloatLow,  ///< Float, and no product of an active lane rounds above nmax: clamp at 0 only
 };
 
-/// One trial's codes l = clamp(nearest(iscale (x - min)), 0, nmax) and the sums sum(w l),
-/// sum(w l^2), sum(w l x), each in index order, rounded as R says.
-template <TrialRounding R>
-[[gnu::always_inline]] inline void trialSums(const V8* xt, const V8* wt, const V8* xm, V8 iscale, int nmax,
-                                             V8* trial, V8& sumL, V8& sumL2, V8& sumXL)
-{
-    const V8i topBits = bitsOf(V8{} + static_cast<float>(nmax));
-    V8 sl{}, sl2{}, sxl{};
-    for (int i = 0; i < kSub; ++i) {
-        V8 l;
-        if constexpr (R == TrialRounding::Exact) l = nearestClampedLanes(iscale * xm[i], V8i{} + nmax);
-        else l = clampedBits<R == TrialRounding::Float>(roundedLanes(iscale * xm[i]), topBits);
-        trial[i] = l;
-        const V8 wl = wt[i] * l;
-        sl += wl;
-        sl2 += wl * l;
-        sxl += wl * xt[i];
-    }
-    sumL = sl, sumL2 = sl2, sumXL = sxl;
-}
-
-/// sum(w (scale l + min - x)^2) in index order.
-[[gnu::always_inline]] inline V8 weightedError(const V8* xt, const V8* wt, const V8* l, V8 scale, V8 min)
-{
-    V8 err{};
-    for (int i = 0; i < kSub; ++i) {
-        const V8 diff = scale * l[i] + min - xt[i];
-        err += wt[i] * (diff * diff);
-    }
-    return err;
-}
-
 /// The largest |x - min| of a lane whose values lie in [lo, hi]: (x - min) rounds monotonically.
 [[gnu::always_inline]] inline V8 spanLanes(V8 lo, V8 hi, V8 min)
 {
@@ -184,88 +151,212 @@ template <TrialRounding R>
     return a < b ? b : a;
 }
 
-/// make_qkx2_quants with use_mad = false, for the eight 32-value sub-blocks of a super-block
-/// at once: lane j is sub-block j, and every lane performs exactly ggml's sequence for its
-/// sub-block (weights sqrt(mean x^2) + |x|; x ~ scale * L + min with min <= 0; the initial
-/// codes at iscale = nmax / (max - min), then nstep + 1 trial inverse scales
-/// (rmin + rdelta * is + nmax) / (max - min) with the current min, each trial's codes given
-/// their weighted least-squares scale and min, the strictly lowest weighted squared error
-/// winning). Sums run in index order per lane, as ggml accumulates them; lanes only run
-/// independent sub-blocks side by side.
-[[gnu::always_inline]] inline void fitSubBlocks(const float* x, int nmax, float rmin, float rdelta, int nstep,
-                                                SubBlockFits& fit)
+/// One super-block's side of a fit in progress, lane j for sub-block j: its values transposed
+/// (xt[i][j] = x[32 j + i]), their weights, the values less the current min, the latest
+/// trial's codes and the running state of ggml's search.
+struct FitLanes {
+    V8 xt[kSub], wt[kSub], xm[kSub], trial[kSub];
+    V8 sumW, sumX;
+    V8 lo, mx;    ///< the smallest and largest value (lo before min is capped at 0)
+    V8 mn;        ///< the current min
+    V8 span;      ///< the largest |x - mn|
+    V8 scale;     ///< the best scale so far
+    V8 bestError; ///< its weighted squared error
+};
+
+/// The weights sqrt(mean x^2) + |x| and the sums and extremes every trial uses, for one
+/// super-block; fit.active marks the sub-blocks that are not constant.
+[[gnu::always_inline]] inline void prepareLanes(const float* x, FitLanes& f, SubBlockFits& fit)
 {
-    V8 xt[kSub], wt[kSub]; // xt[i][j] = x[32 j + i]
-    for (int b = 0; b < kSub / 8; ++b) loadTransposedTile(x + 8 * b, xt + 8 * b);
+    for (int b = 0; b < kSub / 8; ++b) loadTransposedTile(x + 8 * b, f.xt + 8 * b);
     V8 sumX2{};
-    for (int i = 0; i < kSub; ++i) sumX2 += xt[i] * xt[i];
+    for (int i = 0; i < kSub; ++i) sumX2 += f.xt[i] * f.xt[i];
     V8 avX;
     for (int j = 0; j < kSubBlocks; ++j) avX[j] = std::sqrt(sumX2[j] / kSub);
-    for (int i = 0; i < kSub; ++i) wt[i] = avX + absLanes(xt[i]);
-
-    V8 mn = xt[0], mx = xt[0], sumW = wt[0];
-    V8 sumX = sumW * xt[0];
+    for (int i = 0; i < kSub; ++i) f.wt[i] = avX + absLanes(f.xt[i]);
+    V8 mn = f.xt[0], mx = f.xt[0], sumW = f.wt[0];
+    V8 sumX = sumW * f.xt[0];
     for (int i = 1; i < kSub; ++i) {
-        mn = xt[i] < mn ? xt[i] : mn;
-        mx = xt[i] > mx ? xt[i] : mx;
-        sumW += wt[i];
-        sumX += wt[i] * xt[i];
+        mn = f.xt[i] < mn ? f.xt[i] : mn;
+        mx = f.xt[i] > mx ? f.xt[i] : mx;
+        sumW += f.wt[i];
+        sumX += f.wt[i] * f.xt[i];
     }
-    const V8 lo = mn; // the smallest value, before min is capped at 0
+    f.lo = mn;
     const V8 zero{};
     mn = mn > zero ? zero : mn;
     fit.active = mx != mn;
-    const V8 top = zero + static_cast<float>(nmax);
+    f.mx = mx, f.mn = mn, f.sumW = sumW, f.sumX = sumX;
+    f.span = spanLanes(f.lo, mx, mn);
+    for (int i = 0; i < kSub; ++i) f.xm[i] = f.xt[i] - mn;
+}
 
-    const V8 iscale0 = top / (mx - mn);
-    V8 scale = 1 / iscale0;
-    V8 bestError{};
-    V8 xm[kSub]; // x - min for the current min of each lane
-    V8 span = spanLanes(lo, mx, mn);
-    // Products up to about nmax, unless nmax / (max - min) overflowed (subnormal ranges).
-    const bool exact0 = anyLane(fit.active & ~(iscale0 * span < kRoundSafe));
+/// The weighted squared error of the initial codes clamp(nearest(iscale0 (x - min)), 0, nmax)
+/// at scale 1 / iscale0, for N super-blocks side by side (one accumulator each, in index
+/// order); Exact rounds with ggml's integer trick, otherwise in the float domain.
+template <bool Exact, int N>
+[[gnu::always_inline]] inline void initialErrors(const FitLanes* f, const V8* iscale0, const V8* scale, V8 top, V8* err)
+{
+    const V8 zero{};
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) err[n] = zero;
     for (int i = 0; i < kSub; ++i) {
-        xm[i] = xt[i] - mn;
-        const V8 v = iscale0 * xm[i];
-        const V8 l = clampLanes(exact0 ? nearestLanes(v) : roundedLanes(v), zero, top);
-        const V8 diff = scale * l + mn - xt[i];
-        bestError += wt[i] * (diff * diff);
+        #pragma GCC unroll 2
+        for (int n = 0; n < N; ++n) {
+            const V8 v = iscale0[n] * f[n].xm[i];
+            const V8 l = clampLanes(Exact ? nearestLanes(v) : roundedLanes(v), zero, top);
+            const V8 diff = scale[n] * l + f[n].mn - f[n].xt[i];
+            err[n] += f[n].wt[i] * (diff * diff);
+        }
     }
-    fit.iscale = iscale0;
-    fit.codeMin = mn;
-    V8 trial[kSub];
-    for (int is = 0; is <= nstep; ++is) {
-        const V8 iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (mx - mn);
-        V8 sumL, sumL2, sumXL;
-        // |iscale| span bounds every |iscale (x - min)|; with iscale > 0, iscale (max - min)
-        // bounds every product from above, and below nmax + 0.5 none rounds above nmax.
-        const V8i safe = absLanes(iscale) * span < kRoundSafe;
-        const V8i belowTop = (iscale > zero) & (iscale * (mx - mn) < top + 0.5f);
-        if (anyLane(fit.active & ~safe))
-            trialSums<TrialRounding::Exact>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
-        else if (anyLane(fit.active & ~belowTop))
-            trialSums<TrialRounding::Float>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
-        else trialSums<TrialRounding::FloatLow>(xt, wt, xm, iscale, nmax, trial, sumL, sumL2, sumXL);
-        const V8 det = sumW * sumL2 - sumL * sumL;
-        V8 thisScale = (sumW * sumXL - sumX * sumL) / det;
-        V8 thisMin = (sumL2 * sumX - sumL * sumXL) / det;
-        const V8i positive = thisMin > zero;
-        thisScale = positive ? sumXL / sumL2 : thisScale;
-        thisMin = positive ? zero : thisMin;
-        const V8 err = weightedError(xt, wt, trial, thisScale, thisMin);
-        const V8i win = fit.active & (det > zero) & (err < bestError);
-        if (!anyLane(win)) continue; // about half the trials: no lane improves
-        bestError = win ? err : bestError;
-        scale = win ? thisScale : scale;
-        const V8 codeMin = mn;
-        mn = win ? thisMin : mn;
-        fit.iscale = win ? iscale : fit.iscale;
-        fit.codeMin = win ? codeMin : fit.codeMin;
-        for (int i = 0; i < kSub; ++i) xm[i] = xt[i] - mn;
-        span = spanLanes(lo, mx, mn);
+}
+
+/// One trial's codes l = clamp(nearest(iscale (x - min)), 0, nmax) and the sums sum(w l),
+/// sum(w l^2), sum(w l x) of N super-blocks side by side, each sum in index order, rounded as
+/// R says (right for every block when its condition holds for every block).
+template <TrialRounding R, int N>
+[[gnu::always_inline]] inline void trialSums(FitLanes* f, const V8* iscale, int nmax, V8* sumL, V8* sumL2, V8* sumXL)
+{
+    const V8i topBits = bitsOf(V8{} + static_cast<float>(nmax));
+    V8 sl[N] = {}, sl2[N] = {}, sxl[N] = {};
+    for (int i = 0; i < kSub; ++i) {
+        #pragma GCC unroll 2
+        for (int n = 0; n < N; ++n) {
+            V8 l;
+            if constexpr (R == TrialRounding::Exact) l = nearestClampedLanes(iscale[n] * f[n].xm[i], V8i{} + nmax);
+            else l = clampedBits<R == TrialRounding::Float>(roundedLanes(iscale[n] * f[n].xm[i]), topBits);
+            f[n].trial[i] = l;
+            const V8 wl = f[n].wt[i] * l;
+            sl[n] += wl;
+            sl2[n] += wl * l;
+            sxl[n] += wl * f[n].xt[i];
+        }
     }
-    fit.scale = fit.active ? scale : zero;
-    fit.negMin = -mn;
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) sumL[n] = sl[n], sumL2[n] = sl2[n], sumXL[n] = sxl[n];
+}
+
+/// sum(w (scale l + min - x)^2) of the latest trial's codes, in index order, for N super-blocks
+/// side by side: the additions of one block wait on each other, those of two blocks do not.
+template <int N>
+[[gnu::always_inline]] inline void weightedErrors(const FitLanes* f, const V8* scale, const V8* min, V8* err)
+{
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) err[n] = V8{};
+    for (int i = 0; i < kSub; ++i) {
+        #pragma GCC unroll 2
+        for (int n = 0; n < N; ++n) {
+            const V8 diff = scale[n] * f[n].trial[i] + min[n] - f[n].xt[i];
+            err[n] += f[n].wt[i] * (diff * diff);
+        }
+    }
+}
+
+/// How trial `is` may round: the least careful TrialRounding that is right for every active
+/// lane of every block (see trialSums). |iscale| span bounds every |iscale (x - min)|; with
+/// iscale > 0, iscale (max - min) bounds every product from above, and below nmax + 0.5 none
+/// rounds above nmax.
+template <int N>
+[[gnu::always_inline]] inline TrialRounding trialRounding(const FitLanes* f, const SubBlockFits* fit, const V8* iscale,
+                                                          V8 top)
+{
+    auto r = TrialRounding::FloatLow;
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) {
+        const V8i safe = absLanes(iscale[n]) * f[n].span < kRoundSafe;
+        const V8i belowTop = (iscale[n] > V8{}) & (iscale[n] * (f[n].mx - f[n].mn) < top + 0.5f);
+        if (anyLane(fit[n].active & ~safe)) return TrialRounding::Exact;
+        if (anyLane(fit[n].active & ~belowTop)) r = TrialRounding::Float;
+    }
+    return r;
+}
+
+/// Trial `is`'s weighted least-squares scale and min for its codes, and whether some lane of
+/// block n beat its best error: then that lane takes the trial's scale and min, and the trial's
+/// inverse scale and the min before it as the codes' recipe.
+template <int N>
+[[gnu::always_inline]] inline void trial(FitLanes* f, SubBlockFits* fit, int nmax, float rmin, float rdelta, int is)
+{
+    const V8 zero{};
+    const V8 top = zero + static_cast<float>(nmax);
+    V8 iscale[N], sumL[N], sumL2[N], sumXL[N], det[N], thisScale[N], thisMin[N], err[N];
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n)
+        iscale[n] = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (f[n].mx - f[n].mn);
+    switch (trialRounding<N>(f, fit, iscale, top)) {
+    case TrialRounding::Exact: trialSums<TrialRounding::Exact, N>(f, iscale, nmax, sumL, sumL2, sumXL); break;
+    case TrialRounding::Float: trialSums<TrialRounding::Float, N>(f, iscale, nmax, sumL, sumL2, sumXL); break;
+    case TrialRounding::FloatLow: trialSums<TrialRounding::FloatLow, N>(f, iscale, nmax, sumL, sumL2, sumXL); break;
+    }
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) {
+        det[n] = f[n].sumW * sumL2[n] - sumL[n] * sumL[n];
+        thisScale[n] = (f[n].sumW * sumXL[n] - f[n].sumX * sumL[n]) / det[n];
+        thisMin[n] = (sumL2[n] * f[n].sumX - sumL[n] * sumXL[n]) / det[n];
+        const V8i positive = thisMin[n] > zero;
+        thisScale[n] = positive ? sumXL[n] / sumL2[n] : thisScale[n];
+        thisMin[n] = positive ? zero : thisMin[n];
+    }
+    weightedErrors<N>(f, thisScale, thisMin, err);
+    V8i win[N], anyWin{};
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) {
+        win[n] = fit[n].active & (det[n] > zero) & (err[n] < f[n].bestError);
+        anyWin |= win[n];
+    }
+    if (!anyLane(anyWin)) return; // one test when no lane of any block improves
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) {
+        if (!anyLane(win[n])) continue; // about half the trials of a block: no lane improves
+        f[n].bestError = win[n] ? err[n] : f[n].bestError;
+        f[n].scale = win[n] ? thisScale[n] : f[n].scale;
+        fit[n].iscale = win[n] ? iscale[n] : fit[n].iscale;
+        fit[n].codeMin = win[n] ? f[n].mn : fit[n].codeMin;
+        f[n].mn = win[n] ? thisMin[n] : f[n].mn;
+        for (int i = 0; i < kSub; ++i) f[n].xm[i] = f[n].xt[i] - f[n].mn;
+        f[n].span = spanLanes(f[n].lo, f[n].mx, f[n].mn);
+    }
+}
+
+/// make_qkx2_quants with use_mad = false, for the eight 32-value sub-blocks of each of N
+/// super-blocks: lane j of block n is sub-block j of x[n], and every lane performs exactly
+/// ggml's sequence for its sub-block (weights sqrt(mean x^2) + |x|; x ~ scale * L + min with
+/// min <= 0; the initial codes at iscale = nmax / (max - min), then nstep + 1 trial inverse
+/// scales (rmin + rdelta * is + nmax) / (max - min) with the current min, each trial's codes
+/// given their weighted least-squares scale and min, the strictly lowest weighted squared error
+/// winning). Sums run in index order per lane, as ggml accumulates them; lanes and blocks only
+/// run independent sub-blocks side by side (two blocks let one's additions fill the other's
+/// add latency).
+template <int N>
+[[gnu::always_inline]] inline void fitSubBlocks(const float* const* x, int nmax, float rmin, float rdelta, int nstep,
+                                                SubBlockFits* fit)
+{
+    FitLanes f[N];
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) prepareLanes(x[n], f[n], fit[n]);
+    const V8 top = V8{} + static_cast<float>(nmax);
+    V8 iscale0[N], scale0[N], err[N];
+    bool exact0 = false;
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) {
+        iscale0[n] = top / (f[n].mx - f[n].mn);
+        scale0[n] = 1 / iscale0[n];
+        // Products up to about nmax, unless nmax / (max - min) overflowed (subnormal ranges).
+        exact0 = exact0 || anyLane(fit[n].active & ~(iscale0[n] * f[n].span < kRoundSafe));
+    }
+    if (exact0) initialErrors<true, N>(f, iscale0, scale0, top, err);
+    else initialErrors<false, N>(f, iscale0, scale0, top, err);
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) {
+        f[n].scale = scale0[n], f[n].bestError = err[n];
+        fit[n].iscale = iscale0[n], fit[n].codeMin = f[n].mn;
+    }
+    for (int is = 0; is <= nstep; ++is) trial<N>(f, fit, nmax, rmin, rdelta, is);
+    #pragma GCC unroll 2
+    for (int n = 0; n < N; ++n) {
+        fit[n].scale = fit[n].active ? f[n].scale : V8{};
+        fit[n].negMin = -f[n].mn;
+    }
 }
 
 /// Q4_K/Q5_K: per 32-value sub-block a (scale, min) fit with weights sqrt(mean x^2) + |x|,
@@ -353,13 +444,18 @@ void unpackScaleMin(const std::array<uint8_t, 12>& q, int j, uint8_t& sc, uint8_
     }
 }
 
-[[gnu::always_inline]] inline KScales fitSuperBlock(const float* x, int nmax, float rmin, int nstep, uint8_t* codes)
+/// Fits, quantizes the scales of and codes N super-blocks x[n], codes[n] receiving block n's
+/// 256 codes; N = 2 runs two blocks' searches side by side.
+template <int N>
+[[gnu::always_inline]] inline void fitSuperBlocks(const float* const* x, int nmax, float rmin, int nstep, KScales* k,
+                                                  uint8_t (*codes)[kSuperBlock])
 {
-    SubBlockFits fit;
-    fitSubBlocks(x, nmax, rmin, 0.1f, nstep, fit);
-    const KScales k = quantizeScales(fit);
-    requantize(x, fit, k, nmax, codes);
-    return k;
+    SubBlockFits fit[N];
+    fitSubBlocks<N>(x, nmax, rmin, 0.1f, nstep, fit);
+    for (int n = 0; n < N; ++n) {
+        k[n] = quantizeScales(fit[n]);
+        requantize(x[n], fit[n], k[n], nmax, codes[n]);
+    }
 }
 
 void storeKHeader(const KScales& k, std::byte* out)
@@ -369,14 +465,11 @@ void storeKHeader(const KScales& k, std::byte* out)
     std::memcpy(out + 4, k.packed.data(), k.packed.size());
 }
 
-} // namespace
-
-[[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]] void quantizeQ4K(const float* x, std::byte* out)
+/// Q4_K's 144 bytes: header, then qs, where each 64 values share 32 bytes, the first 32 in the
+/// low nibbles.
+[[gnu::always_inline]] inline void packQ4K(const KScales& k, const uint8_t* codes, std::byte* out)
 {
-    uint8_t codes[kSuperBlock];
-    const KScales k = fitSuperBlock(x, 15, -1.f, 20, codes);
     storeKHeader(k, out);
-    // qs: each 64 values share 32 bytes, the first 32 in the low nibbles.
     std::byte* q = out + 16;
     for (int j = 0; j < kSuperBlock; j += 64, q += 32) {
         for (int l = 0; l < 32; ++l)
@@ -384,13 +477,12 @@ void storeKHeader(const KScales& k, std::byte* out)
     }
 }
 
-[[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]] void quantizeQ5K(const float* x, std::byte* out)
+/// Q5_K's 176 bytes: header, qh[32] then qs[128]: value n + j (n a multiple of 64) puts its low
+/// nibble in qs and its fifth bit in bit 2 * (n / 64) of qh[j]; value n + j + 32 likewise with
+/// the next bit.
+[[gnu::always_inline]] inline void packQ5K(const KScales& k, const uint8_t* codes, std::byte* out)
 {
-    uint8_t codes[kSuperBlock];
-    const KScales k = fitSuperBlock(x, 31, -0.5f, 15, codes);
     storeKHeader(k, out);
-    // qh[32] then qs[128]: value n + j (n a multiple of 64) puts its low nibble in qs and its
-    // fifth bit in bit 2 * (n / 64) of qh[j]; value n + j + 32 likewise with the next bit.
     std::byte* qh = out + 16;
     std::byte* ql = out + 48;
     uint8_t high[32] = {};
@@ -407,233 +499,49 @@ void storeKHeader(const KScales& k, std::byte* out)
     std::memcpy(qh, high, sizeof high);
 }
 
-namespace {
-
-constexpr int kQ6Sub = 16;                          ///< Q6_K sub-block
-constexpr int kQ6SubBlocks = kSuperBlock / kQ6Sub;  ///< 16
-
-/// Sixteen float lanes: lane j is sub-block j of a Q6_K super-block.
-using V16 = float __attribute__((vector_size(64)));
-using V16i = int32_t __attribute__((vector_size(64)));
-
-[[gnu::always_inline]] inline V16 nearestLanes16(V16 v)
-{
-    const V16 shifted = v + 12582912.f;
-    V16i bits;
-    std::memcpy(&bits, &shifted, sizeof bits);
-    return __builtin_convertvector((bits & 0x007fffff) - 0x00400000, V16);
-}
-
-[[gnu::always_inline]] inline V16 absLanes16(V16 v)
-{
-    V16i bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    bits &= 0x7fffffff;
-    std::memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
-/// For T trials at once: codes clamp(nearest(iscale x), -nmax, nmax - 1) of every value and
-/// the sums sum(w x l) and sum(w l^2), w = x^2, each accumulated in index order. Only lanes
-/// with max >= GROUP_MAX_EPS matter (the others get scale 0), so |iscale x| <= nmax + 1 there.
-template <int T>
-[[gnu::always_inline]] inline void q6TrialSums(const V16* xt, const V16* w, const V16* wx, int nmax, const V16* iscale,
-                                               V16* sumLx, V16* sumL2)
-{
-    const auto fnmax = static_cast<float>(nmax);
-    const float offset = 12582912.f - fnmax; // exact: both are integers below 2^24
-    V16i topBits;
-    const V16 top = V16{} + (2 * fnmax - 1);
-    std::memcpy(&topBits, &top, sizeof topBits);
-    V16 lx[T] = {}, l2[T] = {};
-    for (int i = 0; i < kQ6Sub; ++i) {
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-            // nearest(v) + nmax as (v + 1.5 * 2^23) - (1.5 * 2^23 - nmax): exact integers, as
-            // |v| <= about nmax + 1 (|x| <= max); clamped to [0, 2 nmax - 1] on the bits
-            // (non-negative floats order like their patterns, negative ones have negative
-            // patterns), then shifted back: clamp(nearest(v), -nmax, nmax - 1).
-            V16 u = (iscale[t] * xt[i] + 12582912.f) - offset;
-            V16i bits;
-            std::memcpy(&bits, &u, sizeof bits);
-            bits = bits < V16i{} ? V16i{} : bits;
-            bits = bits > topBits ? topBits : bits;
-            std::memcpy(&u, &bits, sizeof u);
-            const V16 l = u - fnmax;
-            lx[t] += wx[i] * l;
-            l2[t] += w[i] * l * l;
-        }
-    }
-    for (int t = 0; t < T; ++t) {
-        sumLx[t] = lx[t];
-        sumL2[t] = l2[t];
-    }
-}
-
-/// r[i][j] = x[16 j + i]: the 16 x 16 transpose of a super-block (rows are sub-blocks), in
-/// four butterfly stages of two-register shuffles (stage d swaps the off-diagonal d x d
-/// tiles of every 2d x 2d tile).
-[[gnu::always_inline]] inline void transposeQ6(const float* x, V16* r)
-{
-    for (int j = 0; j < 16; ++j) std::memcpy(&r[j], x + 16 * j, sizeof(V16));
-    for (int k = 0; k < 16; ++k) {
-        if (k & 1) continue;
-        const V16 a = r[k], b = r[k + 1];
-        r[k] = __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-        r[k + 1] = __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-    }
-    for (int k = 0; k < 16; ++k) {
-        if (k & 2) continue;
-        const V16 a = r[k], b = r[k + 2];
-        r[k] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-        r[k + 2] = __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-    }
-    for (int k = 0; k < 16; ++k) {
-        if (k & 4) continue;
-        const V16 a = r[k], b = r[k + 4];
-        r[k] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-        r[k + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-    }
-    for (int k = 0; k < 16; ++k) {
-        if (k & 8) continue;
-        const V16 a = r[k], b = r[k + 8];
-        r[k] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-        r[k + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-    }
-}
-
-/// The fit of every sub-block: its scale and the inverse scale its codes were made with.
-struct Q6Fit {
-    V16 scale;
-    V16 iscale;
-    V16i tiny; ///< amax < GROUP_MAX_EPS: codes 0, scale 0
-};
-
-/// make_qx_quants with rmse_type 1 (weights x^2) for the sixteen sub-blocks at once, lane j
-/// performing exactly ggml's sequence for sub-block j: max = the first value of largest |x|;
-/// the trial inverse scales -nmax / max, then -(nmax + 0.1 k) / max for k = -9..9 without 0,
-/// each giving codes clamp(nearest(iscale x), -nmax, nmax - 1) and the sums sum(w x l),
-/// sum(w l^2) accumulated in index order; a later trial wins when sumLx^2 > best sumL2 (strictly),
-/// best being scale * sumLx with scale = sumLx / sumL2.
-[[gnu::always_inline]] inline Q6Fit fitQ6(const float* x, int nmax)
-{
-    V16 xt[kQ6Sub]; // xt[i][j] = x[16 j + i]
-    transposeQ6(x, xt);
-    V16 amax{}, max{};
-    for (int i = 0; i < kQ6Sub; ++i) {
-        const V16 ax = absLanes16(xt[i]);
-        const V16i larger = ax > amax;
-        amax = larger ? ax : amax;
-        max = larger ? xt[i] : max;
-    }
-    V16 w[kQ6Sub], wx[kQ6Sub];
-    for (int i = 0; i < kQ6Sub; ++i) {
-        w[i] = xt[i] * xt[i];
-        wx[i] = w[i] * xt[i];
-    }
-    const auto fnmax = static_cast<float>(nmax);
-    // The trials' sums do not depend on each other: they are computed first, four trials per
-    // sweep so the additions of different trials overlap (each trial's own additions stay in
-    // index order); then the trials are judged in ggml's order.
-    constexpr int kTrials = 19;
-    V16 iscale[kTrials], sumLx[kTrials], sumL2[kTrials];
-    for (int t = 0; t < kTrials; ++t) {
-        const int k = t == 0 ? 0 : (t <= 9 ? t - 10 : t - 9); // 0, -9..-1, 1..9
-        iscale[t] = t == 0 ? (V16{} - fnmax) / max : (V16{} - (fnmax + 0.1f * static_cast<float>(k))) / max;
-    }
-    for (int t0 = 0; t0 < kTrials; t0 += 4) {
-        if (t0 + 4 <= kTrials) q6TrialSums<4>(xt, w, wx, nmax, iscale + t0, sumLx + t0, sumL2 + t0);
-        else q6TrialSums<kTrials % 4>(xt, w, wx, nmax, iscale + t0, sumLx + t0, sumL2 + t0);
-    }
-    Q6Fit fit{};
-    fit.scale = sumL2[0] != 0 ? sumLx[0] / sumL2[0] : V16{};
-    V16 best = fit.scale * sumLx[0];
-    fit.iscale = iscale[0];
-    for (int t = 1; t < kTrials; ++t) {
-        const V16i win = (sumL2[t] > 0) & (sumLx[t] * sumLx[t] > best * sumL2[t]);
-        fit.scale = win ? sumLx[t] / sumL2[t] : fit.scale;
-        best = win ? fit.scale * sumLx[t] : best;
-        fit.iscale = win ? iscale[t] : fit.iscale;
-    }
-    fit.tiny = amax < kGroupMaxEps;
-    fit.scale = fit.tiny ? V16{} : fit.scale;
-    return fit;
-}
-
-/// The codes of one 16-value sub-block at inverse scale `iscale` (offset by nmax).
-void signedCodes(const float* x, int nmax, float iscale, int8_t* codes)
-{
-    for (int i = 0; i < kQ6Sub; ++i) {
-        const int l = std::clamp(nearestInt(iscale * x[i]), -nmax, nmax - 1);
-        codes[i] = static_cast<int8_t>(l + nmax);
-    }
-}
-
-/// The codes of one sub-block against its stored scale dj != 0: clamp(nearest(x / dj), -32, 31)
-/// + 32, sixteen lanes at once.
-[[gnu::always_inline]] inline void q6Codes(const float* x, float dj, int8_t* codes)
-{
-    V16 v;
-    std::memcpy(&v, x, sizeof v);
-    V16 l = nearestLanes16(v / dj);
-    l = l < -32.f ? V16{} - 32.f : (31.f < l ? V16{} + 31.f : l);
-    using V16c = int8_t __attribute__((vector_size(16)));
-    const V16c c = __builtin_convertvector(__builtin_convertvector(l, V16i) + 32, V16c);
-    std::memcpy(codes, &c, sizeof c);
-}
-
-/// ql[128]: values n + l and n + l + 64 (n in {0, 128}) share the low/high nibble of one byte,
-/// as do n + l + 32 and n + l + 96 in the byte 32 further on; qh[64]: the top two bits of the
-/// four values n + l, +32, +64, +96 in bit pairs 0, 2, 4, 6 of qh[n / 4 + l].
-void packQ6(const int8_t* codes, std::byte* out)
-{
-    std::byte* ql = out;
-    std::byte* qh = out + 128;
-    for (int n = 0; n < kSuperBlock; n += 128, ql += 64, qh += 32) {
-        for (int l = 0; l < 32; ++l) {
-            const auto c = [&](int k) { return static_cast<uint8_t>(codes[n + l + 32 * k]); };
-            ql[l] = static_cast<std::byte>((c(0) & 0xF) | ((c(2) & 0xF) << 4));
-            ql[l + 32] = static_cast<std::byte>((c(1) & 0xF) | ((c(3) & 0xF) << 4));
-            qh[l] = static_cast<std::byte>((c(0) >> 4) | ((c(1) >> 4) << 2) | ((c(2) >> 4) << 4) |
-                                           ((c(3) >> 4) << 6));
-        }
-    }
-}
+constexpr int kQ4Nmax = 15, kQ4Steps = 20;
+constexpr float kQ4Rmin = -1.f;
+constexpr int kQ5Nmax = 31, kQ5Steps = 15;
+constexpr float kQ5Rmin = -0.5f;
 
 } // namespace
 
-[[gnu::target_clones("avx512f", "avx2", "default")]] void quantizeQ6K(const float* x, std::byte* out)
+[[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]] void quantizeQ4K(const float* x, std::byte* out)
 {
-    const Q6Fit fit = fitQ6(x, 32);
-    float maxScale = 0;
-    float maxAbsScale = 0;
-    for (int ib = 0; ib < kQ6SubBlocks; ++ib) {
-        if (std::fabs(fit.scale[ib]) > maxAbsScale) {
-            maxAbsScale = std::fabs(fit.scale[ib]);
-            maxScale = fit.scale[ib];
-        }
-    }
-    if (maxAbsScale < kGroupMaxEps) {
-        std::memset(out, 0, 210);
-        return;
-    }
-    // The sub-block of largest |scale| maps to -128; the others to nearest(iscale * s).
-    const float iscale = -128.f / maxScale;
-    const uint16_t dBits = f32ToF16RoundNearestEven(1 / iscale);
-    int8_t qscales[kQ6SubBlocks];
-    for (int ib = 0; ib < kQ6SubBlocks; ++ib)
-        qscales[ib] = static_cast<int8_t>(low8(std::min(127, nearestInt(iscale * fit.scale[ib]))));
-    const float d = core::f16ToF32(dBits);
-    int8_t codes[kSuperBlock];
-    for (int j = 0; j < kQ6SubBlocks; ++j) {
-        const float dj = d * static_cast<float>(qscales[j]);
-        if (dj != 0.f) q6Codes(x + kQ6Sub * j, dj, codes + kQ6Sub * j);
-        else if (fit.tiny[j]) std::fill_n(codes + kQ6Sub * j, kQ6Sub, int8_t{0});
-        else signedCodes(x + kQ6Sub * j, 32, fit.iscale[j], codes + kQ6Sub * j); // the fit's codes, as ggml keeps them
-    }
-    packQ6(codes, out);
-    std::memcpy(out + 192, qscales, sizeof qscales);
-    storeU16(out + 208, dBits);
+    KScales k[1];
+    uint8_t codes[1][kSuperBlock];
+    fitSuperBlocks<1>(&x, kQ4Nmax, kQ4Rmin, kQ4Steps, k, codes);
+    packQ4K(k[0], codes[0], out);
+}
+
+[[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]] void quantizeQ4KPair(const float* x0, const float* x1,
+                                                                                  std::byte* out0, std::byte* out1)
+{
+    const float* x[2] = {x0, x1};
+    KScales k[2];
+    uint8_t codes[2][kSuperBlock];
+    fitSuperBlocks<2>(x, kQ4Nmax, kQ4Rmin, kQ4Steps, k, codes);
+    packQ4K(k[0], codes[0], out0);
+    packQ4K(k[1], codes[1], out1);
+}
+
+[[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]] void quantizeQ5K(const float* x, std::byte* out)
+{
+    KScales k[1];
+    uint8_t codes[1][kSuperBlock];
+    fitSuperBlocks<1>(&x, kQ5Nmax, kQ5Rmin, kQ5Steps, k, codes);
+    packQ5K(k[0], codes[0], out);
+}
+
+[[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]] void quantizeQ5KPair(const float* x0, const float* x1,
+                                                                                  std::byte* out0, std::byte* out1)
+{
+    const float* x[2] = {x0, x1};
+    KScales k[2];
+    uint8_t codes[2][kSuperBlock];
+    fitSuperBlocks<2>(x, kQ5Nmax, kQ5Rmin, kQ5Steps, k, codes);
+    packQ5K(k[0], codes[0], out0);
+    packQ5K(k[1], codes[1], out1);
 }
 
 } // namespace qs::quant::ggml

@@ -197,6 +197,37 @@ float halfAt(const std::byte* p)
     return core::f16ToF32(h);
 }
 
+/// A super-block of a varied kind: gaussian at a random power-of-two scale (2^-140 ..
+/// 2^120), all zero, constant, one outlier, subnormal, near FLT_MAX, integer-valued (ties),
+/// sparse, sub-blocks of their own scales (some constant, some positive only), or all
+/// positive / all negative. Used to compare two paths to the same bytes.
+void variedSuperBlock(std::mt19937_64& gen, float* x)
+{
+    std::normal_distribution<float> normal(0.f, 1.f);
+    std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+    std::uniform_int_distribution<int> exponent(-140, 120);
+    const float scale = std::ldexp(1.f, exponent(gen));
+    const float c = normal(gen) * scale;
+    const int kind = int(gen() % 12);
+    for (int i = 0; i < 256; ++i) {
+        const float g = normal(gen);
+        switch (kind) {
+        case 0: x[i] = g * scale; break;
+        case 1: x[i] = 0.f; break;
+        case 2: x[i] = c; break;
+        case 3: x[i] = i == 77 ? 50.f * g : g; break;
+        case 4: x[i] = uniform(gen) * 1e-38f; break;
+        case 5: x[i] = uniform(gen) * 3e38f; break;
+        case 6: x[i] = std::nearbyint(uniform(gen) * 8.f); break;
+        case 7: x[i] = gen() % 4 == 0 ? g : 0.f; break;
+        case 8: x[i] = (i / 32) % 3 == 0 ? c : (i / 32) % 3 == 1 ? std::fabs(g) * scale + scale : g * scale; break;
+        case 9: x[i] = i == 5 ? 1e30f : g * 1e-30f; break;
+        case 10: x[i] = std::fabs(g) + 3.f; break;
+        default: x[i] = -std::fabs(g) * scale; break;
+        }
+    }
+}
+
 } // namespace
 
 class TestGgmlQuant : public QObject {
@@ -216,6 +247,10 @@ private slots:
     void kQuantsDecodeToDequant_data();
     void kQuantsDecodeToDequant();
     void q4kScalesAndNearestCodes();
+    void pairedBlocksMatchSingleBlocks_data();
+    void pairedBlocksMatchSingleBlocks();
+    void codecPairsBlocksWithinRows_data();
+    void codecPairsBlocksWithinRows();
     void sqnrOrderingOnGaussian();
     void rejectsBadShapesAndTypes();
     void nonFiniteValues();
@@ -537,6 +572,72 @@ void TestGgmlQuant::q4kScalesAndNearestCodes()
             }
         }
     }
+}
+
+void TestGgmlQuant::pairedBlocksMatchSingleBlocks_data()
+{
+    QTest::addColumn<DType>("type");
+    QTest::newRow("Q4_K") << DType::Q4_K;
+    QTest::newRow("Q5_K") << DType::Q5_K;
+}
+
+void TestGgmlQuant::pairedBlocksMatchSingleBlocks()
+{
+    // The pair function runs two searches side by side; its bytes must be those of the block
+    // function (pinned to ggml's own by matchesGgmlReferenceBytes) on each block, whatever the
+    // two blocks hold, both orders included.
+    QFETCH(DType, type);
+    const GgmlBlockFn single = ggmlBlockFunction(type);
+    const GgmlBlockPairFn pair = ggmlBlockPairFunction(type);
+    QVERIFY(single != nullptr && pair != nullptr);
+    const size_t bytes = core::dtypeInfo(type).blockBytes;
+    std::mt19937_64 gen(2026);
+    std::vector<float> x(512);
+    std::vector<std::byte> expected(2 * bytes), got(2 * bytes);
+    for (int k = 0; k < 3000; ++k) {
+        variedSuperBlock(gen, x.data());
+        variedSuperBlock(gen, x.data() + 256);
+        single(x.data(), expected.data());
+        single(x.data() + 256, expected.data() + bytes);
+        pair(x.data(), x.data() + 256, got.data(), got.data() + bytes);
+        QVERIFY2(got == expected, qPrintable(QStringLiteral("pair %1").arg(k)));
+        pair(x.data() + 256, x.data(), got.data() + bytes, got.data());
+        QVERIFY2(got == expected, qPrintable(QStringLiteral("pair %1 swapped").arg(k)));
+    }
+    for (DType other : {DType::Q8_0, DType::Q4_0, DType::Q6_K}) QVERIFY(ggmlBlockPairFunction(other) == nullptr);
+}
+
+void TestGgmlQuant::codecPairsBlocksWithinRows_data()
+{
+    QTest::addColumn<DType>("type");
+    QTest::newRow("Q4_K") << DType::Q4_K;
+    QTest::newRow("Q5_K") << DType::Q5_K;
+    QTest::newRow("Q6_K") << DType::Q6_K;
+}
+
+void TestGgmlQuant::codecPairsBlocksWithinRows()
+{
+    // Rows of five super-blocks (two pairs and a single one) of varied kinds, a NaN in the
+    // second block of a pair and an Inf in the last block: each stored block is the block
+    // function's bytes for that block with the non-finite values zeroed.
+    QFETCH(DType, type);
+    constexpr int kRows = 3;
+    constexpr int kCols = 5 * 256;
+    std::mt19937_64 gen(7);
+    std::vector<float> v(kRows * kCols);
+    for (size_t b = 0; b < v.size() / 256; ++b) variedSuperBlock(gen, v.data() + 256 * b);
+    std::vector<float> zeroed = v;
+    v[256 + 9] = std::numeric_limits<float>::quiet_NaN();
+    v[kCols + 4 * 256 + 100] = std::numeric_limits<float>::infinity();
+    zeroed[256 + 9] = 0.f;
+    zeroed[kCols + 4 * 256 + 100] = 0.f;
+    auto q = quantizeGgml(matrixOf(kRows, kCols, std::move(v)), type);
+    QVERIFY(q.ok());
+    const size_t bytes = core::dtypeInfo(type).blockBytes;
+    std::vector<std::byte> expected(zeroed.size() / 256 * bytes);
+    for (size_t b = 0; b < zeroed.size() / 256; ++b)
+        ggmlBlockFunction(type)(zeroed.data() + 256 * b, expected.data() + b * bytes);
+    QVERIFY(blocksOf(*q) == expected);
 }
 
 void TestGgmlQuant::sqnrOrderingOnGaussian()

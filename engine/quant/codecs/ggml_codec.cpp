@@ -36,7 +36,8 @@ struct BlockScan {
 class GgmlCodec final : public Codec {
 public:
     explicit GgmlCodec(const Scheme& s)
-        : Codec(s), m_info(core::dtypeInfo(s.ggmlType)), m_quantize(ggmlBlockFunction(s.ggmlType))
+        : Codec(s), m_info(core::dtypeInfo(s.ggmlType)), m_quantize(ggmlBlockFunction(s.ggmlType)),
+          m_quantizePair(ggmlBlockPairFunction(s.ggmlType))
     {
     }
 
@@ -73,7 +74,7 @@ public:
     core::Status quantize(const Matrix& w, const RangeOptions&, Quantized& q, core::Progress* progress,
                           const RowsDone& rowsDone) const override
     {
-        std::vector<std::vector<float>> scratch(detail::rowThreads(), std::vector<float>(m_info.blockElems));
+        std::vector<std::vector<float>> scratch(detail::rowThreads(), std::vector<float>(2 * m_info.blockElems));
         return detail::forRowBlocks(w.rows, w.cols, progress, 0, uint64_t(w.rows), "ggml quantization", rowsDone,
                                     [&](int64_t r0, int64_t r1, unsigned t) {
             for (int64_t r = r0; r < r1; ++r) quantizeRow(w, r, q, scratch[t]);
@@ -95,26 +96,36 @@ public:
     }
 
 private:
-    /// Quantizes and decodes one row. A non-finite weight is quantized as 0, so it cannot spoil
-    /// its block's scale; `scratch` holds one block of cleaned input.
+    /// Quantizes and decodes one row, two blocks at a time where the type has a pair function.
+    /// A non-finite weight is quantized as 0, so it cannot spoil its block's scale; `scratch`
+    /// holds two blocks of cleaned input.
     void quantizeRow(const Matrix& w, int64_t r, Quantized& q, std::vector<float>& scratch) const
     {
         const int64_t blocks = w.cols / m_info.blockElems;
+        const int64_t n = m_info.blockElems;
         const float* src = w.row(r);
         auto* packed = reinterpret_cast<std::byte*>(q.codes.data()) + r * blocks * m_info.blockBytes;
-        for (int64_t b = 0; b < blocks; ++b) {
-            const float* x = src + b * m_info.blockElems;
-            float* clean = scratch.data();
-            const BlockScan scan = scanBlock(x, m_info.blockElems, clean);
-            m_quantize(scan.nonFinite == 0 ? x : clean, packed + b * m_info.blockBytes);
-            const float absMax = scan.absMax;
-            q.clip[size_t(r * blocks + b)] = {-absMax, absMax};
+        const auto input = [&](int64_t b, float* clean) {
+            const float* x = src + b * n;
+            const BlockScan scan = scanBlock(x, n, clean);
+            q.clip[size_t(r * blocks + b)] = {-scan.absMax, scan.absMax};
+            return scan.nonFinite == 0 ? x : clean;
+        };
+        int64_t b = 0;
+        if (m_quantizePair != nullptr) {
+            for (; b + 1 < blocks; b += 2) {
+                const float* x0 = input(b, scratch.data());
+                const float* x1 = input(b + 1, scratch.data() + n);
+                m_quantizePair(x0, x1, packed + b * m_info.blockBytes, packed + (b + 1) * m_info.blockBytes);
+            }
         }
+        for (; b < blocks; ++b) m_quantize(input(b, scratch.data()), packed + b * m_info.blockBytes);
         core::dequantizeGgmlBlocks(m_scheme.ggmlType, packed, uint64_t(blocks), q.dequant.row(r));
     }
 
     const core::DTypeInfo& m_info;
     GgmlBlockFn m_quantize;
+    GgmlBlockPairFn m_quantizePair; ///< null: one block at a time
 };
 
 } // namespace
